@@ -1,0 +1,1 @@
+"""Python source to the checked, desugared AST and then to SSA IR."""

@@ -1,0 +1,649 @@
+"""Checked AST to structured SSA, specialised on the argument types of one call.
+
+Names become SSA values through an environment; loops and branches get explicit
+carried values and results (the names they assign that live before them). Types are
+known on entry (they come from the call), so each op gets its result type here.
+"""
+from __future__ import annotations
+
+import gast
+import numpy as np
+
+from ..errors import CompileError, TypeCheckError, UnknownNameError, UnsupportedCallError, UnsupportedSyntaxError
+from ..ir.core import BOOL, F64, I64, Array, Function, Loc, Op, Region, Scalar, Value, as_float, is_array, promote, real_part, with_dtype
+from . import resolve
+from .desugar import desugar
+from .fence import check_subset
+from .source import ParsedFunction, assigned_names, parse_function
+
+
+class Static:
+    """A compile-time object: a module, a function, a dtype."""
+
+    def __init__(self, obj):
+        self.obj = obj
+
+
+class TupleVal(tuple):
+    """A tuple of values, unpacked at compile time."""
+
+
+BINOPS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "div", gast.FloorDiv: "floordiv",
+          gast.Mod: "mod", gast.Pow: "pow", gast.MatMult: "matmul"}
+CMPOPS = {gast.Lt: "lt", gast.LtE: "le", gast.Gt: "gt", gast.GtE: "ge", gast.Eq: "eq", gast.NotEq: "ne"}
+
+
+def parse_checked(fn) -> ParsedFunction:
+    parsed = parse_function(fn)
+    check_subset(parsed)
+    desugar(parsed.node)
+    return parsed
+
+
+def lower_function(fn, arg_types: list) -> Function:
+    parsed = parse_checked(fn)
+    params = [p.id for p in parsed.node.args.args]
+    if len(params) != len(arg_types):
+        raise TypeError(f"{fn.__name__}() takes {len(params)} arguments, got {len(arg_types)}")
+    values = [Value(t, name) for name, t in zip(params, arg_types)]
+    body = Region()
+    lowerer = Lowerer(parsed, fn, [body])
+    env = dict(zip(params, values))
+    *stmts, ret = parsed.node.body
+    for stmt in stmts:
+        lowerer.stmt(stmt, env)
+    lowerer.at(ret)
+    result = lowerer.expr(ret.value, env)
+    results = list(result) if isinstance(result, TupleVal) else [result]
+    results = [lowerer.as_value(r, ret) for r in results]
+    lowerer.emit("return", results, [])
+    function = Function(fn.__name__, values, body, parsed.filename, parsed.line_offset + parsed.node.lineno)
+    for v in values:
+        v.owner = function
+    return function
+
+
+class Lowerer:
+    def __init__(self, parsed: ParsedFunction, fn, regions: list[Region], inlining: tuple = ()):
+        self.parsed = parsed
+        self.fn = fn
+        self.regions = regions
+        self.inlining = inlining + (fn,)
+        self.loc: Loc | None = None
+        self.assigned_anywhere = assigned_names(parsed.node.body)
+
+    # -- building ------------------------------------------------------------------
+    @property
+    def region(self) -> Region:
+        return self.regions[-1]
+
+    def emit(self, opcode, operands, types, attrs=None, regions=None, hints=None) -> Op:
+        hints = hints or [None] * len(types)
+        results = [Value(t, h) for t, h in zip(types, hints)]
+        op = Op(opcode, list(operands), results, attrs or {}, regions or [], self.loc)
+        for r in results:
+            r.owner = op
+        self.region.ops.append(op)
+        return op
+
+    def op1(self, opcode, operands, type_, **attrs) -> Value:
+        return self.emit(opcode, operands, [type_], attrs).result
+
+    def const(self, value) -> Value:
+        if isinstance(value, (bool, np.bool_)):
+            t = BOOL
+        elif isinstance(value, (int, np.integer)):
+            t = I64
+        elif isinstance(value, (float, np.floating)):
+            t = Scalar(np.dtype(type(value)).name if isinstance(value, np.floating) else "float64")
+        elif isinstance(value, (complex, np.complexfloating)):
+            t = Scalar("complex128")
+        else:
+            raise self.error(TypeCheckError, f"the constant {value!r} is not a number", None)
+        return self.op1("const", [], t, value=value.item() if isinstance(value, np.generic) else value)
+
+    def cast(self, v: Value, type_) -> Value:
+        if v.type == type_:
+            return v
+        if is_array(type_) != is_array(v.type):
+            raise self.error(TypeCheckError, f"a {'array' if is_array(v.type) else 'scalar'} value cannot take the place of a "
+                             f"{'array' if is_array(type_) else 'scalar'}: keep the variable's kind the same in loops and branches", None)
+        if np.dtype(v.type.dtype).kind == "c" and np.dtype(type_.dtype).kind != "c":
+            raise self.error(TypeCheckError, "a complex value cannot be stored where a real one is expected: take .real or abs() first", None)
+        return self.op1("cast", [v], type_, dtype=type_.dtype)
+
+    def at(self, node) -> None:
+        lineno = node.lineno + self.parsed.line_offset
+        self.loc = Loc(self.parsed.filename, lineno, node.col_offset + self.parsed.col_offset, self.parsed.line(lineno))
+
+    def error(self, cls, message: str, node) -> CompileError:
+        if node is not None and hasattr(node, "lineno"):
+            self.at(node)
+        loc = self.loc
+        return cls(message, loc.filename if loc else self.parsed.filename, loc.lineno if loc else 0, loc.col if loc else 0)
+
+    def as_value(self, v, node) -> Value:
+        if isinstance(v, Value):
+            return v
+        raise self.error(TypeCheckError, "expected a number or an array here, not a module, function or tuple", node)
+
+    def region_of(self, build) -> Region:
+        region = Region()
+        self.regions.append(region)
+        try:
+            build(region)
+        finally:
+            self.regions.pop()
+        return region
+
+    # -- statements ----------------------------------------------------------------
+    def stmt(self, node, env) -> None:
+        self.at(node)
+        method = getattr(self, "stmt_" + type(node).__name__, None)
+        if method is None:
+            raise self.error(UnsupportedSyntaxError, f"the statement `{type(node).__name__}` is not supported", node)
+        method(node, env)
+
+    def block(self, stmts, env) -> None:
+        for s in stmts:
+            self.stmt(s, env)
+
+    def stmt_Pass(self, node, env):
+        pass
+
+    def stmt_Expr(self, node, env):
+        if isinstance(node.value, gast.Constant) and isinstance(node.value.value, str):
+            return  # docstring
+        raise self.error(UnsupportedSyntaxError, "an expression statement has no effect in differentiated code: assign its value to a variable", node)
+
+    def stmt_Assign(self, node, env):
+        value = self.expr(node.value, env)
+        for target in node.targets:
+            self.assign(target, value, env)
+
+    def stmt_AugAssign(self, node, env):
+        op = BINOPS[type(node.op)]
+        target = node.target
+        if isinstance(target, gast.Name):
+            old = self.as_value(self.name(target, env), target)
+            self.assign(target, self.binop(op, old, self.as_value(self.expr(node.value, env), node.value)), env)
+        elif isinstance(target, gast.Subscript):
+            array, index = self.subscript_parts(target, env)
+            old = self.load(array, index, target)
+            self.store(array, index, self.binop(op, old, self.as_value(self.expr(node.value, env), node.value)), target)
+        else:
+            raise self.error(UnsupportedSyntaxError, "augmented assignment needs a name or an array element as its target", node)
+
+    def assign(self, target, value, env) -> None:
+        if isinstance(target, gast.Name):
+            if isinstance(value, Value) and value.hint is None:
+                value.hint = target.id
+            env[target.id] = value
+        elif isinstance(target, gast.Tuple):
+            if not isinstance(value, TupleVal) or len(value) != len(target.elts):
+                raise self.error(UnsupportedSyntaxError, f"cannot unpack into {len(target.elts)} names: the right side must be a tuple of the same length", target)
+            for t, v in zip(target.elts, value):
+                self.assign(t, v, env)
+        elif isinstance(target, gast.Subscript):
+            array, index = self.subscript_parts(target, env)
+            self.store(array, index, self.as_value(value, target), target)
+        else:
+            raise self.error(UnsupportedSyntaxError, "assign to a name, a tuple of names or an array element", target)
+
+    def carried(self, stmts, env, exclude=()) -> list[str]:
+        return sorted(n for n in assigned_names(stmts) if isinstance(env.get(n), Value) and n not in exclude)
+
+    def stmt_For(self, node, env):
+        it = node.iter
+        callee = self.expr(it.func, env) if isinstance(it, gast.Call) else None
+        if not (isinstance(callee, Static) and callee.obj is range) or it.keywords or not 1 <= len(it.args) <= 3:
+            raise self.error(UnsupportedSyntaxError, "`for` loops must iterate over range(stop), range(start, stop) or range(start, stop, step); index arrays inside the loop", node)
+        if not isinstance(node.target, gast.Name):
+            raise self.error(UnsupportedSyntaxError, "the loop variable must be a single name", node)
+        bounds = [self.int_value(a, env) for a in it.args]
+        lo, hi, step = ([self.const(0), bounds[0], self.const(1)] if len(bounds) == 1 else
+                        [bounds[0], bounds[1], bounds[2] if len(bounds) == 3 else self.const(1)])
+        names = self.carried(node.body, env, exclude={node.target.id})
+        loc = self.loc
+
+        def body(types):
+            def build(region):
+                region.args = [Value(I64, node.target.id)] + [Value(t, n) for n, t in zip(names, types)]
+                inner = dict(env, **dict(zip([node.target.id] + names, region.args)))
+                self.block(node.body, inner)
+                return [self.env_value(inner, n, node) for n in names]
+            return build
+        region, types = self.fixpoint_region(body, [env[n].type for n in names])
+        self.loc = loc
+        inits = [self.cast(env[n], t) for n, t in zip(names, types)]
+        op = self.emit("for", [lo, hi, step, *inits], types, regions=[region], hints=names)
+        env.update(zip(names, op.results))
+
+    def stmt_While(self, node, env):
+        names = self.carried(node.body, env)
+        loc = self.loc
+
+        def regions(types):
+            def build_cond(region):
+                region.args = [Value(t, n) for n, t in zip(names, types)]
+                inner = dict(env, **dict(zip(names, region.args)))
+                return [self.condition(node.test, inner)]
+
+            def build_body(region):
+                region.args = [Value(t, n) for n, t in zip(names, types)]
+                inner = dict(env, **dict(zip(names, region.args)))
+                self.block(node.body, inner)
+                return [self.env_value(inner, n, node) for n in names]
+            return build_cond, build_body
+        types = [env[n].type for n in names]
+        for _ in range(4):
+            build_cond, build_body = regions(types)
+            cond = self.region_of(lambda r: self.finish(r, build_cond(r), [BOOL]))
+            yielded = []
+            body = self.region_of(lambda r: yielded.extend(build_body(r)))
+            new = [self.join_type(t, y.type, node) for t, y in zip(types, yielded)]
+            if new == types:
+                self.regions.append(body)
+                self.finish_yield(yielded, types)
+                self.regions.pop()
+                break
+            types = new
+        self.loc = loc
+        inits = [self.cast(env[n], t) for n, t in zip(names, types)]
+        op = self.emit("while", inits, types, regions=[cond, body], hints=names)
+        env.update(zip(names, op.results))
+
+    def fixpoint_region(self, make_build, types):
+        """Lower a loop body until the carried types stop widening (int 0 that becomes a float)."""
+        for _ in range(4):
+            yielded = []
+            build = make_build(types)
+            region = self.region_of(lambda r: yielded.extend(build(r)))
+            new = [self.join_type(t, y.type, None) for t, y in zip(types, yielded)]
+            if new == types:
+                self.regions.append(region)
+                self.finish_yield(yielded, types)
+                self.regions.pop()
+                return region, types
+            types = new
+        raise self.error(TypeCheckError, "the types of the loop's variables do not settle", None)
+
+    def finish(self, region, values, types):
+        self.regions.append(region)
+        self.finish_yield(values, types)
+        self.regions.pop()
+
+    def finish_yield(self, values, types):
+        self.emit("yield", [self.cast(v, t) for v, t in zip(values, types)], [])
+
+    def join_type(self, a, b, node):
+        if is_array(a) != is_array(b) or (is_array(a) and a != b and a.ndim != b.ndim):
+            raise self.error(TypeCheckError, "a variable changes between scalar and array, or between array ranks, across a loop or branch: use separate names", node)
+        return promote(a, b)
+
+    def env_value(self, env, name, node) -> Value:
+        return self.as_value(env[name], node)
+
+    def stmt_If(self, node, env):
+        cond = self.condition(node.test, env)
+        loc = self.loc
+        env_then, env_else = dict(env), dict(env)
+        then = self.region_of(lambda r: self.block(node.body, env_then))
+        orelse = self.region_of(lambda r: self.block(node.orelse, env_else))
+        names = sorted(n for n in assigned_names(node.body) | assigned_names(node.orelse)
+                       if isinstance(env_then.get(n), Value) and isinstance(env_else.get(n), Value))
+        types = [self.join_type(env_then[n].type, env_else[n].type, node) for n in names]
+        self.finish(then, [env_then[n] for n in names], types)
+        self.finish(orelse, [env_else[n] for n in names], types)
+        self.loc = loc
+        op = self.emit("if", [cond], types, regions=[then, orelse], hints=names)
+        env.update(zip(names, op.results))
+
+    def condition(self, node, env) -> Value:
+        v = self.as_value(self.expr(node, env), node)
+        if v.type != BOOL:
+            if is_array(v.type):
+                raise self.error(TypeCheckError, "the condition is an array: reduce it to one value (np.sum, a comparison of elements)", node)
+            v = self.op1("ne", [v, self.const(0)], BOOL)
+        return v
+
+    # -- expressions ---------------------------------------------------------------
+    def expr(self, node, env):
+        method = getattr(self, "expr_" + type(node).__name__, None)
+        if method is None:
+            raise self.error(UnsupportedSyntaxError, f"the expression `{type(node).__name__}` is not supported", node)
+        return method(node, env)
+
+    def value(self, node, env) -> Value:
+        return self.as_value(self.expr(node, env), node)
+
+    def int_value(self, node, env) -> Value:
+        v = self.value(node, env)
+        if v.type not in (I64, BOOL):
+            raise self.error(TypeCheckError, "range() bounds and array indices must be integers: wrap the value in int()", node)
+        return v
+
+    def expr_Constant(self, node, env):
+        if isinstance(node.value, str):
+            return Static(node.value)
+        if node.value is None:
+            return Static(None)
+        return self.const(node.value)
+
+    def expr_Name(self, node, env):
+        return self.name(node, env)
+
+    def name(self, node, env):
+        if node.id in env:
+            return env[node.id]
+        obj = resolve.lookup(self.fn, node.id)
+        if obj is None:
+            if node.id in self.assigned_anywhere:
+                raise self.error(UnknownNameError, f"`{node.id}` is used here but assigned only inside a loop or a branch that may not run: give it a value before the loop or `if`", node)
+            raise self.error(UnknownNameError, f"unknown name `{node.id}`: define it, import it at module level or pass it as an argument", node)
+        return self.static(obj, node)
+
+    def static(self, obj, node):
+        if isinstance(obj, (bool, int, float, complex, np.number, np.bool_)):
+            return self.const(obj)
+        if isinstance(obj, np.ndarray):
+            raise self.error(TypeCheckError, "global arrays are not supported: pass the array as an argument", node)
+        return Static(obj)
+
+    def expr_Tuple(self, node, env):
+        return TupleVal(self.expr(e, env) for e in node.elts)
+
+    def expr_Attribute(self, node, env):
+        base = self.expr(node.value, env)
+        if isinstance(base, Static):
+            if not hasattr(base.obj, node.attr):
+                raise self.error(UnknownNameError, f"`{node.attr}` is not an attribute of {base.obj!r}", node)
+            return self.static(getattr(base.obj, node.attr), node)
+        base = self.as_value(base, node)
+        attr = node.attr
+        if is_array(base.type):
+            if attr == "shape":
+                return TupleVal(self.op1("dim", [base], I64, axis=k) for k in range(base.type.ndim))
+            if attr == "ndim":
+                return self.const(base.type.ndim)
+            if attr == "size":
+                size = self.const(1)
+                for k in range(base.type.ndim):
+                    size = self.binop("mul", size, self.op1("dim", [base], I64, axis=k))
+                return size
+        if attr in ("real", "imag"):
+            return self.op1(attr, [base], real_part(base.type))
+        if attr == "T" and is_array(base.type) and base.type.ndim == 1:
+            return base
+        return Static(("method", base, attr))
+
+    def expr_BinOp(self, node, env):
+        return self.binop(BINOPS[type(node.op)], self.value(node.left, env), self.value(node.right, env), node)
+
+    def binop(self, op, a: Value, b: Value, node=None) -> Value:
+        if op == "matmul":
+            return self.matmul(a, b, node)
+        t = promote(a.type, b.type)
+        if op == "div":
+            t = as_float(t)
+        elif op == "pow" and t.dtype in ("int64", "bool"):
+            exponent_ok = b.owner is not None and isinstance(b.owner, Op) and b.owner.opcode == "const" and b.owner.attrs["value"] >= 0
+            t = t if exponent_ok else as_float(t)
+            if not exponent_ok:
+                a = self.cast(a, with_dtype(a.type, "float64"))
+        elif t.dtype == "bool":
+            t = with_dtype(t, "int64")
+        if op in ("floordiv", "mod") and np.dtype(t.dtype).kind == "c":
+            raise self.error(TypeCheckError, f"`{op}` is not defined for complex numbers", node)
+        return self.op1(op, [a, b], t)
+
+    def matmul(self, a, b, node) -> Value:
+        if not (is_array(a.type) and is_array(b.type)) or a.type.ndim > 2 or b.type.ndim > 2:
+            raise self.error(TypeCheckError, "`@` and np.dot need 1-D or 2-D arrays", node)
+        ndim = a.type.ndim + b.type.ndim - 2
+        dtype = promote(a.type, b.type).dtype
+        return self.op1("dot" if ndim == 0 else "matmul", [a, b], Scalar(dtype) if ndim == 0 else Array(dtype, ndim))
+
+    def expr_UnaryOp(self, node, env):
+        v = self.value(node.operand, env)
+        if isinstance(node.op, gast.Not):
+            return self.op1("not", [self.condition(node.operand, env) if v.type != BOOL else v], BOOL)
+        if isinstance(node.op, gast.UAdd):
+            return v
+        return self.op1("neg", [v], with_dtype(v.type, "int64") if v.type.dtype == "bool" else v.type)
+
+    def expr_BoolOp(self, node, env):
+        values = [self.condition(v, env) for v in node.values]
+        opcode = "and" if isinstance(node.op, gast.And) else "or"
+        result = values[0]
+        for v in values[1:]:
+            result = self.op1(opcode, [result, v], BOOL)
+        return result
+
+    def expr_Compare(self, node, env):
+        left = self.value(node.left, env)
+        result = None
+        for op, comp in zip(node.ops, node.comparators):
+            right = self.value(comp, env)
+            for side in (left, right):
+                if np.dtype(side.type.dtype).kind == "c" and type(op) not in (gast.Eq, gast.NotEq):
+                    raise self.error(TypeCheckError, "complex numbers cannot be ordered: compare abs(z) or z.real", node)
+            if is_array(left.type) or is_array(right.type):
+                raise self.error(TypeCheckError, "comparisons of whole arrays are not supported: compare elements inside a loop", node)
+            c = self.op1(CMPOPS[type(op)], [left, right], BOOL)
+            result = c if result is None else self.op1("and", [result, c], BOOL)
+            left = right
+        return result
+
+    def expr_IfExp(self, node, env):
+        cond = self.condition(node.test, env)
+        a, b = self.value(node.body, env), self.value(node.orelse, env)
+        t = self.join_type(a.type, b.type, node)
+        return self.op1("select", [cond, self.cast(a, t), self.cast(b, t)], t)
+
+    # -- indexing ------------------------------------------------------------------
+    def subscript_parts(self, node, env):
+        array = self.value(node.value, env)
+        if not is_array(array.type):
+            raise self.error(TypeCheckError, "only arrays can be indexed", node)
+        index = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
+        if len(index) > array.type.ndim:
+            raise self.error(TypeCheckError, f"too many indices: the array has {array.type.ndim} dimensions", node)
+        parts = []
+        for item in index:
+            if isinstance(item, gast.Slice):
+                parts.append(tuple(None if e is None else self.int_value(e, env) for e in (item.lower, item.upper, item.step)))
+            else:
+                parts.append(self.int_value(item, env))
+        return array, parts
+
+    def expr_Subscript(self, node, env):
+        base = self.expr(node.value, env)
+        if isinstance(base, TupleVal):
+            if not isinstance(node.slice, gast.Constant) or not isinstance(node.slice.value, int):
+                raise self.error(UnsupportedSyntaxError, "index a tuple (such as x.shape) with a constant integer", node)
+            return base[node.slice.value]
+        array, parts = self.subscript_parts(node, env)
+        return self.load(array, parts, node)
+
+    def load(self, array, parts, node) -> Value:
+        if len(parts) == array.type.ndim and all(isinstance(p, Value) for p in parts):
+            return self.op1("load", [array, *parts], Scalar(array.type.dtype))
+        spec, operands = [], [array]
+        for p in parts:
+            if isinstance(p, Value):
+                spec.append("i")
+                operands.append(p)
+            else:
+                spec.append("".join("1" if e is not None else "0" for e in p))
+                operands.extend(e for e in p if e is not None)
+        ndim = array.type.ndim - spec.count("i")
+        return self.op1("getslice", operands, Array(array.type.dtype, ndim), spec=tuple(spec))
+
+    def store(self, array, parts, value, node) -> None:
+        if len(parts) != array.type.ndim or not all(isinstance(p, Value) for p in parts):
+            raise self.error(UnsupportedSyntaxError, "write array elements one at a time (y[n] = ...) with one integer index per dimension; slice assignment is not supported", node)
+        if is_array(value.type):
+            raise self.error(TypeCheckError, "an array cannot be stored into one element", node)
+        self.emit("store", [array, *parts, self.cast(value, Scalar(array.type.dtype))], [])
+
+    # -- calls ---------------------------------------------------------------------
+    def expr_Call(self, node, env):
+        callee = self.expr(node.func, env)
+        if not isinstance(callee, Static):
+            raise self.error(UnsupportedCallError, "only functions can be called", node)
+        obj = callee.obj
+        if isinstance(obj, tuple) and obj and obj[0] == "method":
+            return self.method_call(obj[1], obj[2], node, env)
+        kind = resolve.primitive(obj)
+        if kind is None and id(obj) in resolve.DTYPES and len(node.args) == 1:
+            dtype = resolve.DTYPES[id(obj)]
+            return self.cast(self.value(node.args[0], env), Scalar(dtype)) if dtype != "bool" else self.condition(node.args[0], env)
+        if kind is None:
+            if resolve.is_helper(obj):
+                return self.inline(obj, node, env)
+            raise self.error(UnsupportedCallError, f"adc cannot differentiate calls to {getattr(obj, '__qualname__', obj)!r}: "
+                             "use the numpy/math functions listed in docs/subset.md, or write the computation as a helper function", node)
+        family, name = kind
+        return getattr(self, "call_" + family)(name, node, env, obj)
+
+    def args(self, node, env, names):
+        """Positional and keyword arguments by name, as compile-time objects or values."""
+        bound = dict(zip(names, node.args))
+        for kw in node.keywords:
+            if kw.arg not in names:
+                raise self.error(UnsupportedCallError, f"unsupported keyword argument `{kw.arg}`", node)
+            bound[kw.arg] = kw.value
+        return {k: self.expr(v, env) for k, v in bound.items()}
+
+    def call_elementwise(self, name, node, env, obj):
+        args = [self.value(a, env) for a in node.args]
+        arity = 2 if name in resolve.BINARY_ELEMENTWISE else 1
+        if name in ("minimum", "maximum") and obj in (min, max) and len(args) > 2:
+            result = args[0]
+            for a in args[1:]:
+                result = self.elementwise(name, [result, a], node)
+            return result
+        if len(args) != arity or node.keywords:
+            raise self.error(UnsupportedCallError, f"{name} takes {arity} positional argument(s) here", node)
+        result = self.elementwise(name, args, node)
+        if id(obj) in resolve.INT_RESULT:
+            result = self.cast(result, I64)
+        return result
+
+    def elementwise(self, name, args, node) -> Value:
+        t = promote(*[a.type for a in args])
+        if name == "abs":
+            t = real_part(t) if t.dtype != "bool" else with_dtype(t, "int64")
+        elif name in ("sign", "minimum", "maximum", "square") or (name in ("floor", "ceil") and False):
+            t = t if t.dtype != "bool" else with_dtype(t, "int64")
+        else:
+            t = as_float(t)
+        if name in ("floor", "ceil", "arctan2", "hypot", "minimum", "maximum", "sign") and np.dtype(t.dtype).kind == "c":
+            raise self.error(TypeCheckError, f"{name} is not defined for complex numbers", node)
+        return self.op1("call", args, t, fn=name)
+
+    def call_builtin(self, name, node, env, obj):
+        if name == "range":
+            raise self.error(UnsupportedSyntaxError, "range() is supported only as the iterable of a `for` loop", node)
+        (arg,) = node.args
+        v = self.expr(arg, env)
+        if name == "len":
+            v = self.as_value(v, node)
+            if isinstance(v, Value) and is_array(v.type):
+                return self.op1("dim", [v], I64, axis=0)
+            raise self.error(TypeCheckError, "len() needs an array", node)
+        v = self.as_value(v, node)
+        if name == "bool":
+            return self.condition(arg, env)
+        return self.cast(v, Scalar({"int": "int64", "float": "float64", "complex": "complex128"}[name]))
+
+    def call_constructor(self, name, node, env, obj):
+        if name in ("zeros", "ones", "empty"):
+            a = self.args(node, env, ["shape", "dtype"])
+            shape = a["shape"]
+            shape = list(shape) if isinstance(shape, TupleVal) else [shape]
+            shape = [self.int_value_of(s, node) for s in shape]
+            return self.op1("alloc", shape, Array(self.dtype_arg(a.get("dtype"), node), len(shape)), kind=name)
+        if name in ("zeros_like", "ones_like", "empty_like", "copy"):
+            a = self.args(node, env, ["a", "dtype"])
+            src = self.as_value(a["a"], node)
+            if not is_array(src.type):
+                raise self.error(TypeCheckError, f"np.{name} needs an array", node)
+            dtype = self.dtype_arg(a.get("dtype"), node) if a.get("dtype") else src.type.dtype
+            if name == "copy":
+                return self.op1("copy", [src], src.type)
+            return self.op1("alloc_like", [src], Array(dtype, src.type.ndim), kind=name[:-5])
+        if name == "arange":
+            bounds = [self.value(x, env) for x in node.args]
+            lo, hi, step = ([self.const(0), bounds[0], self.const(1)] if len(bounds) == 1 else
+                            [bounds[0], bounds[1], bounds[2] if len(bounds) == 3 else self.const(1)])
+            t = promote(lo.type, hi.type, step.type)
+            return self.op1("arange", [lo, hi, step], Array(t.dtype if t.dtype != "bool" else "int64", 1))
+        raise self.error(UnsupportedCallError, f"np.{name} is not supported", node)
+
+    def int_value_of(self, v, node) -> Value:
+        v = self.as_value(v, node)
+        if v.type not in (I64, BOOL):
+            raise self.error(TypeCheckError, "array shapes must be integers: wrap the value in int()", node)
+        return v
+
+    def dtype_arg(self, d, node) -> str:
+        if d is None:
+            return "float64"
+        if isinstance(d, Static) and id(d.obj) in resolve.DTYPES:
+            return resolve.DTYPES[id(d.obj)]
+        if isinstance(d, Static) and isinstance(d.obj, str):
+            return np.dtype(d.obj).name
+        raise self.error(TypeCheckError, "dtype must be written as np.float64, np.float32, np.complex128 or np.int64", node)
+
+    def call_reduction(self, name, node, env, obj):
+        if name == "dot":
+            a, b = [self.value(x, env) for x in node.args]
+            return self.matmul(a, b, node)
+        a = self.args(node, env, ["a"])
+        return self.reduce(name, self.as_value(a["a"], node), node)
+
+    def reduce(self, name, v, node) -> Value:
+        if not is_array(v.type):
+            return v if name == "sum" else self.cast(v, as_float(v.type))
+        dtype = v.type.dtype if v.type.dtype != "bool" else "int64"
+        t = Scalar(dtype) if name == "sum" else as_float(Scalar(dtype))
+        return self.op1(name, [v], t)
+
+    def method_call(self, base, attr, node, env):
+        if attr in ("conjugate", "conj") and not node.args:
+            return self.op1("conj", [base], base.type)
+        if is_array(base.type):
+            if attr == "copy" and not node.args:
+                return self.op1("copy", [base], base.type)
+            if attr in ("sum", "mean") and not node.args:
+                return self.reduce(attr, base, node)
+            if attr == "dot" and len(node.args) == 1:
+                return self.matmul(base, self.value(node.args[0], env), node)
+        raise self.error(UnsupportedCallError, f"the method `.{attr}()` is not supported: see docs/subset.md for the methods adc knows", node)
+
+    def inline(self, helper, node, env):
+        fn = getattr(helper, "python", helper)
+        if fn in self.inlining:
+            raise self.error(UnsupportedCallError, f"recursive call to `{fn.__name__}` cannot be inlined: write it as a loop", node)
+        args = [self.expr(a, env) for a in node.args]
+        parsed = parse_checked(fn)
+        params = [p.id for p in parsed.node.args.args]
+        defaults = parsed.node.args.defaults
+        bound = dict(zip(params, args))
+        for kw in node.keywords:
+            bound[kw.arg] = self.expr(kw.value, env)
+        for p, d in zip(params[len(params) - len(defaults):], defaults):
+            bound.setdefault(p, self.expr(d, {}))
+        if set(bound) != set(params):
+            raise self.error(TypeCheckError, f"`{fn.__name__}` needs the arguments {params}", node)
+        caller_loc = self.loc
+        sub = Lowerer(parsed, fn, self.regions, self.inlining)
+        inner = dict(bound)
+        *stmts, ret = parsed.node.body
+        sub.block(stmts, inner)
+        sub.at(ret)
+        result = sub.expr(ret.value, inner)
+        self.loc = caller_loc
+        return result

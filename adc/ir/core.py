@@ -1,0 +1,148 @@
+"""Structured SSA: values assigned once, ops with nested regions, loop state explicit.
+
+Control flow stays structured (`for`, `while`, `if` ops own their regions), so the
+state of a recurrence is the list of a loop's carried values, and every transform
+walks regions recursively instead of rebuilding a control-flow graph.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Scalar:
+    dtype: str  # numpy dtype name: float64, float32, complex128, complex64, int64, bool
+
+    def __str__(self) -> str:
+        return SHORT_NAMES[self.dtype]
+
+
+@dataclass(frozen=True)
+class Array:
+    dtype: str
+    ndim: int
+
+    def __str__(self) -> str:
+        return f"array<{SHORT_NAMES[self.dtype]}, {self.ndim}>"
+
+
+SHORT_NAMES = {"float64": "f64", "float32": "f32", "complex128": "c128",
+               "complex64": "c64", "int64": "i64", "bool": "bool"}
+
+F64, I64, BOOL = Scalar("float64"), Scalar("int64"), Scalar("bool")
+
+
+def is_array(t) -> bool:
+    return isinstance(t, Array)
+
+
+def is_differentiable(t) -> bool:
+    """Only floating and complex values carry derivatives; ints and bools never do."""
+    return np.dtype(t.dtype).kind in "fc"
+
+
+def promote(*types):
+    """numpy's promotion of element types; arrays win over scalars in ndim."""
+    dtype = np.result_type(*[np.dtype(t.dtype) for t in types]).name
+    ndim = max((t.ndim for t in types if is_array(t)), default=None)
+    return Scalar(dtype) if ndim is None else Array(dtype, ndim)
+
+
+def with_dtype(t, dtype: str):
+    return Array(dtype, t.ndim) if is_array(t) else Scalar(dtype)
+
+
+def as_float(t):
+    """The type a real-valued math function returns for an argument of type t."""
+    kind = np.dtype(t.dtype).kind
+    return t if kind in "fc" else with_dtype(t, "float64")
+
+
+def real_part(t):
+    return with_dtype(t, {"complex128": "float64", "complex64": "float32"}.get(t.dtype, t.dtype))
+
+
+@dataclass(frozen=True)
+class Loc:
+    filename: str
+    lineno: int
+    col: int = 0
+    text: str = ""  # the user's source line, for comments in generated code
+
+    def __str__(self) -> str:
+        return f"{self.filename.rsplit('/', 1)[-1]}:{self.lineno}"
+
+
+_ids = itertools.count()
+
+
+class Value:
+    """One SSA value. `hint` is the user's variable name it was assigned to, if any."""
+
+    __slots__ = ("id", "type", "hint", "owner")
+
+    def __init__(self, type_, hint: str | None = None, owner=None):
+        self.id = next(_ids)
+        self.type = type_
+        self.hint = hint
+        self.owner = owner  # the Op that defines it, or the Region whose argument it is
+
+    def __repr__(self) -> str:
+        return f"%{self.hint or 't'}.{self.id}"
+
+
+@dataclass(eq=False)
+class Region:
+    args: list[Value] = field(default_factory=list)
+    ops: list["Op"] = field(default_factory=list)
+
+    @property
+    def yielded(self) -> list[Value]:
+        return self.ops[-1].operands if self.ops and self.ops[-1].opcode == "yield" else []
+
+
+@dataclass(eq=False)
+class Op:
+    opcode: str
+    operands: list[Value]
+    results: list[Value]
+    attrs: dict = field(default_factory=dict)
+    regions: list[Region] = field(default_factory=list)
+    loc: Loc | None = None
+
+    @property
+    def result(self) -> Value:
+        (value,) = self.results
+        return value
+
+
+@dataclass(eq=False)
+class Function:
+    name: str
+    params: list[Value]
+    body: Region
+    filename: str
+    firstlineno: int
+
+    @property
+    def returned(self) -> list[Value]:
+        return self.body.ops[-1].operands
+
+
+def walk(region: Region):
+    """Every op of a region and its nested regions, in program order."""
+    for op in region.ops:
+        yield op
+        for sub in op.regions:
+            yield from walk(sub)
+
+
+# Opcodes with no effect on memory and no nested regions: safe to recompute in the reverse sweep.
+PURE_OPCODES = frozenset({
+    "const", "add", "sub", "mul", "div", "floordiv", "mod", "pow", "neg", "pos", "not",
+    "lt", "le", "gt", "ge", "eq", "ne", "and", "or", "select", "call", "cast", "dim",
+    "getslice", "sum", "mean", "dot", "matmul", "real", "imag", "conj",
+})
