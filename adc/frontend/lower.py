@@ -363,19 +363,24 @@ class Lowerer:
         attr = node.attr
         if is_array(base.type):
             if attr == "shape":
-                return TupleVal(self.op1("dim", [base], I64, axis=k) for k in range(base.type.ndim))
+                return TupleVal(self.dim(base, k) for k in range(base.type.ndim))
             if attr == "ndim":
                 return self.const(base.type.ndim)
             if attr == "size":
                 size = self.const(1)
                 for k in range(base.type.ndim):
-                    size = self.binop("mul", size, self.op1("dim", [base], I64, axis=k))
+                    size = self.binop("mul", size, self.dim(base, k))
                 return size
         if attr in ("real", "imag"):
             return self.op1(attr, [base], real_part(base.type))
         if attr == "T" and is_array(base.type) and base.type.ndim == 1:
             return base
         return Static(("method", base, attr))
+
+    def dim(self, array: Value, axis: int) -> Value:
+        v = self.op1("dim", [array], I64, axis=axis)
+        v.hint = f"{array.hint}_len" + (str(axis) if axis else "") if array.hint else None
+        return v
 
     def expr_BinOp(self, node, env):
         return self.binop(BINOPS[type(node.op)], self.value(node.left, env), self.value(node.right, env), node)
@@ -551,7 +556,7 @@ class Lowerer:
         if name == "len":
             v = self.as_value(v, node)
             if isinstance(v, Value) and is_array(v.type):
-                return self.op1("dim", [v], I64, axis=0)
+                return self.dim(v, 0)
             raise self.error(TypeCheckError, "len() needs an array", node)
         v = self.as_value(v, node)
         if name == "bool":

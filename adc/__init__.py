@@ -1,0 +1,19 @@
+"""adc: source-to-source automatic differentiation for signal-processing Python.
+
+    @adc.differentiate(wrt=("b", "a"))
+    def iir_loss(b, a, x, target): ...
+
+    iir_loss(b, a, x, t)              # compiled primal
+    iir_loss.grad(b, a, x, t)         # (dL/db, dL/da)
+    print(iir_loss.adjoint_source())  # the generated reverse-mode code
+"""
+from .api import Differentiated, differentiate
+from .errors import (CompileError, SourceNotFoundError, TypeCheckError, UnknownNameError, UnsupportedCallError,
+                     UnsupportedSyntaxError)
+from .frontend.source import check_gast_version
+
+check_gast_version()
+
+__all__ = ["differentiate", "Differentiated", "CompileError", "UnsupportedSyntaxError", "UnsupportedCallError",
+           "UnknownNameError", "TypeCheckError", "SourceNotFoundError"]
+__version__ = "0.1.0"

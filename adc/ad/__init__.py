@@ -1,0 +1,1 @@
+"""Derivative transforms over the SSA IR and their rule table."""

@@ -1,0 +1,458 @@
+"""Reverse mode: a forward sweep that records what it must, then the adjoint sweep.
+
+The generated function reads like a hand-written adjoint: the forward sweep is the
+primal plus tape pushes; the reverse sweep runs each loop backwards, first getting
+back the values its rules read (popped from a tape or recomputed), then the adjoint
+statements of each user statement in reverse order, under a comment citing it.
+"""
+from __future__ import annotations
+
+from ..analysis.activity import Activity
+from ..analysis.recording import Recording, involved
+from ..backend import pyir as P
+from ..backend.emit import CONTROL, ForwardEmitter, _const, op_expr, slice_index, uses_of, zero
+from ..ir.core import Function, Op, Region, Value, is_array
+from . import rules
+
+
+class _Tape:
+    def __init__(self, hint: str, dtype: str, exact: bool):
+        self.buf = P.Var(f"{hint}__tape")
+        self.top = P.Var(f"{hint}__top")
+        self.dtype = "bool_" if dtype == "bool" else dtype
+        self.exact = exact
+
+    def alloc(self, capacity: P.Expr) -> list:
+        return [P.Assign(P.Ref(self.buf), P.Call("np.empty", [capacity, P.Lit(f"np.{self.dtype}")])),
+                P.Assign(P.Ref(self.top), P.Lit("0"))]
+
+    def push(self, value: P.Expr) -> list:
+        out = []
+        if not self.exact:
+            full = P.BinOp("==", P.Ref(self.top), P.Index(P.Attr(P.Ref(self.buf), "shape"), [P.Lit("0")]))
+            out.append(P.If(full, [P.Assign(P.Ref(self.buf), P.Call("rt.grow", [P.Ref(self.buf)]))]))
+        out.append(P.Assign(P.Index(P.Ref(self.buf), [P.Ref(self.top)]), value))
+        out.append(P.Assign(P.Ref(self.top), P.Ref(self.top) + 1))
+        return out
+
+    def pop(self, var: P.Var) -> list:
+        return [P.Assign(P.Ref(self.top), P.Ref(self.top) - 1),
+                P.Assign(P.Ref(var), P.Index(P.Ref(self.buf), [P.Ref(self.top)]))]
+
+
+def trip_count(lo: P.Expr, hi: P.Expr, step: P.Expr, lo_value: Value, step_value: Value) -> P.Expr:
+    if _const(step_value) == 1:
+        return P.Call("max", [P.Lit("0"), hi if _const(lo_value) == 0 else hi - lo])
+    return P.Call("rt.trip_count", [lo, hi, step])
+
+
+class _ForwardSweep(ForwardEmitter):
+    def __init__(self, builder: "ReverseBuilder"):
+        rec = builder.rec
+        in_scope = {v for v in rec.needed if rec.region_of.get(v, rec.top) is rec.top}
+        super().__init__(builder.fn.body, builder.fwd_vars, materialize=rec.taped | in_scope)
+        self.b = builder
+
+    def defined(self, v, out):
+        tape = self.b.tapes.get(v.id)
+        if tape:
+            out.extend(tape.push(P.Ref(self.var(v))))
+
+    def before_loop(self, op, out):
+        for tape, chain in self.b.exact_allocations.get(id(op), []):
+            out.extend(tape.alloc(self.capacity(chain)))
+        if op.opcode == "while" and id(op) in self.b.trips:
+            out.append(P.Assign(P.Ref(self.b.trips[id(op)]), P.Lit("0")))
+
+    def capacity(self, chain: list[Op]) -> P.Expr:
+        """Exact tape size: the product of the trip counts of the loops around the push."""
+        capacity = None
+        for loop in chain:
+            lo, hi, step = (self.ref(b) for b in loop.operands[:3])
+            trips = trip_count(lo, hi, step, loop.operands[0], loop.operands[2])
+            capacity = trips if capacity is None else capacity * trips
+        return capacity
+
+    def loop_started(self, op, body):
+        args = op.regions[0].args[1:] if op.opcode == "for" else op.regions[1].args
+        for a in args:
+            tape = self.b.tapes.get(a.id)
+            if tape:
+                body.extend(tape.push(P.Ref(self.var(a))))
+        if op.opcode == "while" and id(op) in self.b.trips:
+            counter = self.b.trips[id(op)]
+            body.append(P.Assign(P.Ref(counter), P.Ref(counter) + 1))
+
+    def loop_finished(self, op, out):
+        tape = self.b.tapes.get(("trips", id(op)))
+        if tape:
+            out.extend(tape.push(P.Ref(self.b.trips[id(op)])))
+
+
+class _RuleContext:
+    def __init__(self, builder: "ReverseBuilder", op: Op, g: P.Expr):
+        self.b, self.op, self.g = builder, op, g
+
+    def x(self, i):
+        return self.b.rref(self.op.operands[i])
+
+    @property
+    def out(self):
+        return self.b.rref(self.op.results[0])
+
+    def constant(self, i):
+        return _const(self.op.operands[i])
+
+
+class ReverseBuilder:
+    def __init__(self, fn: Function, wrt: list[int], act: Activity, rec: Recording):
+        self.fn, self.wrt, self.act, self.rec = fn, wrt, act, rec
+        self.fwd_vars = {p.id: P.Var(p.hint, name=p.hint) for p in fn.params}
+        self.rev_vars: dict[int, P.Var] = {}
+        self.bars: dict[int, P.Var] = {}
+        self.pending: dict[int, P.Expr] = {}
+        self.init: set[P.Var] = set()
+        self.carry_bars: set[P.Var] = set()
+        self.handled: set[int] = set()
+        self.uses = uses_of(fn.body)
+        self.trips: dict[int, P.Var] = {}
+        self.tapes: dict = {}
+        self.exact_allocations: dict[int, list] = {}
+        self.growable: list[_Tape] = []
+        self.line = None
+        self._plan_tapes()
+        self.forward = _ForwardSweep(self)
+
+    # -- tapes ----------------------------------------------------------------------
+    def _plan_tapes(self) -> None:
+        for op in _walk(self.fn.body):
+            if op.opcode == "while" and involved(op, self.act):
+                self.trips[id(op)] = P.Var("trips")
+                if self.rec.enclosing_ops(self.rec.op_region[id(op)]):
+                    self.tapes[("trips", id(op))] = _Tape("trips", "int64", exact=False)
+                    self.growable.append(self.tapes[("trips", id(op))])
+        for vid in sorted(self.rec.taped):
+            v = self.rec.values[vid]
+            chain = self.rec.enclosing_ops(self.rec.region_of[vid])
+            exact = all(o.opcode == "for" and all(self.rec.in_scope(b) for b in o.operands[:3]) for o in chain)
+            tape = _Tape(v.hint or "t", v.type.dtype, exact)
+            self.tapes[vid] = tape
+            if exact:
+                self.exact_allocations.setdefault(id(chain[-1]), []).append((tape, chain))
+            else:
+                self.growable.append(tape)
+
+    # -- values in the reverse sweep -------------------------------------------------
+    def rref(self, v: Value) -> P.Expr:
+        if v.id in self.rev_vars:
+            return P.Ref(self.rev_vars[v.id])
+        owner = v.owner
+        if isinstance(owner, Op) and owner.opcode == "const":
+            return op_expr(owner, [])
+        if self.rec.in_scope(v):
+            return self.forward.ref(v)
+        # a recomputable temporary: rebuilt inline where it is read
+        return op_expr(owner, [self.rref(o) for o in owner.operands])
+
+    def restore(self, region: Region, out: list) -> None:
+        """Get back the values of one iteration that the adjoint statements read."""
+        if region is self.fn.body:
+            return
+        for a in region.args:
+            if a.id in self.rec.taped:
+                self.rev_vars[a.id] = P.Var(a.hint or "t")
+                out.extend(self.tapes[a.id].pop(self.rev_vars[a.id]))
+        for op in region.ops:
+            for r in op.results:
+                if r.id not in self.rec.needed:
+                    continue
+                if r.id in self.rec.taped:
+                    self.rev_vars[r.id] = P.Var(r.hint or "t")
+                    out.extend(self.tapes[r.id].pop(self.rev_vars[r.id]))
+                elif r.hint and op.opcode != "const":
+                    expr = op_expr(op, [self.rref(o) for o in op.operands])
+                    self.rev_vars[r.id] = P.Var(r.hint)
+                    out.append(P.Assign(P.Ref(self.rev_vars[r.id]), expr))
+                if is_array(r.type) and self.act.active(r):
+                    self.bars[r.id] = P.Var(f"{r.hint or 't'}__bar")
+                    out.append(P.Assign(P.Ref(self.bars[r.id]), P.Call("np.zeros_like", [self.rref(r)])))
+
+    # -- adjoints ---------------------------------------------------------------------
+    def bar_var(self, v: Value) -> P.Var:
+        if v.id not in self.bars:
+            self.bars[v.id] = P.Var(f"{v.hint or 't'}__bar")
+        return self.bars[v.id]
+
+    def take_bar(self, v: Value):
+        if v.id in self.pending:
+            return self.pending.pop(v.id)
+        var = self.bars.get(v.id)
+        return P.Ref(var) if var is not None and var in self.init else None
+
+    def pendable(self, v: Value) -> bool:
+        if v.hint or is_array(v.type) or not isinstance(v.owner, Op) or v.owner.opcode in CONTROL:
+            return False
+        uses = self.uses.get(v.id, [])
+        return len(uses) == 1 and uses[0][1] is self.rec.region_of[v.id] and uses[0][0].opcode not in CONTROL + ("yield",)
+
+    def contribute(self, v: Value, expr: P.Expr, out: list, pendable: bool = True) -> None:
+        if not self.act.active(v):
+            return
+        expr = _pull_negation(expr)
+        if is_array(v.type):
+            out.append(P.AugAssign(P.Ref(self.bars[v.id]), "+", expr))
+            return
+        if pendable and self.pendable(v) and not set(P.expr_vars(expr)) & self.carry_bars:
+            self.pending[v.id] = expr
+            return
+        var = self.bar_var(v)
+        if var in self.init:
+            if isinstance(expr, P.Unary) and expr.op == "-":
+                out.append(P.AugAssign(P.Ref(var), "-", expr.operand))
+            else:
+                out.append(P.AugAssign(P.Ref(var), "+", expr))
+        else:
+            out.append(P.Assign(P.Ref(var), expr))
+            self.init.add(var)
+
+    def preinit(self, op: Op, out: list) -> None:
+        """Zero the adjoints a nested loop or branch adds into, before it starts."""
+        inside = {a.id for r in op.regions for a in r.args} | {res.id for r in op.regions for o in _walk(r) for res in o.results}
+        referenced = list(op.operands)
+        for r in op.regions:
+            for o in _walk(r):
+                referenced.extend(o.operands)
+        for v in referenced:
+            if v.id in inside or is_array(v.type) or not self.act.active(v):
+                continue
+            var = self.bar_var(v)
+            if var not in self.init and v.id not in self.pending:
+                out.append(P.Assign(P.Ref(var), zero(v.type)))
+                self.init.add(var)
+
+    def reverse_region(self, region: Region, out: list) -> None:
+        for op in reversed(region.ops):
+            if op.opcode in ("yield", "return") or id(op) in self.handled or not involved(op, self.act):
+                continue
+            stmts: list = []
+            if op.opcode in CONTROL:
+                getattr(self, "reverse_" + op.opcode)(op, stmts)
+            elif op.opcode == "store":
+                self.reverse_store(op, stmts)
+            else:
+                self.reverse_op(op, stmts)
+            if stmts:
+                if op.loc and op.loc.lineno != self.line and op.opcode not in CONTROL:
+                    self.line = op.loc.lineno
+                    stmts.insert(0, P.Comment(f"{op.loc}  {op.loc.text}"))
+                out.extend(stmts)
+
+    def reverse_op(self, op: Op, out: list) -> None:
+        g = self.take_bar(op.results[0])
+        if g is None:
+            return
+        result_type = op.results[0].type
+        for contribution in rules.RULES[op.opcode](_RuleContext(self, op, g)):
+            i, expr = contribution[:2]
+            v = op.operands[i]
+            if not self.act.active(v):
+                continue
+            if len(contribution) == 3:  # into the array's adjoint at the read position
+                index = [self.rref(x) for x in op.operands[1:]]
+                if op.opcode == "getslice":
+                    index = slice_index(op.attrs["spec"], index)
+                out.append(P.AugAssign(P.Index(P.Ref(self.bars[v.id]), index), "+", expr))
+                continue
+            if is_array(result_type) and not is_array(v.type):
+                expr = P.Call("np.sum", [expr])
+            self.contribute(v, expr, out)
+
+    def reverse_store(self, op: Op, out: list) -> None:
+        array, *index, value = op.operands
+        element = P.Index(P.Ref(self.bars[array.id]), [self.rref(x) for x in index])
+        increment = self.increment(op)
+        if increment:
+            delta, sign = increment
+            self.contribute(delta, element if sign > 0 else -element, out, pendable=False)
+            return
+        self.contribute(value, element, out, pendable=False)
+        out.append(P.Assign(P.Index(P.Ref(self.bars[array.id]), [self.rref(x) for x in index]), zero(value.type)))
+
+    def increment(self, store: Op):
+        """`a[i] += d` (load, add, store of the same element): its adjoint is d_bar += a_bar[i]."""
+        array, *index, value = store.operands
+        add = value.owner
+        if not isinstance(add, Op) or add.opcode not in ("add", "sub") or len(self.uses.get(value.id, [])) != 1:
+            return None
+        load = add.operands[0].owner
+        if not isinstance(load, Op) or load.opcode != "load" or load.operands[0] is not array \
+                or load.operands[1:] != index or len(self.uses.get(load.result.id, [])) != 1:
+            return None
+        self.handled.update({id(add), id(load)})
+        return add.operands[1], (1 if add.opcode == "add" else -1)
+
+    def _seed_carries(self, op: Op, slots, out: list):
+        """Carried adjoints: one variable per slot, shared by the result and the block argument.
+
+        `slots` holds (block argument, yielded value, result, initial value) per carried value.
+        When a slot yields another slot's argument (a swap), arguments get variables of their own.
+        """
+        slots = [s for s in slots if self.act.active(s[2]) or self.act.active(s[0])]
+        arg_ids = {a.id for a, *_ in slots}
+        swap = any(y.id in arg_ids and y is not a for a, y, *_ in slots) or len({y.id for _, y, *_ in slots}) < len(slots)
+        carries = []
+        for a, y, r, init in slots:
+            var = self.bar_var(r)
+            if var not in self.init:
+                out.append(P.Assign(P.Ref(var), zero(r.type)))
+                self.init.add(var)
+            self.carry_bars.add(var)
+            self.bars[a.id] = P.Var(f"{a.hint or 't'}__bar") if swap else var
+            carries.append((a, y, var, init))
+        return carries
+
+    def accumulation(self, a: Value, y: Value, region: Region):
+        """`s += t` carried by a loop: the carried adjoint passes through unchanged, t gets it."""
+        add = y.owner
+        if not isinstance(add, Op) or add.opcode not in ("add", "sub") or self.rec.region_of.get(y.id) is not region:
+            return None
+        if len(self.uses.get(y.id, [])) != 1 or len(self.uses.get(a.id, [])) != 1 or self.bars[a.id] is not self.bars.get(y.id, self.bars[a.id]):
+            return None
+        if add.operands[0] is a and add.operands[1] is not a:
+            return add.operands[1], add.opcode == "add"
+        if add.opcode == "add" and add.operands[1] is a and add.operands[0] is not a:
+            return add.operands[0], True
+        return None
+
+    def _iteration(self, region: Region, carries, body: list) -> None:
+        outer = set(self.init)
+        self.restore(region, body)
+        for a, y, var, _ in carries:
+            accumulated = self.accumulation(a, y, region) if self.bars[a.id] is var else None
+            if accumulated:
+                term, positive = accumulated
+                self.handled.add(id(y.owner))
+                self.carry_bars.discard(var)
+                self.contribute(term, P.Ref(var) if positive else -P.Ref(var), body)
+                continue
+            if y is not a:
+                self.init.discard(self.bars[a.id])
+                self.contribute(y, P.Ref(var), body, pendable=False)
+        self.reverse_region(region, body)
+        for a, _, var, _ in carries:
+            arg_bar = self.bars[a.id]
+            if arg_bar is not var:
+                body.append(P.Assign(P.Ref(var), P.Ref(arg_bar) if arg_bar in self.init else zero(a.type)))
+            elif var not in self.init:
+                body.append(P.Assign(P.Ref(var), zero(a.type)))
+        self.init = outer
+
+    def _finish_loop(self, op: Op, loop: P.For, carries, out: list) -> None:
+        out.append(P.Comment(f"{op.loc}  {op.loc.text}  (reversed)"))
+        out.append(loop)
+        self.line = None
+        for _, _, var, init in carries:
+            self.contribute(init, P.Ref(var), out, pendable=False)
+
+    def reverse_for(self, op: Op, out: list) -> None:
+        body = op.regions[0]
+        iv, *args = body.args
+        self.preinit(op, out)
+        carries = self._seed_carries(op, zip(args, body.yielded, op.results, op.operands[3:]), out)
+        self.rev_vars[iv.id] = P.Var(iv.hint)
+        loop = P.For(self.rev_vars[iv.id], self.reversed_range(op))
+        self._iteration(body, carries, loop.body)
+        self._finish_loop(op, loop, carries, out)
+
+    def reversed_range(self, op: Op) -> list:
+        lo_v, hi_v, step_v = op.operands[:3]
+        lo, hi, step = (self.rref(v) for v in (lo_v, hi_v, step_v))
+        if _const(step_v) == 1:
+            return [hi - 1, lo - 1 if _const(lo_v) != 0 else P.Lit("-1"), P.Lit("-1")]
+        if _const(step_v) == -1:
+            return [hi + 1, lo + 1]
+        trips = P.Call("rt.trip_count", [lo, hi, step])
+        return [lo + (trips - 1) * step, lo - step, -step]
+
+    def reverse_while(self, op: Op, out: list) -> None:
+        body = op.regions[1]
+        self.preinit(op, out)
+        carries = self._seed_carries(op, zip(body.args, body.yielded, op.results, op.operands), out)
+        trips = self.trips[id(op)]
+        tape = self.tapes.get(("trips", id(op)))
+        if tape:
+            trips = P.Var("trips")
+            out.extend(tape.pop(trips))
+        loop = P.For(P.Var("_"), [P.Ref(trips)])
+        self._iteration(body, carries, loop.body)
+        self._finish_loop(op, loop, carries, out)
+
+    def reverse_if(self, op: Op, out: list) -> None:
+        self.preinit(op, out)
+        stmt = P.If(self.rref(op.operands[0]))
+        seeds = [(r, self.take_bar(r)) for r in op.results]
+        for region, block in zip(op.regions, (stmt.body, stmt.orelse)):
+            outer = set(self.init)
+            self.restore(region, block)
+            for (r, g), y in zip(seeds, region.yielded):
+                if g is not None:
+                    self.contribute(y, g, block, pendable=False)
+            self.reverse_region(region, block)
+            self.init = outer
+        self.line = None
+        if stmt.body or stmt.orelse:
+            out.append(stmt)
+
+    # -- the whole function --------------------------------------------------------
+    def build(self, name: str) -> P.FunctionDef:
+        fn = self.fn
+        body: list = [P.Comment("forward sweep")]
+        for tape in self.growable:
+            body.extend(tape.alloc(P.Lit("16")))
+        self.forward.region(fn.body, body)
+        returned = fn.returned
+        seeds = [P.Var(f"{r.hint or 'result'}__bar") for r in returned]
+        used = set()
+        for s in seeds:
+            while s.hint in used or s.hint in {p.hint for p in fn.params}:
+                s.hint += "_"
+            used.add(s.hint)
+            s.name = s.hint
+        body.append(P.Comment("reverse sweep"))
+        for v in fn.params + [r for op in fn.body.ops for r in op.results]:
+            if is_array(v.type) and self.act.active(v):
+                self.bars[v.id] = P.Var(f"{v.hint or 't'}__bar")
+                body.append(P.Assign(P.Ref(self.bars[v.id]), P.Call("np.zeros_like", [self.rref(v)])))
+        for r, seed in zip(returned, seeds):
+            if is_array(r.type) and self.act.active(r):
+                body.append(P.AugAssign(P.Ref(self.bars[r.id]), "+", P.Ref(seed)))
+            elif self.act.active(r):
+                if r.id in self.bars or fn.params.count(r) or returned.count(r) > 1:
+                    self.contribute(r, P.Ref(seed), body, pendable=False)
+                else:
+                    self.bars[r.id] = seed
+                    self.init.add(seed)
+        self.reverse_region(fn.body, body)
+        grads = []
+        for i in self.wrt:
+            p = fn.params[i]
+            bar = self.bars.get(p.id)
+            grads.append(P.Ref(bar) if bar is not None and (bar in self.init or is_array(p.type)) else zero(p.type))
+        value = self.forward.ref(returned[0]) if len(returned) == 1 else P.TupleExpr([self.forward.ref(r) for r in returned])
+        body.append(P.Return(P.TupleExpr([value, P.TupleExpr(grads)])))
+        params = [self.fwd_vars[p.id] for p in fn.params] + seeds
+        return P.FunctionDef(name, params, body)
+
+
+def _pull_negation(e: P.Expr) -> P.Expr:
+    """(-a) * b  ->  -(a * b), so accumulations print as `x__bar -= a * b`."""
+    if isinstance(e, P.BinOp) and e.op in ("*", "/"):
+        left = _pull_negation(e.left)
+        if isinstance(left, P.Unary) and left.op == "-":
+            return P.Unary("-", P.BinOp(e.op, left.operand, e.right))
+    return e
+
+
+def _walk(region: Region):
+    from ..ir.core import walk
+    return walk(region)

@@ -1,0 +1,1 @@
+"""Facts about one specialised function that the derivative transforms need."""

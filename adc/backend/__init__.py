@@ -1,0 +1,1 @@
+"""SSA IR to Python source, and that source to numba-compiled kernels."""

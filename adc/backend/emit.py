@@ -1,0 +1,285 @@
+"""SSA ops to Python statements: the primal, and the forward sweep of derivatives.
+
+Single-use temporaries fold back into the expression they came from, so a user's
+statement prints as one line; values the user named keep their names.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir.core import Op, Region, Value, is_array, walk
+from . import pyir as P
+
+MATH_NAMES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh", "arctanh": "atanh",
+              "arctan2": "atan2"}
+BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod": "%", "pow": "**",
+          "matmul": "@", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!=",
+          "and": "and", "or": "or"}
+CONTROL = ("for", "while", "if")
+
+
+def literal(value, dtype: str | None = None) -> P.Expr:
+    text = repr(value)
+    if dtype == "float32":
+        text = f"np.float32({text})"
+    return P.Lit(text)
+
+
+def zero(t) -> P.Expr:
+    kind = np.dtype(t.dtype).kind
+    return literal(0j if kind == "c" else 0.0, t.dtype)
+
+
+def call_expr(fn: str, args: list, t) -> P.Expr:
+    """Spell a primitive call the way its argument types want: math, cmath or numpy."""
+    complex_ = np.dtype(t.dtype).kind == "c"
+    if is_array(t):
+        return P.Call(f"np.{fn}", args)
+    if fn == "abs":
+        return P.Call("abs", args)
+    if fn in ("minimum", "maximum"):
+        return P.Call(fn[:3], args)
+    if fn == "square":
+        return args[0] * args[0]
+    if fn in ("sign", "floor", "ceil"):
+        return P.Call(f"np.{fn}", args)
+    module = "cmath" if complex_ else "math"
+    return P.Call(f"{module}.{MATH_NAMES.get(fn, fn)}", args)
+
+
+def cast_expr(arg: P.Expr, source, target) -> P.Expr:
+    if is_array(target):
+        return P.Call(f"{_format_attr(arg)}.astype", [P.Lit(f"np.{target.dtype}")])
+    name = {"float64": "float", "int64": "int", "complex128": "complex", "bool": "bool"}.get(target.dtype)
+    if name == "float" and np.dtype(source.dtype).kind == "f":
+        return P.Call("float", [arg])
+    return P.Call(name, [arg]) if name else P.Call(f"np.{target.dtype}", [arg])
+
+
+def _format_attr(e: P.Expr) -> str:
+    return P.format_expr(e, 99)
+
+
+def op_expr(op: Op, args: list) -> P.Expr:
+    """The Python expression computing a pure op's result from its operands' expressions."""
+    code = op.opcode
+    t = op.results[0].type if op.results else None
+    if code == "const":
+        return literal(op.attrs["value"], t.dtype)
+    if code in BINARY:
+        return P.BinOp(BINARY[code], args[0], args[1])
+    if code == "neg":
+        return P.Unary("-", args[0])
+    if code == "not":
+        return P.Unary("not", args[0])
+    if code == "select":
+        return P.Cond(args[0], args[1], args[2])
+    if code == "call":
+        return call_expr(op.attrs["fn"], args, t if op.attrs["fn"] != "abs" else op.operands[0].type)
+    if code == "cast":
+        return cast_expr(args[0], op.operands[0].type, t)
+    if code == "dim":
+        return P.Index(P.Attr(args[0], "shape"), [P.Lit(str(op.attrs["axis"]))])
+    if code == "load":
+        return P.Index(args[0], args[1:])
+    if code == "getslice":
+        return P.Index(args[0], slice_index(op.attrs["spec"], args[1:]))
+    if code == "alloc":
+        shape = P.TupleExpr(args) if len(args) != 1 else args[0]
+        return P.Call(f"np.{op.attrs['kind']}", [shape, P.Lit(f"np.{t.dtype}")])
+    if code == "alloc_like":
+        return P.Call(f"np.{op.attrs['kind']}", [P.Attr(args[0], "shape"), P.Lit(f"np.{t.dtype}")])
+    if code == "copy":
+        return P.Call("np.copy", args)
+    if code == "arange":
+        return P.Call("np.arange", args)
+    if code in ("sum", "mean", "dot"):
+        return P.Call(f"np.{code}", args)
+    if code in ("real", "imag"):
+        return P.Attr(args[0], code)
+    if code == "conj":
+        return P.Call("np.conj", args)
+    raise NotImplementedError(code)
+
+
+def slice_index(spec, args) -> list:
+    out, it = [], iter(args)
+    for s in spec:
+        if s == "i":
+            out.append(next(it))
+        else:
+            out.append(P.Slice(*[next(it) if present == "1" else None for present in s]))
+    return out
+
+
+def uses_of(region: Region) -> dict[int, list[tuple[Op, Region]]]:
+    uses: dict[int, list] = {}
+
+    def visit(r):
+        for op in r.ops:
+            for v in op.operands:
+                uses.setdefault(v.id, []).append((op, r))
+            for sub in op.regions:
+                visit(sub)
+    visit(region)
+    return uses
+
+
+def has_store(op: Op) -> bool:
+    return op.opcode == "store" or any(o.opcode == "store" for r in op.regions for o in walk(r))
+
+
+class ForwardEmitter:
+    """Emits regions in program order. Subclasses add tape pushes (the forward sweep)."""
+
+    def __init__(self, body: Region, vars_: dict[int, P.Var], materialize: set[int] = frozenset()):
+        self.vars = vars_
+        self.inlined: dict[int, P.Expr] = {}
+        self.uses = uses_of(body)
+        self.materialize = materialize
+
+    def ref(self, v: Value) -> P.Expr:
+        if v.id in self.inlined:
+            return self.inlined[v.id]
+        return P.Ref(self.var(v))
+
+    def var(self, v: Value) -> P.Var:
+        if v.id not in self.vars:
+            self.vars[v.id] = P.Var(v.hint or "t")
+        return self.vars[v.id]
+
+    def can_inline(self, op: Op, region: Region, index: int) -> bool:
+        v = op.results[0]
+        if op.opcode == "const":
+            return True
+        if op.opcode in CONTROL or op.opcode in ("alloc", "alloc_like", "copy") or v.hint or v.id in self.materialize:
+            return False
+        uses = self.uses.get(v.id, [])
+        if len(uses) != 1 or uses[0][1] is not region:
+            return False
+        user = uses[0][0]
+        later = region.ops[index + 1:region.ops.index(user)]
+        return not any(has_store(o) for o in later)
+
+    def region(self, region: Region, out: list, force_inline: bool = False) -> None:
+        for i, op in enumerate(region.ops):
+            if op.opcode in ("yield", "return"):
+                continue
+            getattr(self, "op_" + op.opcode, self.op_pure)(op, region, i, out, force_inline)
+
+    def op_pure(self, op, region, i, out, force_inline=False):
+        e = op_expr(op, [self.ref(v) for v in op.operands])
+        if force_inline or self.can_inline(op, region, i):
+            self.inlined[op.result.id] = e
+            return
+        out.append(P.Assign(P.Ref(self.var(op.result)), e))
+        self.defined(op.result, out)
+
+    def defined(self, v: Value, out: list) -> None:
+        """Hook: a value has just been assigned (the forward sweep pushes it to a tape)."""
+
+    def op_store(self, op, region, i, out, force_inline=False):
+        array, *index, value = op.operands
+        out.append(P.Assign(P.Index(self.ref(array), [self.ref(x) for x in index]), self.ref(value)))
+
+    def carry_vars(self, op: Op, args: list[Value], inits: list[Value], out: list) -> None:
+        """Loop-carried slots share one variable for init copy, block argument and result."""
+        for arg, init, res in zip(args, inits, op.results):
+            var = P.Var(res.hint or arg.hint or "t")
+            self.vars[arg.id] = self.vars[res.id] = var
+            out.append(P.Assign(P.Ref(var), self.ref(init)))
+
+    def coalesce_yields(self, region: Region) -> None:
+        """Let a yielded value write its carry's variable directly when the old value is dead."""
+        args = region.args[-len(region.yielded):] if region.yielded else []
+        position = {id(op): k for k, op in enumerate(region.ops)}
+        for arg, y in zip(args, region.yielded):
+            if y.id in self.vars or not isinstance(y.owner, Op) or y.owner not in region.ops or y.id in self.materialize:
+                continue
+            if sum(1 for other in region.yielded if other is y) > 1 or y.owner.opcode == "const" or y.hint not in (None, arg.hint):
+                continue
+            at = position[id(y.owner)]
+            later_uses = [u for u, _ in self.uses.get(arg.id, []) if _top(u, region, position) > at]
+            if not later_uses:
+                self.vars[y.id] = self.vars[arg.id]
+
+    def yields(self, region: Region, args: list[Value], out: list) -> None:
+        pairs = [(self.var(a), self.ref(y)) for a, y in zip(args, region.yielded)
+                 if not (y.id in self.vars and self.vars[y.id] is self.vars[a.id])]
+        if len(pairs) == 1:
+            out.append(P.Assign(P.Ref(pairs[0][0]), pairs[0][1]))
+        elif pairs:
+            out.append(P.Assign(P.TupleExpr([P.Ref(v) for v, _ in pairs]), P.TupleExpr([e for _, e in pairs])))
+
+    def op_for(self, op, region, i, out, force_inline=False):
+        lo, hi, step, *inits = op.operands
+        body = op.regions[0]
+        iv, *args = body.args
+        self.before_loop(op, out)
+        self.carry_vars(op, args, inits, out)
+        self.vars[iv.id] = P.Var(iv.hint)
+        loop = P.For(self.vars[iv.id], range_bounds(self.ref(lo), self.ref(hi), self.ref(step), lo, step))
+        self.loop_started(op, loop.body)
+        self.coalesce_yields(body)
+        self.region(body, loop.body)
+        self.yields(body, args, loop.body)
+        out.append(loop)
+        self.loop_finished(op, out)
+
+    def op_while(self, op, region, i, out, force_inline=False):
+        cond, body = op.regions
+        self.before_loop(op, out)
+        self.carry_vars(op, body.args, op.operands, out)
+        for a, b in zip(cond.args, body.args):
+            self.vars[a.id] = self.vars[b.id]
+        self.region(cond, [], force_inline=True)
+        loop = P.While(self.ref(cond.yielded[0]))
+        self.loop_started(op, loop.body)
+        self.coalesce_yields(body)
+        self.region(body, loop.body)
+        self.yields(body, body.args, loop.body)
+        out.append(loop)
+        self.loop_finished(op, out)
+
+    def before_loop(self, op: Op, out: list) -> None:
+        """Hook: statements before a loop (the forward sweep allocates its tapes here)."""
+
+    def loop_started(self, op: Op, body: list) -> None:
+        """Hook: first statements of a loop body (the forward sweep counts and records here)."""
+
+    def loop_finished(self, op: Op, out: list) -> None:
+        """Hook: right after a loop."""
+
+    def op_if(self, op, region, i, out, force_inline=False):
+        then, orelse = op.regions
+        for r in op.results:
+            self.vars[r.id] = P.Var(r.hint or "t")
+        stmt = P.If(self.ref(op.operands[0]))
+        for reg, block in ((then, stmt.body), (orelse, stmt.orelse)):
+            self.region(reg, block)
+            for r, y in zip(op.results, reg.yielded):
+                block.append(P.Assign(P.Ref(self.vars[r.id]), self.ref(y)))
+        out.append(stmt)
+        for r in op.results:
+            self.defined(r, out)
+
+
+def _top(op: Op, region: Region, position: dict) -> int:
+    """Index in `region` of the top-level op that contains `op`."""
+    if id(op) in position:
+        return position[id(op)]
+    for k, top in enumerate(region.ops):
+        if any(o is op for r in top.regions for o in walk(r)):
+            return k
+    return len(region.ops)
+
+
+def range_bounds(lo: P.Expr, hi: P.Expr, step: P.Expr, lo_value: Value, step_value: Value) -> list:
+    if _const(step_value) == 1:
+        return [hi] if _const(lo_value) == 0 else [lo, hi]
+    return [lo, hi, step]
+
+
+def _const(v: Value):
+    owner = v.owner
+    return owner.attrs["value"] if isinstance(owner, Op) and owner.opcode == "const" else None

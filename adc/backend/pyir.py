@@ -1,0 +1,410 @@
+"""The imperative target of code generation: statements over mutable variables.
+
+Primal and derivative emitters build these trees from the SSA IR; then one naming
+pass gives every variable a Python name (the user's name where it is free, reusing a
+name once its previous holder is dead), and one printer writes the source. Expression
+nodes overload arithmetic so derivative rules read like the mathematics.
+"""
+from __future__ import annotations
+
+import keyword
+from dataclasses import dataclass, field
+
+
+class Var:
+    __slots__ = ("hint", "name")
+
+    def __init__(self, hint: str, name: str | None = None):
+        self.hint = hint
+        self.name = name  # fixed for parameters; set by assign_names otherwise
+
+    def __repr__(self) -> str:
+        return f"Var({self.name or self.hint})"
+
+
+class Expr:
+    precedence = 100
+
+    def _wrap(self, other):
+        return other if isinstance(other, Expr) else Lit(repr(other))
+
+    def __add__(self, o): return BinOp("+", self, self._wrap(o))
+    def __radd__(self, o): return BinOp("+", self._wrap(o), self)
+    def __sub__(self, o): return BinOp("-", self, self._wrap(o))
+    def __rsub__(self, o): return BinOp("-", self._wrap(o), self)
+    def __mul__(self, o): return BinOp("*", self, self._wrap(o))
+    def __rmul__(self, o): return BinOp("*", self._wrap(o), self)
+    def __truediv__(self, o): return BinOp("/", self, self._wrap(o))
+    def __rtruediv__(self, o): return BinOp("/", self._wrap(o), self)
+    def __pow__(self, o): return BinOp("**", self, self._wrap(o))
+    def __neg__(self): return Unary("-", self)
+
+
+@dataclass(eq=False)
+class Ref(Expr):
+    var: Var
+
+
+@dataclass(eq=False)
+class Lit(Expr):
+    text: str
+
+
+@dataclass(eq=False)
+class Call(Expr):
+    fn: str
+    args: list
+
+
+@dataclass(eq=False)
+class Attr(Expr):
+    base: Expr
+    attr: str
+
+
+@dataclass(eq=False)
+class Index(Expr):
+    base: Expr
+    index: list  # of Expr or Slice
+
+
+@dataclass(eq=False)
+class Slice:
+    lower: Expr | None
+    upper: Expr | None
+    step: Expr | None
+
+
+@dataclass(eq=False)
+class TupleExpr(Expr):
+    items: list
+
+
+PRECEDENCE = {"or": 1, "and": 2, "not": 3, "<": 4, "<=": 4, ">": 4, ">=": 4, "==": 4, "!=": 4,
+              "+": 6, "-": 6, "*": 7, "/": 7, "//": 7, "%": 7, "@": 7, "neg": 8, "**": 9}
+
+
+@dataclass(eq=False)
+class BinOp(Expr):
+    op: str
+    left: Expr
+    right: Expr
+
+    @property
+    def precedence(self):
+        return PRECEDENCE[self.op]
+
+
+@dataclass(eq=False)
+class Unary(Expr):
+    op: str  # "-" or "not"
+    operand: Expr
+
+    @property
+    def precedence(self):
+        return PRECEDENCE["neg" if self.op == "-" else "not"]
+
+
+@dataclass(eq=False)
+class Cond(Expr):
+    test: Expr
+    body: Expr
+    orelse: Expr
+    precedence = 0
+
+
+# -- statements -----------------------------------------------------------------
+@dataclass(eq=False)
+class Assign:
+    target: Expr  # Ref, Index or TupleExpr of Refs
+    value: Expr
+
+
+@dataclass(eq=False)
+class AugAssign:
+    target: Expr
+    op: str
+    value: Expr
+
+
+@dataclass(eq=False)
+class For:
+    var: Var
+    bounds: list
+    body: list = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class While:
+    test: Expr
+    body: list = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class If:
+    test: Expr
+    body: list = field(default_factory=list)
+    orelse: list = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Return:
+    value: Expr
+
+
+@dataclass(eq=False)
+class Comment:
+    text: str
+
+
+@dataclass(eq=False)
+class FunctionDef:
+    name: str
+    params: list  # of Var with fixed names
+    body: list
+    docstring: str = ""
+
+
+# -- traversal -----------------------------------------------------------------
+def expr_vars(e) -> list[Var]:
+    if e is None:
+        return []
+    if isinstance(e, Ref):
+        return [e.var]
+    if isinstance(e, (Lit,)):
+        return []
+    if isinstance(e, Call):
+        return [v for a in e.args for v in expr_vars(a)]
+    if isinstance(e, Attr):
+        return expr_vars(e.base)
+    if isinstance(e, Index):
+        return expr_vars(e.base) + [v for i in e.index for v in expr_vars(i)]
+    if isinstance(e, Slice):
+        return expr_vars(e.lower) + expr_vars(e.upper) + expr_vars(e.step)
+    if isinstance(e, TupleExpr):
+        return [v for i in e.items for v in expr_vars(i)]
+    if isinstance(e, BinOp):
+        return expr_vars(e.left) + expr_vars(e.right)
+    if isinstance(e, Unary):
+        return expr_vars(e.operand)
+    if isinstance(e, Cond):
+        return expr_vars(e.test) + expr_vars(e.body) + expr_vars(e.orelse)
+    raise TypeError(e)
+
+
+def _target_defs_uses(target):
+    """Variables a target defines, and those it reads (an indexed store reads its base)."""
+    if isinstance(target, Ref):
+        return [target.var], []
+    if isinstance(target, TupleExpr):
+        defs = [d for t in target.items for d in _target_defs_uses(t)[0]]
+        return defs, []
+    return [], expr_vars(target)
+
+
+# -- naming ----------------------------------------------------------------------
+RESERVED = set(keyword.kwlist) | {"np", "math", "cmath", "rt", "range", "abs", "min", "max", "int", "float",
+                                  "complex", "bool", "len", "True", "False", "None"}
+
+
+def assign_names(fn: FunctionDef, reserved: set[str] = frozenset()) -> None:
+    """Give each variable a name: its hint when free, reusing names of dead variables.
+
+    Live ranges are intervals over a linear walk; a variable read in a loop before
+    (or without) being written there is live over the whole loop.
+    """
+    occurrences: dict[Var, list[tuple[int, bool]]] = {}
+    loops: list[tuple[int, int]] = []
+    counter = [0]
+
+    def note(var, use):
+        pos = 2 * counter[0] + (0 if use else 1)
+        occurrences.setdefault(var, []).append((pos, use))
+
+    def visit(stmts):
+        for s in stmts:
+            counter[0] += 1
+            if isinstance(s, Assign):
+                for v in expr_vars(s.value):
+                    note(v, True)
+                defs, uses = _target_defs_uses(s.target)
+                for v in uses:
+                    note(v, True)
+                for v in defs:
+                    note(v, False)
+            elif isinstance(s, AugAssign):
+                for v in expr_vars(s.value) + expr_vars(s.target):
+                    note(v, True)
+                if isinstance(s.target, Ref):
+                    note(s.target.var, False)
+            elif isinstance(s, For):
+                for b in s.bounds:
+                    for v in expr_vars(b):
+                        note(v, True)
+                start = 2 * counter[0]
+                note(s.var, False)
+                visit(s.body)
+                loops.append((start, 2 * counter[0] + 1))
+            elif isinstance(s, While):
+                start = 2 * counter[0]
+                for v in expr_vars(s.test):
+                    note(v, True)
+                visit(s.body)
+                loops.append((start, 2 * counter[0] + 1))
+            elif isinstance(s, If):
+                for v in expr_vars(s.test):
+                    note(v, True)
+                visit(s.body)
+                visit(s.orelse)
+            elif isinstance(s, Return):
+                for v in expr_vars(s.value):
+                    note(v, True)
+
+    for p in fn.params:
+        occurrences[p] = [(-1, False)]
+    visit(fn.body)
+    intervals = {}
+    for var, occ in occurrences.items():
+        start, end = min(p for p, _ in occ), max(p for p, _ in occ)
+        intervals[var] = [start, end]
+    changed = True
+    while changed:
+        changed = False
+        for ls, le in loops:
+            for var, occ in occurrences.items():
+                s, e = intervals[var]
+                inside = sorted(o for o in occ if ls <= o[0] <= le)
+                if not inside:
+                    continue
+                new_s, new_e = s, e
+                if s < ls:
+                    new_e = max(e, le)
+                if inside[0][1]:  # first occurrence in the loop is a read: live around the back edge
+                    new_s, new_e = min(s, ls), max(e, le)
+                if e > le and s >= ls:  # defined in the loop, read after it
+                    new_s = min(s, ls)
+                if [new_s, new_e] != [s, e]:
+                    intervals[var] = [new_s, new_e]
+                    changed = True
+    holders: dict[str, int] = {}  # name -> end of its latest interval
+    for p in fn.params:
+        holders[p.name] = intervals[p][1]
+    taken = set(reserved) | RESERVED
+    for var in sorted((v for v in intervals if v.name is None), key=lambda v: intervals[v][0]):
+        start, end = intervals[var]
+        base = var.hint if var.hint.isidentifier() else "t"
+        k = 0
+        while True:
+            candidate = base if k == 0 else f"{base}_{k}"
+            if candidate not in taken and holders.get(candidate, -10) < start:
+                break
+            k += 1
+        var.name = candidate
+        holders[candidate] = end
+
+
+# -- printing --------------------------------------------------------------------
+def format_expr(e, parent: int = 0) -> str:
+    text = _format(e)
+    return f"({text})" if getattr(e, "precedence", 100) < parent else text
+
+
+def _format(e) -> str:
+    if isinstance(e, Ref):
+        return e.var.name
+    if isinstance(e, Lit):
+        return e.text
+    if isinstance(e, Call):
+        return f"{e.fn}({', '.join(format_expr(a) for a in e.args)})"
+    if isinstance(e, Attr):
+        return f"{format_expr(e.base, 99)}.{e.attr}"
+    if isinstance(e, Index):
+        return f"{format_expr(e.base, 99)}[{', '.join(_format_index(i) for i in e.index)}]"
+    if isinstance(e, TupleExpr):
+        items = [format_expr(i) for i in e.items]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    if isinstance(e, BinOp):
+        p = e.precedence
+        if e.op == "**":  # right-associative, binds tighter than unary minus on its left
+            return f"{format_expr(e.left, p + 1)} ** {format_expr(e.right, p)}"
+        return f"{format_expr(e.left, p)} {e.op} {format_expr(e.right, p + 1)}"
+    if isinstance(e, Unary):
+        if e.op == "not":
+            return f"not {format_expr(e.operand, e.precedence)}"
+        if isinstance(e.operand, BinOp) and e.operand.op in ("*", "/"):  # -(a * b) reads as -a * b
+            return f"-{format_expr(e.operand.left, e.precedence)} {e.operand.op} {format_expr(e.operand.right, PRECEDENCE['*'] + 1)}"
+        return f"-{format_expr(e.operand, e.precedence)}"
+    if isinstance(e, Cond):
+        return f"{format_expr(e.body, 1)} if {format_expr(e.test, 1)} else {format_expr(e.orelse, 0)}"
+    raise TypeError(e)
+
+
+def _format_index(i) -> str:
+    if isinstance(i, Slice):
+        parts = [format_expr(x) if x is not None else "" for x in (i.lower, i.upper, i.step)]
+        return ":".join(parts[:2]) + (f":{parts[2]}" if i.step is not None else "")
+    return format_expr(i)
+
+
+def format_function(fn: FunctionDef, decorator: str = "") -> str:
+    lines = [decorator] if decorator else []
+    lines.append(f"def {fn.name}({', '.join(p.name for p in fn.params)}):")
+    if fn.docstring:
+        lines.append(f'    """{fn.docstring}"""')
+    _format_block(fn.body, 1, lines)
+    return "\n".join(lines)
+
+
+def _format_block(stmts, depth, lines):
+    pad = "    " * depth
+    start = len(lines)
+    for s in stmts:
+        if isinstance(s, Assign):
+            if isinstance(s.target, Ref) and isinstance(s.value, Ref) and s.target.var.name == s.value.var.name:
+                continue
+            aug = _as_augmented(s)
+            if aug:
+                lines.append(pad + aug)
+            else:
+                target = format_expr(s.target)[1:-1] if isinstance(s.target, TupleExpr) else format_expr(s.target)
+                value = format_expr(s.value)[1:-1] if isinstance(s.value, TupleExpr) else format_expr(s.value)
+                lines.append(f"{pad}{target} = {value}")
+        elif isinstance(s, AugAssign):
+            lines.append(f"{pad}{format_expr(s.target)} {s.op}= {format_expr(s.value)}")
+        elif isinstance(s, For):
+            lines.append(f"{pad}for {s.var.name} in range({', '.join(format_expr(b) for b in s.bounds)}):")
+            _format_block(s.body, depth + 1, lines)
+        elif isinstance(s, While):
+            lines.append(f"{pad}while {format_expr(s.test)}:")
+            _format_block(s.body, depth + 1, lines)
+        elif isinstance(s, If):
+            lines.append(f"{pad}if {format_expr(s.test)}:")
+            _format_block(s.body, depth + 1, lines)
+            if s.orelse:
+                if len(s.orelse) == 1 and isinstance(s.orelse[0], If):
+                    lines.append(f"{pad}el" + _block_text(s.orelse, depth).lstrip())
+                else:
+                    lines.append(f"{pad}else:")
+                    _format_block(s.orelse, depth + 1, lines)
+        elif isinstance(s, Return):
+            value = format_expr(s.value)
+            lines.append(f"{pad}return {value[1:-1] if isinstance(s.value, TupleExpr) and value.startswith('(') else value}")
+        elif isinstance(s, Comment):
+            lines.append(f"{pad}# {s.text}")
+    if all(line.lstrip().startswith("#") for line in lines[start:]):
+        lines.append(pad + "pass")
+
+
+def _block_text(stmts, depth) -> str:
+    lines: list[str] = []
+    _format_block(stmts, depth, lines)
+    return "\n".join(lines)
+
+
+def _as_augmented(s: Assign) -> str | None:
+    """`v = v + e` prints as `v += e`, the way a person writes an accumulation."""
+    v = s.value
+    if isinstance(s.target, Ref) and isinstance(v, BinOp) and v.op in ("+", "-", "*", "/") \
+            and isinstance(v.left, Ref) and v.left.var.name == s.target.var.name:
+        return f"{s.target.var.name} {v.op}= {format_expr(v.right)}"
+    return None

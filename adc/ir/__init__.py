@@ -1,0 +1,1 @@
+"""The structured SSA IR: values, ops with regions, a printer and a verifier."""

@@ -1,0 +1,9 @@
+"""Support code that generated kernels import at run time (as `adc.runtime`).
+
+It depends on numpy and numba only, never on the compiler, so a generated module
+can be read and run on its own. Each helper works both compiled by numba and as
+plain Python (the `python` backend).
+"""
+from .tape import grow, trip_count
+
+__all__ = ["grow", "trip_count"]
