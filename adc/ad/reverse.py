@@ -217,7 +217,11 @@ class ReverseBuilder:
 
     def preinit(self, op: Op, out: list) -> None:
         """Zero the adjoints a nested loop or branch adds into, before it starts."""
-        inside = {a.id for r in op.regions for a in r.args} | {res.id for r in op.regions for o in _walk(r) for res in o.results}
+        inside = {a.id for r in op.regions for a in r.args}
+        for r in op.regions:
+            for o in _walk(r):
+                inside.update(res.id for res in o.results)
+                inside.update(a.id for sub in o.regions for a in sub.args)
         referenced = list(op.operands)
         for r in op.regions:
             for o in _walk(r):

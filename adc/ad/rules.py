@@ -186,35 +186,50 @@ def _uses_result(name: str) -> bool:
     return name in ("tan", "tanh", "exp", "expm1", "sqrt")
 
 
+class _Read(P.Lit):
+    def __init__(self, value):
+        super().__init__("primal")
+        self.value = value
+
+
 class _Probe:
-    """A rule context that records which primal values the rule reads."""
+    """A rule context whose primal reads are placeholders naming the value read."""
 
     def __init__(self, op: Op):
         self.op = op
-        self.read = []
         self.g = P.Lit("g")
 
     def x(self, i):
-        self.read.append(self.op.operands[i])
-        return P.Lit("x")
+        return _Read(self.op.operands[i])
 
     @property
     def out(self):
-        self.read.append(self.op.results[0])
-        return P.Lit("y")
+        return _Read(self.op.results[0])
 
     def constant(self, i):
         owner = self.op.operands[i].owner
         return owner.attrs["value"] if isinstance(owner, Op) and owner.opcode == "const" else None
 
 
-def needs(op: Op) -> list:
+def needs(op: Op, active) -> list:
+    """The primal values the rule reads for the contributions to active operands."""
     rule_fn = RULES.get(op.opcode)
     if rule_fn is None or op.opcode in ("load", "getslice"):
         return []
-    probe = _Probe(op)
-    rule_fn(probe)
-    return probe.read
+    read = []
+    for i, expr, *_ in rule_fn(_Probe(op)):
+        if active(op.operands[i]):
+            read.extend(_reads(expr))
+    return read
+
+
+def _reads(e) -> list:
+    if isinstance(e, _Read):
+        return [e.value]
+    if isinstance(e, P.Expr) or isinstance(e, P.Slice):
+        return [v for child in vars(e).values() for item in (child if isinstance(child, list) else [child])
+                for v in _reads(item)]
+    return []
 
 
 def has_rule(op: Op) -> bool:

@@ -40,7 +40,7 @@ class Recording:
 
 
 def analyse_recording(fn: Function, act: Activity, needs) -> Recording:
-    """`needs(op)` lists the primal values an active op's derivative rule reads."""
+    """`needs(op, active)` lists the primal values an op's derivative rule reads."""
     rec = Recording(top=fn.body)
     _index(fn.body, rec)
     work = []
@@ -92,7 +92,7 @@ def _seeds(op: Op, act: Activity, needs) -> list[Value]:
         return []
     if op.opcode in ("load", "store", "getslice"):
         return [v for v in op.operands[1:] if not is_array(v.type) and v.type.dtype in ("int64", "bool")]
-    return list(needs(op))
+    return list(needs(op, act.active))
 
 
 def _sources(v: Value, rec: Recording, act: Activity) -> list[Value]:
@@ -129,7 +129,7 @@ def _check_array_contents(fn: Function, rec: Recording, act: Activity, needs) ->
     for op in walk(fn.body):
         if op.opcode in ("load", "store") or not involved(op, act):
             continue
-        for v in needs(op):
+        for v in needs(op, act.active):
             if not is_array(v.type) or v.id not in act.stored:
                 continue
             for st in stores:

@@ -225,6 +225,8 @@ class ForwardEmitter:
         self.yields(body, args, loop.body)
         out.append(loop)
         self.loop_finished(op, out)
+        for r in op.results:
+            self.defined(r, out)
 
     def op_while(self, op, region, i, out, force_inline=False):
         cond, body = op.regions
@@ -240,6 +242,8 @@ class ForwardEmitter:
         self.yields(body, body.args, loop.body)
         out.append(loop)
         self.loop_finished(op, out)
+        for r in op.results:
+            self.defined(r, out)
 
     def before_loop(self, op: Op, out: list) -> None:
         """Hook: statements before a loop (the forward sweep allocates its tapes here)."""

@@ -404,7 +404,7 @@ def _block_text(stmts, depth) -> str:
 def _as_augmented(s: Assign) -> str | None:
     """`v = v + e` prints as `v += e`, the way a person writes an accumulation."""
     v = s.value
-    if isinstance(s.target, Ref) and isinstance(v, BinOp) and v.op in ("+", "-", "*", "/") \
-            and isinstance(v.left, Ref) and v.left.var.name == s.target.var.name:
-        return f"{s.target.var.name} {v.op}= {format_expr(v.right)}"
+    if isinstance(s.target, (Ref, Index)) and isinstance(v, BinOp) and v.op in ("+", "-", "*", "/") \
+            and type(v.left) is type(s.target) and format_expr(v.left) == format_expr(s.target):
+        return f"{format_expr(s.target)} {v.op}= {format_expr(v.right)}"
     return None
