@@ -88,6 +88,9 @@ class Dual:
     def __float__(self):
         return float(self.val)
 
+    def __int__(self):
+        return int(self.val)
+
     # numpy ufuncs on object arguments call these methods
     def log(self): return Dual(np.log(self.val), self.dot / self.val)
     def exp(self): return Dual(np.exp(self.val), np.exp(self.val) * self.dot)
@@ -96,6 +99,29 @@ class Dual:
     def cos(self): return Dual(np.cos(self.val), -np.sin(self.val) * self.dot)
     def tanh(self): return Dual(np.tanh(self.val), (1 - np.tanh(self.val) ** 2) * self.dot)
     def arctan(self): return Dual(np.arctan(self.val), self.dot / (1 + self.val ** 2))
+
+
+def dual_gradient(f, args, wrt):
+    """The gradient w.r.t. scalar or array args from one vector-dual run of the plain function."""
+    sizes = [np.size(args[i]) for i in wrt]
+    total = sum(sizes)
+    dual_args, offset = list(args), 0
+    for i, size in zip(wrt, sizes):
+        basis = np.eye(total)[offset:offset + size]
+        if isinstance(args[i], np.ndarray):
+            flat = [Dual(v, basis[k]) for k, v in enumerate(args[i].ravel())]
+            dual_args[i] = np.array(flat + [None], dtype=object)[:-1].reshape(args[i].shape)
+        else:
+            dual_args[i] = Dual(args[i], basis[0])
+        offset += size
+    dot = Dual.lift(f(*dual_args)).dot
+    dot = np.zeros(total) if np.isscalar(dot) else dot
+    out, offset = [], 0
+    for i, size in zip(wrt, sizes):
+        part = dot[offset:offset + size]
+        out.append(part.reshape(np.shape(args[i])) if isinstance(args[i], np.ndarray) else part[0])
+        offset += size
+    return out
 
 
 def dual_partials(f, args, wrt):

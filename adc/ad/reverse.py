@@ -50,7 +50,8 @@ class _ForwardSweep(ForwardEmitter):
     def __init__(self, builder: "ReverseBuilder"):
         rec = builder.rec
         in_scope = {v for v in rec.needed if rec.region_of.get(v, rec.top) is rec.top}
-        super().__init__(builder.fn.body, builder.fwd_vars, materialize=rec.taped | in_scope)
+        returned = {v.id for v in builder.fn.returned}
+        super().__init__(builder.fn.body, builder.fwd_vars, materialize=rec.taped | in_scope | returned)
         self.b = builder
 
     def defined(self, v, out):
@@ -120,8 +121,25 @@ class ReverseBuilder:
         self.exact_allocations: dict[int, list] = {}
         self.growable: list[_Tape] = []
         self.line = None
+        self.memory = self._memory_arrays()
         self._plan_tapes()
         self.forward = _ForwardSweep(self)
+
+    def _memory_arrays(self) -> set[int]:
+        """Arrays read or written element-wise: their adjoint is a zeroed buffer, updated in place.
+
+        Other arrays (results of whole-array expressions) accumulate adjoints as values.
+        """
+        memory = {p.id for p in self.fn.params if is_array(p.type)}
+        for op in _walk(self.fn.body):
+            if op.opcode in ("alloc", "alloc_like", "copy", "arange"):
+                memory.add(op.result.id)
+            if op.opcode in ("load", "store", "getslice"):
+                memory.add(op.operands[0].id)
+        return memory
+
+    def is_memory(self, v: Value) -> bool:
+        return is_array(v.type) and v.id in self.memory
 
     # -- tapes ----------------------------------------------------------------------
     def _plan_tapes(self) -> None:
@@ -151,6 +169,9 @@ class ReverseBuilder:
             return op_expr(owner, [])
         if self.rec.in_scope(v):
             return self.forward.ref(v)
+        if not isinstance(owner, Op) or v.id not in self.rec.needed:
+            # read only by a contribution to an inactive operand, which is dropped; a syntax error otherwise
+            return P.Lit(f"<unavailable {v!r}>")
         # a recomputable temporary: rebuilt inline where it is read
         return op_expr(owner, [self.rref(o) for o in owner.operands])
 
@@ -173,7 +194,7 @@ class ReverseBuilder:
                     expr = op_expr(op, [self.rref(o) for o in op.operands])
                     self.rev_vars[r.id] = P.Var(r.hint)
                     out.append(P.Assign(P.Ref(self.rev_vars[r.id]), expr))
-                if is_array(r.type) and self.act.active(r):
+                if self.is_memory(r) and self.act.active(r):
                     self.bars[r.id] = P.Var(f"{r.hint or 't'}__bar")
                     out.append(P.Assign(P.Ref(self.bars[r.id]), P.Call("np.zeros_like", [self.rref(r)])))
 
@@ -184,6 +205,8 @@ class ReverseBuilder:
         return self.bars[v.id]
 
     def take_bar(self, v: Value):
+        if self.is_memory(v):
+            return P.Ref(self.bars[v.id]) if v.id in self.bars else None
         if v.id in self.pending:
             return self.pending.pop(v.id)
         var = self.bars.get(v.id)
@@ -199,14 +222,16 @@ class ReverseBuilder:
         if not self.act.active(v):
             return
         expr = _pull_negation(expr)
-        if is_array(v.type):
+        if self.is_memory(v):
             out.append(P.AugAssign(P.Ref(self.bars[v.id]), "+", expr))
             return
         if pendable and self.pendable(v) and not set(P.expr_vars(expr)) & self.carry_bars:
             self.pending[v.id] = expr
             return
         var = self.bar_var(v)
-        if var in self.init:
+        if var in self.init and is_array(v.type):  # never in place: the adjoint may alias another
+            out.append(P.Assign(P.Ref(var), P.Ref(var) + expr))
+        elif var in self.init:
             if isinstance(expr, P.Unary) and expr.op == "-":
                 out.append(P.AugAssign(P.Ref(var), "-", expr.operand))
             else:
@@ -227,7 +252,7 @@ class ReverseBuilder:
             for o in _walk(r):
                 referenced.extend(o.operands)
         for v in referenced:
-            if v.id in inside or is_array(v.type) or not self.act.active(v):
+            if v.id in inside or self.is_memory(v) or not self.act.active(v):
                 continue
             var = self.bar_var(v)
             if var not in self.init and v.id not in self.pending:
@@ -424,11 +449,11 @@ class ReverseBuilder:
             s.name = s.hint
         body.append(P.Comment("reverse sweep"))
         for v in fn.params + [r for op in fn.body.ops for r in op.results]:
-            if is_array(v.type) and self.act.active(v):
+            if self.is_memory(v) and self.act.active(v):
                 self.bars[v.id] = P.Var(f"{v.hint or 't'}__bar")
                 body.append(P.Assign(P.Ref(self.bars[v.id]), P.Call("np.zeros_like", [self.rref(v)])))
         for r, seed in zip(returned, seeds):
-            if is_array(r.type) and self.act.active(r):
+            if self.is_memory(r) and self.act.active(r):
                 body.append(P.AugAssign(P.Ref(self.bars[r.id]), "+", P.Ref(seed)))
             elif self.act.active(r):
                 if r.id in self.bars or fn.params.count(r) or returned.count(r) > 1:

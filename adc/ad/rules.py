@@ -42,6 +42,12 @@ def fn(c, name: str, *args) -> P.Expr:
     return call_expr(name, list(args), c.op.results[0].type)
 
 
+@rule("alloc", "alloc_like", "arange", "const")
+def _constant(c):
+    """Fresh memory: its contents come from later stores, which carry the derivatives."""
+    return []
+
+
 @rule("add")
 def _add(c):
     return [(0, c.g), (1, c.g)]
@@ -84,15 +90,25 @@ def _select(c):
     return [(1, P.Cond(c.x(0), c.g, zero)), (2, P.Cond(c.x(0), zero, c.g))]
 
 
-@rule("cast", "copy", "sum")
-def _identity(c):
-    source = c.op.operands[0].type
-    return [(0, P.Attr(c.g, "real") if not _complex(source) and _complex(c.op.results[0].type) else c.g)]
+@rule("sum")
+def _sum(c):
+    return [(0, _spread(c, c.g))]
 
 
 @rule("mean")
 def _mean(c):
-    return [(0, c.g / P.Attr(c.x(0), "size"))]
+    return [(0, _spread(c, c.g / P.Attr(c.x(0), "size")))]
+
+
+def _spread(c, g):
+    """A scalar adjoint, spread over the array that was reduced."""
+    return P.Call("np.full_like", [c.x(0), g])
+
+
+@rule("cast", "copy")
+def _identity(c):
+    source = c.op.operands[0].type
+    return [(0, P.Attr(c.g, "real") if not _complex(source) and _complex(c.op.results[0].type) else c.g)]
 
 
 @rule("real")

@@ -24,6 +24,8 @@ class Recording:
     values: dict[int, Value] = field(default_factory=dict)
     parent: dict[int, tuple[Op, Region]] = field(default_factory=dict)  # id(region) -> (op, region of op)
     op_region: dict[int, Region] = field(default_factory=dict)  # id(op) -> region holding it
+    order: dict[int, int] = field(default_factory=dict)  # id(op) -> position in program order
+    stores: list = field(default_factory=list)
     top: Region | None = None
 
     def in_scope(self, v: Value) -> bool:
@@ -43,6 +45,8 @@ def analyse_recording(fn: Function, act: Activity, needs) -> Recording:
     """`needs(op, active)` lists the primal values an op's derivative rule reads."""
     rec = Recording(top=fn.body)
     _index(fn.body, rec)
+    rec.order = {id(op): k for k, op in enumerate(walk(fn.body))}
+    rec.stores = [op for op in walk(fn.body) if op.opcode == "store"]
     work = []
     for op in walk(fn.body):
         work.extend(_seeds(op, act, needs))
@@ -105,7 +109,7 @@ def _sources(v: Value, rec: Recording, act: Activity) -> list[Value]:
         if loop.opcode == "for" and v is loop.regions[0].args[0]:
             return loop.operands[:3]  # the reverse loop regenerates the induction variable
         return _tape(v, rec)
-    recomputable = owner.opcode in PURE_OPCODES or (owner.opcode == "load" and owner.operands[0].id not in act.stored)
+    recomputable = owner.opcode in PURE_OPCODES or (owner.opcode == "load" and frozen(owner.operands[0], owner, rec))
     if recomputable:
         return list(owner.operands)
     return _tape(v, rec)
@@ -122,23 +126,24 @@ def _tape(v: Value, rec: Recording) -> list[Value]:
     return []
 
 
+def frozen(array: Value, op: Op, rec: Recording) -> bool:
+    """No store to `array` can run after `op`: the reverse sweep sees the contents `op` saw."""
+    return not any(st.operands[0] is array and (rec.order[id(st)] > rec.order[id(op)] or _share_loop(st, op, rec))
+                   for st in rec.stores)
+
+
 def _check_array_contents(fn: Function, rec: Recording, act: Activity, needs) -> None:
     """A whole-array read that a rule needs must see the same contents in the reverse sweep."""
-    order = {id(op): k for k, op in enumerate(walk(fn.body))}
-    stores = [op for op in walk(fn.body) if op.opcode == "store"]
     for op in walk(fn.body):
         if op.opcode in ("load", "store") or not involved(op, act):
             continue
         for v in needs(op, act.active):
-            if not is_array(v.type) or v.id not in act.stored:
-                continue
-            for st in stores:
-                if st.operands[0] is v and (order[id(st)] > order[id(op)] or _share_loop(st, op, rec)):
-                    loc = op.loc
-                    raise CompileError(
-                        f"`{v.hint}` is read as a whole array here and written to afterwards, so reverse mode cannot "
-                        f"read the contents it had here: use `{v.hint}.copy()` at this point",
-                        loc.filename, loc.lineno, loc.col)
+            if is_array(v.type) and not frozen(v, op, rec):
+                loc = op.loc
+                raise CompileError(
+                    f"`{v.hint}` is read as a whole array here and written to afterwards, so reverse mode cannot "
+                    f"read the contents it had here: use `{v.hint}.copy()` at this point",
+                    loc.filename, loc.lineno, loc.col)
 
 
 def _share_loop(a: Op, b: Op, rec: Recording) -> bool:

@@ -551,6 +551,12 @@ class Lowerer:
     def call_builtin(self, name, node, env, obj):
         if name == "range":
             raise self.error(UnsupportedSyntaxError, "range() is supported only as the iterable of a `for` loop", node)
+        if name == "complex" and len(node.args) == 2:
+            re, im = (self.value(a, env) for a in node.args)
+            imaginary = self.binop("mul", self.const(1j), im, node)
+            return self.binop("add", self.cast(re, Scalar("complex128")), imaginary, node)
+        if len(node.args) != 1 or node.keywords:
+            raise self.error(UnsupportedCallError, f"{name}() takes one positional argument here", node)
         (arg,) = node.args
         v = self.expr(arg, env)
         if name == "len":
