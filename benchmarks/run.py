@@ -44,15 +44,19 @@ def optional_import(name):
         return None, f"{type(exc).__name__}: {exc}"
 
 
-def best_of(fn, repeat):
-    """Best wall time of `repeat` calls after one warm-up call (compilation,
-    first-touch allocation); the minimum is the least noisy estimator."""
-    fn()
-    best = math.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
+def best_of(fns, repeat):
+    """Best wall time of each callable over `repeat` rounds, after one warm-up
+    call each (compilation, first-touch allocation).  A round times every
+    callable once, so load changes on a shared machine hit them all alike and
+    the ratios stay fair; the minimum is the least noisy estimator."""
+    for fn in fns.values():
         fn()
-        best = min(best, time.perf_counter() - t0)
+    best = dict.fromkeys(fns, math.inf)
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
     return best
 
 
@@ -156,15 +160,15 @@ def measure(rows, repeat, jaxk):
     for row in rows:
         k = row.kernel
         args = k.args(row.n)
-        row.t["numba"] = best_of(lambda: k.primal(*args), repeat)
-        row.t["hand"] = best_of(lambda: k.adjoint(*args), repeat)
+        fns = {"numba": lambda: k.primal(*args), "hand": lambda: k.adjoint(*args)}
         if row.adc_fn is not None and row.error is None:
-            row.t["adc"] = best_of(lambda: row.adc_fn(*args), repeat)
-            row.t["grad"] = best_of(lambda: row.adc_fn.value_and_grad(*args), repeat)
+            fns["adc"] = lambda: row.adc_fn(*args)
+            fns["grad"] = lambda: row.adc_fn.value_and_grad(*args)
         if jaxk is not None:
             vg = jaxk.value_and_grad(k.name, wrt_positions(k))
             jargs = jaxk.device_args(args)
-            row.t["jax"] = best_of(lambda: vg(*jargs), repeat)
+            fns["jax"] = lambda: vg(*jargs)
+        row.t.update(best_of(fns, repeat))
 
 
 def ratio(num, den, target=None):
@@ -241,7 +245,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help=f"divide every N by {QUICK_DIVISOR} (smoke test)")
-    parser.add_argument("--repeat", type=int, default=7,
+    parser.add_argument("--repeat", type=int, default=20,
                         help="timed runs per measurement, best one reported")
     parser.add_argument("--compile-probe", action="store_true", help=argparse.SUPPRESS)
     opts = parser.parse_args()
@@ -261,8 +265,9 @@ def main():
 
     check(rows, jaxk)
     measure(rows, opts.repeat, jaxk)
-    print(f"Timings: best of {opts.repeat} after a warm-up; grad = value_and_grad; "
-          "ratios are time/time.")
+    print(f"Timings: best of {opts.repeat} interleaved rounds after a warm-up; "
+          f"grad = value_and_grad; ratios are time/time; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.")
     print_table(rows, jaxk is not None)
     if adc is not None:
         compile_times()

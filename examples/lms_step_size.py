@@ -32,17 +32,17 @@ K = 16  # number of taps (of both the unknown system and the adaptive filter)
 
 @adc.differentiate(wrt="mu")
 def lms_loss(mu, x, d, err):
-    """Mean squared a-priori error of a 16-tap LMS run; also writes e[n] into err."""
-    w = np.zeros(16)
+    """Mean squared a-priori error of a K-tap LMS run; also writes e[n] into err."""
+    w = np.zeros(K)
     loss = 0.0
-    for n in range(15, x.shape[0]):
+    for n in range(K - 1, x.shape[0]):
         y = 0.0
-        for k in range(16):
+        for k in range(K):
             y += w[k] * x[n - k]
         e = d[n] - y
         err[n] = e
         loss += e * e
-        for k in range(16):
+        for k in range(K):
             w[k] += mu * e * x[n - k]
     return loss / x.shape[0]
 

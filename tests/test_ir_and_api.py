@@ -1,0 +1,146 @@
+"""The printable stages and the public API contract of API.md."""
+import inspect
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import adc
+import dsp_programs as progs
+from adc.frontend.lower import lower_function
+from adc.ir.core import F64, Array, Op, Region, Value
+from adc.ir.verify import IRError, verify
+
+X = np.linspace(-1, 1, 16)
+T = np.cos(X)
+
+
+def test_ssa_ir_shows_loop_carried_state_and_locations():
+    f = adc.differentiate(progs.iir_loss, wrt=("b", "a"), backend="python")
+    f(0.5, 0.2, X, T)
+    ir = f.ir()
+    assert "func @iir_loss(%b" in ir and "array<f64, 1>" in ir
+    assert "carry (%loss" in ir and "%y_prev" in ir
+    assert "dsp_programs.py:" in ir
+    assert "yield" in ir and "return" in ir
+
+
+def test_reverse_stage_is_the_adjoint_source():
+    f = adc.differentiate(progs.iir_loss, wrt=("b", "a"), backend="python")
+    f.grad(0.5, 0.2, X, T)
+    assert f.ir("reverse") == f.adjoint_source()
+    with pytest.raises(ValueError, match="unknown IR stage"):
+        f.ir("nonsense")
+
+
+def test_adjoint_source_reads_like_a_hand_written_adjoint():
+    f = adc.differentiate(progs.iir_loss, wrt=("b", "a"), backend="python")
+    f.grad(0.5, 0.2, X, T)
+    src = f.adjoint_source()
+    assert src.startswith("def iir_loss__vjp(b, a, x, target, loss__bar):")
+    assert "y_prev__tape = np.empty(" in src, "one tape, preallocated from the trip count"
+    assert src.count("__tape = np.empty") == 1
+    lines, start = inspect.getsourcelines(progs.iir_loss)
+    line = start + next(i for i, text in enumerate(lines) if "loss +=" in text)
+    assert f"# dsp_programs.py:{line}  loss += (y - target[n]) ** 2" in src
+    assert "x__bar" not in src and "target__bar" not in src, "no adjoints of inactive values"
+    assert "y = b * x[n] - a * y_prev" in src
+    assert "a__bar -= y__bar * y_prev" in src
+
+
+def test_verifier_rejects_use_before_definition():
+    fn = lower_function(progs.iir_loss, [F64, F64, Array("float64", 1), Array("float64", 1)])
+    verify(fn)
+    stray = Value(F64, "stray")
+    fn.body.ops.insert(0, Op("neg", [stray], [Value(F64)], loc=None))
+    fn.body.ops[0].results[0].owner = fn.body.ops[0]
+    with pytest.raises(IRError, match="before its definition"):
+        verify(fn)
+
+
+def test_verifier_requires_terminators():
+    fn = lower_function(progs.newton_sqrt, [F64])
+    fn.body.ops.pop()
+    with pytest.raises(IRError, match="expected return"):
+        verify(fn)
+    assert isinstance(fn.body, Region)
+
+
+def test_decorator_forms_are_the_same_object_kind():
+    bare = adc.differentiate(progs.newton_sqrt)
+    called = adc.differentiate(wrt=0)(progs.newton_sqrt)
+    plain = adc.differentiate(progs.newton_sqrt, wrt=(0,))
+    assert isinstance(bare, adc.Differentiated) and isinstance(called, adc.Differentiated)
+    assert bare.python is progs.newton_sqrt
+    assert bare.grad(4.0) == pytest.approx(0.25) and called.grad(4.0) == pytest.approx(0.25)
+    assert plain.grad(4.0) == (pytest.approx(0.25),), "a tuple wrt gives a tuple of gradients"
+
+
+def test_wrt_by_index_and_by_name_agree():
+    by_name = adc.differentiate(progs.iir_loss, wrt=("a", "b"), backend="python")
+    by_index = adc.differentiate(progs.iir_loss, wrt=(1, 0), backend="python")
+    assert by_name.grad(0.5, 0.2, X, T) == by_index.grad(0.5, 0.2, X, T)
+
+
+def test_vjp_of_an_array_result_is_the_cotangent_weighted_gradient():
+    f = adc.differentiate(progs.fir_loss, wrt=(0, 1), backend="python")
+    value, grads = f.vjp(np.ones(3), X, T, cotangent=2.0)
+    assert value == pytest.approx(progs.fir_loss(np.ones(3), X, T))
+    g = f.grad(np.ones(3), X, T)
+    np.testing.assert_allclose(grads[0], 2.0 * g[0])
+
+
+def test_call_keeps_in_place_writes_and_grad_leaves_arguments_untouched():
+    import construct_programs as cp
+    f = adc.differentiate(cp.overwrite_argument, wrt=(0, 1), backend="numba")
+    w1, w2 = np.ones(3), np.ones(3)
+    assert f(X, w1) == pytest.approx(cp.overwrite_argument(X, w2))
+    np.testing.assert_array_equal(w1, w2)
+    w3 = np.ones(3)
+    f.grad(X, w3)
+    np.testing.assert_array_equal(w3, np.ones(3))
+
+
+def test_one_kernel_per_signature():
+    f = adc.differentiate(progs.iir_loss, wrt=("b", "a"))
+    f(0.5, 0.2, X, T)
+    f(0.5, 0.2, X + 1, T)
+    assert len(f._specs) == 1
+    f(0.5, 0.2, X.astype(np.float32), T)
+    assert len(f._specs) == 2
+
+
+def test_numba_and_python_backends_run_the_same_source():
+    fast = adc.differentiate(progs.kalman_nll, wrt=(0, 1, 2))
+    slow = adc.differentiate(progs.kalman_nll, wrt=(0, 1, 2), backend="python")
+    z = np.sin(X)
+    np.testing.assert_allclose(fast.grad(0.9, 0.1, 0.2, z), slow.grad(0.9, 0.1, 0.2, z), rtol=1e-12)
+    assert fast.adjoint_source() == slow.adjoint_source()
+
+
+def test_disk_cache_is_reused_by_a_second_process(tmp_path):
+    script = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {os.path.dirname(__file__)!r})
+        import numpy as np, adc, dsp_programs as p
+        f = adc.differentiate(p.iir_loss, wrt=("b", "a"))
+        x = np.ones(8)
+        t0 = time.perf_counter()
+        g = f.grad(0.5, 0.2, x, x)
+        print(time.perf_counter() - t0, g[0])
+    """)
+    env = dict(os.environ, ADC_CACHE_DIR=str(tmp_path))
+    cold = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    warm = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert cold.stdout.split()[1] == warm.stdout.split()[1]
+    assert any(p.suffix == ".nbi" for p in tmp_path.rglob("*")), "numba wrote its cache beside the generated file"
+    assert float(warm.stdout.split()[0]) < float(cold.stdout.split()[0])
+
+
+def test_inspection_before_any_call_explains_itself():
+    f = adc.differentiate(progs.newton_sqrt)
+    with pytest.raises(RuntimeError, match="call it .* once first"):
+        f.adjoint_source()
