@@ -114,7 +114,7 @@ def main():
     th_c = np.array([0.5, -1.0, 0.0])
     g_adc = np.array(kalman_loglik.grad(*th_c, z, m_out, p_out))
     g_fd = np.zeros(3)
-    h = 1e-6
+    h = 1e-4  # balances truncation (h^2) and rounding (eps/h) error
     for i in range(3):
         e = np.zeros(3)
         e[i] = h

@@ -40,7 +40,10 @@ class _Tape:
                 P.Assign(P.Ref(var), P.Index(P.Ref(self.buf), [P.Ref(self.top)]))]
 
 
-def trip_count(lo: P.Expr, hi: P.Expr, step: P.Expr, lo_value: Value, step_value: Value) -> P.Expr:
+def trip_count(lo: P.Expr, hi: P.Expr, step: P.Expr, loop: Op) -> P.Expr:
+    lo_value, hi_value, step_value = loop.operands[:3]
+    if _const(step_value) == 1 and _const(lo_value) == 0 and isinstance(hi_value.owner, Op) and hi_value.owner.opcode == "dim":
+        return hi  # an array length: never negative
     if _const(step_value) == 1:
         return P.Call("max", [P.Lit("0"), hi if _const(lo_value) == 0 else hi - lo])
     return P.Call("rt.trip_count", [lo, hi, step])
@@ -70,7 +73,7 @@ class _ForwardSweep(ForwardEmitter):
         capacity = None
         for loop in chain:
             lo, hi, step = (self.ref(b) for b in loop.operands[:3])
-            trips = trip_count(lo, hi, step, loop.operands[0], loop.operands[2])
+            trips = trip_count(lo, hi, step, loop)
             capacity = trips if capacity is None else capacity * trips
         return capacity
 

@@ -56,6 +56,8 @@ def lower_function(fn, arg_types: list) -> Function:
     result = lowerer.expr(ret.value, env)
     results = list(result) if isinstance(result, TupleVal) else [result]
     results = [lowerer.as_value(r, ret) for r in results]
+    for r in results:
+        r.hint = r.hint or "result"
     lowerer.emit("return", results, [])
     function = Function(fn.__name__, values, body, parsed.filename, parsed.line_offset + parsed.node.lineno)
     for v in values:
