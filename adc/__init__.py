@@ -8,8 +8,14 @@
     print(iir_loss.adjoint_source())  # the generated reverse-mode code
 """
 from .api import Differentiated, differentiate
-from .errors import (CompileError, SourceNotFoundError, TypeCheckError, UnknownNameError, UnsupportedCallError,
-                     UnsupportedSyntaxError)
+from .errors import (
+                     CompileError,
+                     SourceNotFoundError,
+                     TypeCheckError,
+                     UnknownNameError,
+                     UnsupportedCallError,
+                     UnsupportedSyntaxError,
+)
 from .frontend.source import check_gast_version
 
 check_gast_version()

@@ -14,7 +14,6 @@ from typing import Callable
 import numba
 import numpy as np
 
-
 # --- user functions (passed to adc.differentiate) ---------------------------
 
 def iir1(b, a, x, target):

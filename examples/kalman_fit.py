@@ -132,7 +132,7 @@ def main():
         return kalman_loglik.value_and_grad(th[0], th[1], th[2], z, m_out, p_out)
 
     theta, hist = bfgs_maximise(value_and_grad, theta0)
-    print(f"\nBFGS iterations (mean log-likelihood per sample):")
+    print("\nBFGS iterations (mean log-likelihood per sample):")
     print(f"  {'iter':>4}  {'loglik':>10}  {'phi':>8}  {'q':>8}  {'r':>8}")
     for i, (th, ll) in enumerate(hist):
         if i < 5 or i % 5 == 0 or i == len(hist) - 1:

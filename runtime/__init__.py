@@ -4,6 +4,7 @@ It depends on numpy and numba only, never on the compiler, so a generated module
 can be read and run on its own. Each helper works both compiled by numba and as
 plain Python (the `python` backend).
 """
+from .linalg import dot, matmat, matvec, outer, vecmat
 from .tape import grow, trip_count
 
-__all__ = ["grow", "trip_count"]
+__all__ = ["grow", "trip_count", "dot", "matvec", "vecmat", "matmat", "outer"]

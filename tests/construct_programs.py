@@ -198,3 +198,9 @@ def uses_helper(x):
     for i in range(x.shape[0]):
         s += helper_square(x[i] - 1.0)
     return s
+
+
+def matrix_matrix(a, b):
+    c = a @ b
+    v = c[0, :]
+    return np.sum(c * c) + np.dot(v, v)

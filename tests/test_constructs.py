@@ -1,12 +1,12 @@
 """Every construct of the subset: gradient vs finite differences and vs an independent derivative."""
 import math
 
+import construct_programs as cp
 import numpy as np
 import pytest
+from checks import assert_grad_matches_fd, dual_gradient
 
 import adc
-import construct_programs as cp
-from checks import assert_grad_matches_fd, dual_gradient
 
 rng = np.random.default_rng(7)
 V = rng.standard_normal(9)
@@ -38,6 +38,7 @@ DUAL_CASES = [
     (cp.whole_array_expressions, (V, W), (0, 1)),
     (cp.slicing_reads, (V,), (0,)),
     (cp.matrix_vector, (A, B), (0, 1)),
+    (cp.matrix_matrix, (A, A.T.copy()), (0, 1)),
     (cp.uses_helper, (V,), (0,)),
 ]
 
@@ -68,7 +69,7 @@ def test_construct_gradient(case):
     check(program, args, wrt, "python", expected)
 
 
-@pytest.mark.parametrize("case", [DUAL_CASES[i] for i in (0, 10, 13, 15, 19, 20)], ids=_id)
+@pytest.mark.parametrize("case", [DUAL_CASES[i] for i in (0, 10, 13, 15, 19, 20, 21, 22)], ids=_id)
 def test_construct_gradient_compiled(case):
     program, args, wrt = case
     expected = dual_gradient(lambda *xs: program(*[x.copy() if isinstance(x, np.ndarray) else x for x in xs]), args, wrt)

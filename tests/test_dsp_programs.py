@@ -1,11 +1,10 @@
 """Gradients of real DSP programs against finite differences and an independent derivation."""
+import dsp_programs as progs
 import numpy as np
 import pytest
-
-import adc
 from checks import assert_grad_matches_fd, dual_partials
 
-import dsp_programs as progs
+import adc
 
 rng = np.random.default_rng(42)
 N = 60

@@ -5,11 +5,11 @@ import subprocess
 import sys
 import textwrap
 
+import dsp_programs as progs
 import numpy as np
 import pytest
 
 import adc
-import dsp_programs as progs
 from adc.frontend.lower import lower_function
 from adc.ir.core import F64, Array, Op, Region, Value
 from adc.ir.verify import IRError, verify

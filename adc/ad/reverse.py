@@ -422,11 +422,11 @@ class ReverseBuilder:
     def reverse_if(self, op: Op, out: list) -> None:
         self.preinit(op, out)
         stmt = P.If(self.rref(op.operands[0]))
-        seeds = [(r, self.take_bar(r)) for r in op.results]
+        seeds = [self.take_bar(r) for r in op.results]
         for region, block in zip(op.regions, (stmt.body, stmt.orelse)):
             outer = set(self.init)
             self.restore(region, block)
-            for (r, g), y in zip(seeds, region.yielded):
+            for g, y in zip(seeds, region.yielded):
                 if g is not None:
                     self.contribute(y, g, block, pendable=False)
             self.reverse_region(region, block)

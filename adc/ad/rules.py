@@ -133,12 +133,14 @@ def _dot(c):
 
 @rule("matmul")
 def _matmul(c):
+    """C = A @ B:  A_bar = C_bar @ B^H,  B_bar = A^H @ C_bar, spelled with the runtime's products."""
     a, b = c.op.operands
+    g, x, y = c.g, conj(c, c.x(0)), conj(c, c.x(1))
     if a.type.ndim == 2 and b.type.ndim == 1:
-        return [(0, P.Call("np.outer", [c.g, conj(c, c.x(1))])), (1, P.BinOp("@", conj(c, P.Attr(c.x(0), "T")), c.g))]
+        return [(0, P.Call("rt.outer", [g, y])), (1, P.Call("rt.vecmat", [g, x]))]
     if a.type.ndim == 1:
-        return [(0, P.BinOp("@", conj(c, c.x(1)), c.g)), (1, P.Call("np.outer", [conj(c, c.x(0)), c.g]))]
-    return [(0, P.BinOp("@", c.g, conj(c, P.Attr(c.x(1), "T")))), (1, P.BinOp("@", conj(c, P.Attr(c.x(0), "T")), c.g))]
+        return [(0, P.Call("rt.matvec", [y, g])), (1, P.Call("rt.outer", [x, g]))]
+    return [(0, P.Call("rt.matmat", [g, P.Attr(y, "T")])), (1, P.Call("rt.matmat", [P.Attr(x, "T"), g]))]
 
 
 @rule("load", "getslice")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir.core import Op, Region, Value, is_array, walk
+from ..ir.core import Op, Region, Value, is_array, walk, with_dtype
 from . import pyir as P
 
 MATH_NAMES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh", "arctanh": "atanh",
@@ -66,7 +66,7 @@ def op_expr(op: Op, args: list) -> P.Expr:
     t = op.results[0].type if op.results else None
     if code == "const":
         return literal(op.attrs["value"], t.dtype)
-    if code in BINARY:
+    if code in BINARY and code != "matmul":
         return P.BinOp(BINARY[code], args[0], args[1])
     if code == "neg":
         return P.Unary("-", args[0])
@@ -93,13 +93,25 @@ def op_expr(op: Op, args: list) -> P.Expr:
         return P.Call("np.copy", args)
     if code == "arange":
         return P.Call("np.arange", args)
-    if code in ("sum", "mean", "dot"):
+    if code in ("dot", "matmul"):
+        return product_expr(op.operands[0].type, op.operands[1].type, args[0], args[1], t)
+    if code in ("sum", "mean"):
         return P.Call(f"np.{code}", args)
     if code in ("real", "imag"):
         return P.Attr(args[0], code)
     if code == "conj":
         return P.Call("np.conj", args)
     raise NotImplementedError(code)
+
+
+PRODUCTS = {(1, 1): "rt.dot", (2, 1): "rt.matvec", (1, 2): "rt.vecmat", (2, 2): "rt.matmat"}
+
+
+def product_expr(ta, tb, a: P.Expr, b: P.Expr, result) -> P.Expr:
+    """a @ b through the runtime's loops, operands cast to the result's dtype."""
+    a = a if ta.dtype == result.dtype else cast_expr(a, ta, with_dtype(ta, result.dtype))
+    b = b if tb.dtype == result.dtype else cast_expr(b, tb, with_dtype(tb, result.dtype))
+    return P.Call(PRODUCTS[ta.ndim, tb.ndim], [a, b])
 
 
 def slice_index(spec, args) -> list:

@@ -10,7 +10,22 @@ import gast
 import numpy as np
 
 from ..errors import CompileError, TypeCheckError, UnknownNameError, UnsupportedCallError, UnsupportedSyntaxError
-from ..ir.core import BOOL, F64, I64, Array, Function, Loc, Op, Region, Scalar, Value, as_float, is_array, promote, real_part, with_dtype
+from ..ir.core import (
+    BOOL,
+    I64,
+    Array,
+    Function,
+    Loc,
+    Op,
+    Region,
+    Scalar,
+    Value,
+    as_float,
+    is_array,
+    promote,
+    real_part,
+    with_dtype,
+)
 from . import resolve
 from .desugar import desugar
 from .fence import check_subset
@@ -129,14 +144,15 @@ class Lowerer:
             return v
         raise self.error(TypeCheckError, "expected a number or an array here, not a module, function or tuple", node)
 
-    def region_of(self, build) -> Region:
+    def region_of(self, build) -> tuple[Region, object]:
+        """A new region filled by `build(region)`, and what `build` returned."""
         region = Region()
         self.regions.append(region)
         try:
-            build(region)
+            result = build(region)
         finally:
             self.regions.pop()
-        return region
+        return region, result
 
     # -- statements ----------------------------------------------------------------
     def stmt(self, node, env) -> None:
@@ -208,67 +224,55 @@ class Lowerer:
         names = self.carried(node.body, env, exclude={node.target.id})
         loc = self.loc
 
-        def body(types):
+        def lower_body(types):
             def build(region):
                 region.args = [Value(I64, node.target.id)] + [Value(t, n) for n, t in zip(names, types)]
                 inner = dict(env, **dict(zip([node.target.id] + names, region.args)))
                 self.block(node.body, inner)
                 return [self.env_value(inner, n, node) for n in names]
-            return build
-        region, types = self.fixpoint_region(body, [env[n].type for n in names])
+            body, yielded = self.region_of(build)
+            return [body], yielded
+        regions, types = self.fixpoint(lower_body, [env[n].type for n in names], node)
         self.loc = loc
         inits = [self.cast(env[n], t) for n, t in zip(names, types)]
-        op = self.emit("for", [lo, hi, step, *inits], types, regions=[region], hints=names)
+        op = self.emit("for", [lo, hi, step, *inits], types, regions=regions, hints=names)
         env.update(zip(names, op.results))
 
     def stmt_While(self, node, env):
         names = self.carried(node.body, env)
         loc = self.loc
 
-        def regions(types):
-            def build_cond(region):
+        def lower_regions(types):
+            def carried_env(region):
                 region.args = [Value(t, n) for n, t in zip(names, types)]
-                inner = dict(env, **dict(zip(names, region.args)))
-                return [self.condition(node.test, inner)]
+                return dict(env, **dict(zip(names, region.args)))
+
+            def build_cond(region):
+                self.finish_yield([self.condition(node.test, carried_env(region))], [BOOL])
 
             def build_body(region):
-                region.args = [Value(t, n) for n, t in zip(names, types)]
-                inner = dict(env, **dict(zip(names, region.args)))
+                inner = carried_env(region)
                 self.block(node.body, inner)
                 return [self.env_value(inner, n, node) for n in names]
-            return build_cond, build_body
-        types = [env[n].type for n in names]
-        for _ in range(4):
-            build_cond, build_body = regions(types)
-            cond = self.region_of(lambda r: self.finish(r, build_cond(r), [BOOL]))
-            yielded = []
-            body = self.region_of(lambda r: yielded.extend(build_body(r)))
-            new = [self.join_type(t, y.type, node) for t, y in zip(types, yielded)]
-            if new == types:
-                self.regions.append(body)
-                self.finish_yield(yielded, types)
-                self.regions.pop()
-                break
-            types = new
+            cond, _ = self.region_of(build_cond)
+            body, yielded = self.region_of(build_body)
+            return [cond, body], yielded
+        regions, types = self.fixpoint(lower_regions, [env[n].type for n in names], node)
         self.loc = loc
         inits = [self.cast(env[n], t) for n, t in zip(names, types)]
-        op = self.emit("while", inits, types, regions=[cond, body], hints=names)
+        op = self.emit("while", inits, types, regions=regions, hints=names)
         env.update(zip(names, op.results))
 
-    def fixpoint_region(self, make_build, types):
-        """Lower a loop body until the carried types stop widening (int 0 that becomes a float)."""
+    def fixpoint(self, lower_regions, types, node):
+        """Lower a loop until its carried types stop widening (an int 0 that becomes a float)."""
         for _ in range(4):
-            yielded = []
-            build = make_build(types)
-            region = self.region_of(lambda r: yielded.extend(build(r)))
-            new = [self.join_type(t, y.type, None) for t, y in zip(types, yielded)]
-            if new == types:
-                self.regions.append(region)
-                self.finish_yield(yielded, types)
-                self.regions.pop()
-                return region, types
-            types = new
-        raise self.error(TypeCheckError, "the types of the loop's variables do not settle", None)
+            regions, yielded = lower_regions(types)
+            widened = [self.join_type(t, y.type, node) for t, y in zip(types, yielded)]
+            if widened == types:
+                self.finish(regions[-1], yielded, types)
+                return regions, types
+            types = widened
+        raise self.error(TypeCheckError, "the types of the loop's variables do not settle", node)
 
     def finish(self, region, values, types):
         self.regions.append(region)
@@ -290,8 +294,8 @@ class Lowerer:
         cond = self.condition(node.test, env)
         loc = self.loc
         env_then, env_else = dict(env), dict(env)
-        then = self.region_of(lambda r: self.block(node.body, env_then))
-        orelse = self.region_of(lambda r: self.block(node.orelse, env_else))
+        then, _ = self.region_of(lambda r: self.block(node.body, env_then))
+        orelse, _ = self.region_of(lambda r: self.block(node.orelse, env_else))
         names = sorted(n for n in assigned_names(node.body) | assigned_names(node.orelse)
                        if isinstance(env_then.get(n), Value) and isinstance(env_else.get(n), Value))
         types = [self.join_type(env_then[n].type, env_else[n].type, node) for n in names]
