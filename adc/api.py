@@ -45,6 +45,11 @@ def argument_type(name: str, value):
                     "pass a number or a numpy array")
 
 
+def cheap_key(args) -> tuple:
+    """Distinguishes signatures as argument_type does, at the cost of a few attribute reads."""
+    return tuple((a.dtype, a.ndim) if type(a) is np.ndarray else type(a) for a in args)
+
+
 class Differentiated:
     """A user function with its compiled primal and derivatives, one kernel per signature."""
 
@@ -59,6 +64,7 @@ class Differentiated:
         self.params = [p.id for p in parsed.node.args.args]
         self.wrt, self.wrt_is_tuple = self._resolve_wrt(wrt)
         self._specs: dict[tuple, Specialization] = {}
+        self._by_key: dict[tuple, Specialization] = {}  # keyed by what is cheap to read off the arguments
         self._last: Specialization | None = None
         functools.update_wrapper(self, fn)
 
@@ -93,14 +99,26 @@ class Differentiated:
         return [argument_type(n, a) for n, a in zip(self.params, args)]
 
     def _specialization(self, args) -> Specialization:
+        key = cheap_key(args)
+        spec = self._by_key.get(key)
+        if spec is None:
+            spec = self._by_key[key] = self._specialize(args)
+        self._last = spec
+        return spec
+
+    def _specialize(self, args) -> Specialization:
         types = self._types(args)
         key = tuple(types)
         spec = self._specs.get(key)
         if spec is None:
             spec = specialize(self.python, types, self.wrt, self.backend)
             self._specs[key] = spec
-        self._last = spec
         return spec
+
+    def _differentiable_specialization(self, args) -> Specialization:
+        if cheap_key(args) not in self._by_key:  # first call with these types: check wrt before any work
+            self._check_wrt_types(args)
+        return self._specialization(args)
 
     def _check_wrt_types(self, args) -> None:
         for i in self.wrt:
@@ -114,8 +132,7 @@ class Differentiated:
         return self._specialization(args).primal(*args)
 
     def value_and_grad(self, *args):
-        self._check_wrt_types(args)
-        spec = self._specialization(args)
+        spec = self._differentiable_specialization(args)
         (result,) = spec.ir.returned if len(spec.ir.returned) == 1 else (None,)
         if result is None or is_array(result.type):
             raise TypeError(f"grad needs a scalar result, but {self.python.__name__} returns "
@@ -130,8 +147,7 @@ class Differentiated:
         return self.value_and_grad(*args)[1]
 
     def vjp(self, *args, cotangent):
-        self._check_wrt_types(args)
-        spec = self._specialization(args)
+        spec = self._differentiable_specialization(args)
         returned = spec.ir.returned
         cotangents = tuple(cotangent) if len(returned) > 1 else (cotangent,)
         if len(cotangents) != len(returned):

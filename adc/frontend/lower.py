@@ -48,6 +48,10 @@ BINOPS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "div", g
 CMPOPS = {gast.Lt: "lt", gast.LtE: "le", gast.Gt: "gt", gast.GtE: "ge", gast.Eq: "eq", gast.NotEq: "ne"}
 
 
+def _const_value(v: Value):
+    return v.owner.attrs["value"] if isinstance(v.owner, Op) and v.owner.opcode == "const" else None
+
+
 def parse_checked(fn) -> ParsedFunction:
     parsed = parse_function(fn)
     check_subset(parsed)
@@ -425,10 +429,14 @@ class Lowerer:
 
     def expr_BoolOp(self, node, env):
         values = [self.condition(v, env) for v in node.values]
-        opcode = "and" if isinstance(node.op, gast.And) else "or"
+        is_and = isinstance(node.op, gast.And)
+        # constants decide or drop out (the flags desugaring introduces start as False)
+        if any(_const_value(v) is (not is_and) for v in values):
+            return self.const(not is_and)
+        values = [v for v in values if _const_value(v) is None] or [self.const(is_and)]
         result = values[0]
         for v in values[1:]:
-            result = self.op1(opcode, [result, v], BOOL)
+            result = self.op1("and" if is_and else "or", [result, v], BOOL)
         return result
 
     def expr_Compare(self, node, env):
