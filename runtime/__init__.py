@@ -4,7 +4,9 @@ It depends on numpy and numba only, never on the compiler, so a generated module
 can be read and run on its own. Each helper works both compiled by numba and as
 plain Python (the `python` backend).
 """
+from .broadcast import same_shape, unbroadcast_1_1, unbroadcast_2_1, unbroadcast_2_2
 from .linalg import dot, matmat, matvec, outer, vecmat
 from .tape import grow, trip_count
 
-__all__ = ["grow", "trip_count", "dot", "matvec", "vecmat", "matmat", "outer"]
+__all__ = ["grow", "trip_count", "dot", "matvec", "vecmat", "matmat", "outer",
+           "unbroadcast_1_1", "unbroadcast_2_1", "unbroadcast_2_2", "same_shape"]

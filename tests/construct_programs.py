@@ -204,3 +204,9 @@ def matrix_matrix(a, b):
     c = a @ b
     v = c[0, :]
     return np.sum(c * c) + np.dot(v, v)
+
+
+def broadcasting(m, row, col, s):
+    """A (3, 4) matrix against a (4,) row, a (3, 1) column and a scalar."""
+    z = m * row + col * s - np.tanh(col)
+    return np.sum(z * z)

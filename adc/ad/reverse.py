@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..analysis.activity import Activity
 from ..analysis.recording import Recording, involved
 from ..backend import pyir as P
+from ..errors import CompileError
 from ..backend.emit import CONTROL, ForwardEmitter, _const, op_expr, slice_index, uses_of, zero
 from ..ir.core import Function, Op, Region, Value, is_array
 from . import rules
@@ -297,6 +298,8 @@ class ReverseBuilder:
                 continue
             if is_array(result_type) and not is_array(v.type):
                 expr = P.Call("np.sum", [expr])
+            elif rules.broadcasts(op, v):
+                expr = unbroadcast(expr, result_type.ndim, v.type.ndim, self.rref(v))
             self.contribute(v, expr, out)
 
     def reverse_store(self, op: Op, out: list) -> None:
@@ -474,6 +477,15 @@ class ReverseBuilder:
         body.append(P.Return(P.TupleExpr([value, P.TupleExpr(grads)])))
         params = [self.fwd_vars[p.id] for p in fn.params] + seeds
         return P.FunctionDef(name, params, body)
+
+
+def unbroadcast(g: P.Expr, result_ndim: int, operand_ndim: int, operand: P.Expr) -> P.Expr:
+    if (result_ndim, operand_ndim) in ((1, 1), (2, 1), (2, 2)):
+        return P.Call(f"rt.unbroadcast_{result_ndim}_{operand_ndim}", [g, operand])
+    if result_ndim == operand_ndim:
+        return P.Call("rt.same_shape", [g, operand])
+    raise CompileError(f"broadcasting a {operand_ndim}-d array against {result_ndim}-d is not differentiable yet: "
+                       "add the missing axes explicitly with reshape outside the function")
 
 
 def _pull_negation(e: P.Expr) -> P.Expr:

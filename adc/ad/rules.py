@@ -229,6 +229,14 @@ class _Probe:
         return owner.attrs["value"] if isinstance(owner, Op) and owner.opcode == "const" else None
 
 
+ELEMENTWISE_OPCODES = {"add", "sub", "mul", "div", "pow", "neg", "call", "select", "cast"}
+
+
+def broadcasts(op: Op, operand) -> bool:
+    """An array operand of an elementwise op whose adjoint may need summing down to its shape."""
+    return op.opcode in ELEMENTWISE_OPCODES and is_array(operand.type) and is_array(op.results[0].type)
+
+
 def needs(op: Op, active) -> list:
     """The primal values the rule reads for the contributions to active operands."""
     rule_fn = RULES.get(op.opcode)
@@ -236,8 +244,11 @@ def needs(op: Op, active) -> list:
         return []
     read = []
     for i, expr, *_ in rule_fn(_Probe(op)):
-        if active(op.operands[i]):
+        v = op.operands[i]
+        if active(v):
             read.extend(_reads(expr))
+            if broadcasts(op, v):
+                read.append(v)  # for its shape
     return read
 
 
