@@ -34,3 +34,12 @@ def test_readme_first_example_runs(tmp_path):
     script.write_text(first.replace("10**6", "10**3"))
     namespace = runpy.run_path(str(script))
     assert np.isfinite(namespace["db"]) and np.isfinite(namespace["da"])
+
+
+def test_stages_page_shows_the_current_ir_and_sources():
+    x = np.linspace(0, 1, 8)
+    filters.iir_loss.grad(0.5, 0.3, x, x)
+    page = (ROOT / "docs" / "stages.md").read_text()
+    assert "```\n" + filters.iir_loss.ir() + "\n```" in page
+    assert "```python\n" + filters.iir_loss.primal_source() + "\n```" in page
+    assert "```python\n" + filters.iir_loss.adjoint_source() + "\n```" in page

@@ -10,8 +10,8 @@ from __future__ import annotations
 from ..analysis.activity import Activity
 from ..analysis.recording import Recording, involved
 from ..backend import pyir as P
-from ..errors import CompileError
 from ..backend.emit import CONTROL, ForwardEmitter, _const, op_expr, slice_index, uses_of, zero
+from ..errors import CompileError
 from ..ir.core import Function, Op, Region, Value, is_array
 from . import rules
 
@@ -330,11 +330,10 @@ class ReverseBuilder:
         """Carried adjoints: one variable per slot, shared by the result and the block argument.
 
         `slots` holds (block argument, yielded value, result, initial value) per carried value.
-        When a slot yields another slot's argument (a swap), arguments get variables of their own.
+        A block argument that another slot yields (a delay line: x2 = x1) gets an adjoint
+        variable of its own, since seeding that slot writes into it.
         """
         slots = [s for s in slots if self.act.active(s[2]) or self.act.active(s[0])]
-        arg_ids = {a.id for a, *_ in slots}
-        swap = any(y.id in arg_ids and y is not a for a, y, *_ in slots) or len({y.id for _, y, *_ in slots}) < len(slots)
         carries = []
         for a, y, r, init in slots:
             var = self.bar_var(r)
@@ -342,7 +341,8 @@ class ReverseBuilder:
                 out.append(P.Assign(P.Ref(var), zero(r.type)))
                 self.init.add(var)
             self.carry_bars.add(var)
-            self.bars[a.id] = P.Var(f"{a.hint or 't'}__bar") if swap else var
+            shifted = any(other is a and b is not a for b, other, _, _ in slots)
+            self.bars[a.id] = P.Var(f"{a.hint or 't'}__bar") if shifted else var
             carries.append((a, y, var, init))
         return carries
 

@@ -5,53 +5,70 @@ from .core import Function, Op, Region
 
 
 def format_function(fn: Function) -> str:
-    params = ", ".join(f"{v!r}: {v.type}" for v in fn.params)
-    results = ", ".join(str(v.type) for v in fn.returned)
-    lines = [f"func @{fn.name}({params}) -> {results} {{"]
-    _format_region(fn.body, 1, lines)
-    lines.append("}")
-    return "\n".join(lines)
+    return _Printer().function(fn)
 
 
-def _format_region(region: Region, depth: int, lines: list[str]) -> None:
-    for op in region.ops:
-        _format_op(op, depth, lines)
+class _Printer:
+    """Numbers values in order of appearance, so a function always prints the same."""
 
+    def __init__(self):
+        self.numbers: dict[int, int] = {}
+        self.lines: list[str] = []
 
-def _format_op(op: Op, depth: int, lines: list[str]) -> None:
-    pad = "  " * depth
-    results = ", ".join(repr(v) for v in op.results)
-    head = f"{results} = " if results else ""
-    operands = ", ".join(repr(v) for v in op.operands)
-    attrs = " ".join(f"{k}={v!r}" for k, v in op.attrs.items())
-    typ = f" : {', '.join(str(v.type) for v in op.results)}" if op.results else ""
-    loc = f"  # {op.loc}" if op.loc else ""
-    if op.opcode == "for":
-        lo, hi, step, *inits = op.operands
-        body = op.regions[0]
-        iv, *carried = body.args
-        carry = ", ".join(f"{a!r} = {i!r}" for a, i in zip(carried, inits))
-        lines.append(f"{pad}{head}for {iv!r} in range({lo!r}, {hi!r}, {step!r}) carry ({carry}) {{{loc}")
-        _format_region(body, depth + 1, lines)
-        lines.append(pad + "}")
-    elif op.opcode == "while":
-        cond, body = op.regions
-        carry = ", ".join(f"{a!r} = {i!r}" for a, i in zip(body.args, op.operands))
-        lines.append(f"{pad}{head}while carry ({carry}) {{{loc}")
-        lines.append(f"{pad}  cond({', '.join(map(repr, cond.args))}) {{")
-        _format_region(cond, depth + 2, lines)
-        lines.append(f"{pad}  }} do({', '.join(map(repr, body.args))}) {{")
-        _format_region(body, depth + 2, lines)
-        lines.append(f"{pad}  }}")
-        lines.append(pad + "}")
-    elif op.opcode == "if":
-        then, orelse = op.regions
-        lines.append(f"{pad}{head}if {operands} {{{loc}")
-        _format_region(then, depth + 1, lines)
-        lines.append(pad + "} else {")
-        _format_region(orelse, depth + 1, lines)
-        lines.append(pad + "}")
-    elif op.opcode == "const":
-        lines.append(f"{pad}{head}const {op.attrs['value']!r}{typ}{loc}")
-    else:
-        lines.append(f"{pad}{head}{op.opcode} {operands}{' ' + attrs if attrs else ''}{typ}{loc}")
+    def name(self, v) -> str:
+        n = self.numbers.setdefault(v.id, len(self.numbers))
+        return f"%{v.hint or 't'}.{n}"
+
+    def names(self, values) -> str:
+        return ", ".join(self.name(v) for v in values)
+
+    def function(self, fn: Function) -> str:
+        params = ", ".join(f"{self.name(v)}: {v.type}" for v in fn.params)
+        results = ", ".join(str(v.type) for v in fn.returned)
+        self.lines.append(f"func @{fn.name}({params}) -> {results} {{")
+        self.region(fn.body, 1)
+        self.lines.append("}")
+        return "\n".join(self.lines)
+
+    def region(self, region: Region, depth: int) -> None:
+        for op in region.ops:
+            self.op(op, depth)
+
+    def carry(self, args, inits) -> str:
+        return ", ".join(f"{self.name(a)} = {self.name(i)}" for a, i in zip(args, inits))
+
+    def op(self, op: Op, depth: int) -> None:
+        pad = "  " * depth
+        results = self.names(op.results)
+        head = f"{results} = " if results else ""
+        typ = f" : {', '.join(str(v.type) for v in op.results)}" if op.results else ""
+        loc = f"  # {op.loc}" if op.loc else ""
+        if op.opcode == "for":
+            lo, hi, step, *inits = op.operands
+            body = op.regions[0]
+            iv, *carried = body.args
+            self.lines.append(f"{pad}{head}for {self.name(iv)} in range({self.names([lo, hi, step])}) "
+                              f"carry ({self.carry(carried, inits)}) {{{loc}")
+            self.region(body, depth + 1)
+            self.lines.append(pad + "}")
+        elif op.opcode == "while":
+            cond, body = op.regions
+            self.lines.append(f"{pad}{head}while carry ({self.carry(body.args, op.operands)}) {{{loc}")
+            self.lines.append(f"{pad}  cond({self.names(cond.args)}) {{")
+            self.region(cond, depth + 2)
+            self.lines.append(f"{pad}  }} do({self.names(body.args)}) {{")
+            self.region(body, depth + 2)
+            self.lines.append(f"{pad}  }}")
+            self.lines.append(pad + "}")
+        elif op.opcode == "if":
+            then, orelse = op.regions
+            self.lines.append(f"{pad}{head}if {self.names(op.operands)} {{{loc}")
+            self.region(then, depth + 1)
+            self.lines.append(pad + "} else {")
+            self.region(orelse, depth + 1)
+            self.lines.append(pad + "}")
+        elif op.opcode == "const":
+            self.lines.append(f"{pad}{head}const {op.attrs['value']!r}{typ}{loc}")
+        else:
+            attrs = " ".join(f"{k}={v!r}" for k, v in op.attrs.items())
+            self.lines.append(f"{pad}{head}{op.opcode} {self.names(op.operands)}{' ' + attrs if attrs else ''}{typ}{loc}")
