@@ -285,7 +285,7 @@ class ReverseBuilder:
         if g is None:
             return
         result_type = op.results[0].type
-        for contribution in rules.RULES[op.opcode](_RuleContext(self, op, g)):
+        for contribution in rules.vjp(_RuleContext(self, op, g)):
             i, expr = contribution[:2]
             v = op.operands[i]
             if not self.act.active(v):

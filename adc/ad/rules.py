@@ -1,11 +1,18 @@
-"""Derivative rules, one table: each primitive's adjoint as a template over expressions.
+"""Derivative rules, one table for both modes.
 
-A rule receives a context `c` with `c.g` (the adjoint of the result), `c.x(i)` (the
-primal operand i), `c.out` (the primal result) and returns the contributions to its
-operands' adjoints as (operand index, expression) pairs. Which primal values a rule
-reads is found by running it, so the to-be-recorded analysis and the rule cannot
-disagree. For complex values the adjoint of a holomorphic f is g * conj(f'(z)), the
-convention that makes `grad` equal dL/dRe + 1j*dL/dIm.
+Most primitives are given by their partial derivatives: `PARTIALS[op](c)` lists
+(operand index, d result / d operand). From one partial p both modes follow:
+
+    forward  (JVP):  out_dot  = sum_i p_i * x_i_dot
+    reverse  (VJP):  x_i_bar += out_bar * conj(p_i)
+
+(conj for complex values: the convention that makes `grad` equal dL/dRe + 1j*dL/dIm).
+Primitives that are not elementwise-differentiable (reductions, products, indexing,
+non-holomorphic complex functions, branches) give both rules explicitly in `JVP` and
+`VJP`. A rule receives a context `c`: `c.x(i)` is primal operand i, `c.out` the primal
+result, `c.t(i)` operand i's tangent (None when it has none), `c.g` the result's adjoint.
+Which primal values a rule reads is found by running it on placeholders, so the
+to-be-recorded analysis and the rule cannot disagree.
 """
 from __future__ import annotations
 
@@ -17,15 +24,16 @@ from ..backend import pyir as P
 from ..backend.emit import call_expr
 from ..ir.core import Op, is_array
 
-RULES = {}
+ONE, MINUS_ONE = "one", "minus one"  # partials that need no multiplication
+PARTIALS, JVP, VJP = {}, {}, {}
 
 
-def rule(*opcodes):
-    def register(fn):
+def register(table, *opcodes):
+    def add(fn):
         for code in opcodes:
-            RULES[code] = fn
+            table[code] = fn
         return fn
-    return register
+    return add
 
 
 def _complex(t) -> bool:
@@ -42,110 +50,55 @@ def fn(c, name: str, *args) -> P.Expr:
     return call_expr(name, list(args), c.op.results[0].type)
 
 
-@rule("alloc", "alloc_like", "arange", "const")
-def _constant(c):
-    """Fresh memory: its contents come from later stores, which carry the derivatives."""
-    return []
+def scale(e: P.Expr, partial) -> P.Expr:
+    if partial is ONE:
+        return e
+    if partial is MINUS_ONE:
+        return -e
+    if isinstance(partial, P.BinOp) and partial.op == "*":  # g * (2 * x) reads as g * 2 * x
+        return scale(e, partial.left) * partial.right
+    return e * partial
 
 
-@rule("add")
+# -- partial derivatives ----------------------------------------------------------
+@register(PARTIALS, "add")
 def _add(c):
-    return [(0, c.g), (1, c.g)]
+    return [(0, ONE), (1, ONE)]
 
 
-@rule("sub")
+@register(PARTIALS, "sub")
 def _sub(c):
-    return [(0, c.g), (1, -c.g)]
+    return [(0, ONE), (1, MINUS_ONE)]
 
 
-@rule("mul")
+@register(PARTIALS, "mul")
 def _mul(c):
-    return [(0, c.g * conj(c, c.x(1))), (1, c.g * conj(c, c.x(0)))]
+    return [(0, c.x(1)), (1, c.x(0))]
 
 
-@rule("div")
+@register(PARTIALS, "div")
 def _div(c):
-    return [(0, c.g / conj(c, c.x(1))), (1, -c.g * conj(c, c.out / c.x(1)))]
+    return [(0, 1.0 / c.x(1)), (1, -(c.out / c.x(1)))]
 
 
-@rule("pow")
+@register(PARTIALS, "pow")
 def _pow(c):
     exponent = c.constant(1)
     if exponent == 2:
-        return [(0, c.g * 2 * conj(c, c.x(0)))]
+        return [(0, 2 * c.x(0))]
     if exponent is not None:
-        return [(0, c.g * conj(c, exponent * c.x(0) ** (exponent - 1)))]
-    return [(0, c.g * conj(c, c.x(1) * c.x(0) ** (c.x(1) - 1))),
-            (1, c.g * conj(c, c.out * fn(c, "log", c.x(0))))]
+        return [(0, exponent * c.x(0) ** (exponent - 1))]
+    return [(0, c.x(1) * c.x(0) ** (c.x(1) - 1)), (1, c.out * fn(c, "log", c.x(0)))]
 
 
-@rule("neg")
+@register(PARTIALS, "neg")
 def _neg(c):
-    return [(0, -c.g)]
+    return [(0, MINUS_ONE)]
 
 
-@rule("select")
-def _select(c):
-    zero = P.Lit("0.0")
-    return [(1, P.Cond(c.x(0), c.g, zero)), (2, P.Cond(c.x(0), zero, c.g))]
-
-
-@rule("sum")
-def _sum(c):
-    return [(0, _spread(c, c.g))]
-
-
-@rule("mean")
-def _mean(c):
-    return [(0, _spread(c, c.g / P.Attr(c.x(0), "size")))]
-
-
-def _spread(c, g):
-    """A scalar adjoint, spread over the array that was reduced."""
-    return P.Call("np.full_like", [c.x(0), g])
-
-
-@rule("cast", "copy")
+@register(PARTIALS, "cast", "copy")
 def _identity(c):
-    source = c.op.operands[0].type
-    return [(0, P.Attr(c.g, "real") if not _complex(source) and _complex(c.op.results[0].type) else c.g)]
-
-
-@rule("real")
-def _real(c):
-    return [(0, c.g)]
-
-
-@rule("imag")
-def _imag(c):
-    return [(0, P.Lit("1j") * c.g)]
-
-
-@rule("conj")
-def _conj(c):
-    return [(0, P.Call("np.conj", [c.g]))]
-
-
-@rule("dot")
-def _dot(c):
-    return [(0, c.g * conj(c, c.x(1))), (1, c.g * conj(c, c.x(0)))]
-
-
-@rule("matmul")
-def _matmul(c):
-    """C = A @ B:  A_bar = C_bar @ B^H,  B_bar = A^H @ C_bar, spelled with the runtime's products."""
-    a, b = c.op.operands
-    g, x, y = c.g, conj(c, c.x(0)), conj(c, c.x(1))
-    if a.type.ndim == 2 and b.type.ndim == 1:
-        return [(0, P.Call("rt.outer", [g, y])), (1, P.Call("rt.vecmat", [g, x]))]
-    if a.type.ndim == 1:
-        return [(0, P.Call("rt.matvec", [y, g])), (1, P.Call("rt.outer", [x, g]))]
-    return [(0, P.Call("rt.matmat", [g, P.Attr(y, "T")])), (1, P.Call("rt.matmat", [P.Attr(x, "T"), g]))]
-
-
-@rule("load", "getslice")
-def _index(c):
-    return [(0, c.g, "index")]
+    return [(0, ONE)]
 
 
 # f'(x) for elementwise functions, in terms of the argument x and the result y
@@ -170,40 +123,187 @@ ELEMENTWISE_DERIVATIVES = {
     "sqrt": lambda c, x, y: 0.5 / y,
     "square": lambda c, x, y: 2.0 * x,
 }
+USES_RESULT = {"tan", "tanh", "exp", "expm1", "sqrt"}
 PIECEWISE_CONSTANT = {"floor", "ceil", "sign"}
 
 
-@rule("call")
-def _call(c):
+def _call_partials(c):
     name = c.op.attrs["fn"]
     if name in PIECEWISE_CONSTANT:
         return []
     if name == "abs":
-        if _complex(c.op.operands[0].type):
-            return [(0, c.g * c.x(0) / c.out)]
-        return [(0, c.g * call_expr("sign", [c.x(0)], c.op.operands[0].type))]
+        return [(0, call_expr("sign", [c.x(0)], c.op.operands[0].type))]
     if name in ELEMENTWISE_DERIVATIVES:
-        x = c.x(0)
-        return [(0, c.g * conj(c, ELEMENTWISE_DERIVATIVES[name](c, x, c.out if _uses_result(name) else None)))]
+        return [(0, ELEMENTWISE_DERIVATIVES[name](c, c.x(0), c.out if name in USES_RESULT else None))]
     a, b = c.x(0), c.x(1)
-    if name == "arctan2":  # arctan2(a, b) = angle of (b, a)
+    if name == "arctan2":  # arctan2(a, b) is the angle of the point (b, a)
         r2 = a * a + b * b
-        return [(0, c.g * b / r2), (1, -c.g * a / r2)]
+        return [(0, b / r2), (1, -(a / r2))]
     if name == "hypot":
-        return [(0, c.g * a / c.out), (1, c.g * b / c.out)]
-    if name in ("minimum", "maximum"):
-        pick_a = P.BinOp("<=" if name == "minimum" else ">=", a, b)
-        zero = P.Lit("0.0")
-        if is_array(c.op.results[0].type):
-            return [(0, P.Call("np.where", [pick_a, c.g, zero])), (1, P.Call("np.where", [pick_a, zero, c.g]))]
-        return [(0, P.Cond(pick_a, c.g, zero)), (1, P.Cond(pick_a, zero, c.g))]
+        return [(0, a / c.out), (1, b / c.out)]
     raise NotImplementedError(name)
 
 
-def _uses_result(name: str) -> bool:
-    return name in ("tan", "tanh", "exp", "expm1", "sqrt")
+def _selects(c) -> bool:
+    return c.op.opcode == "call" and c.op.attrs["fn"] in ("minimum", "maximum")
 
 
+# -- rules given for both modes ----------------------------------------------------
+def _pick(c, test, a, b):
+    """a where test holds, else b: elementwise on arrays."""
+    zero = P.Lit("0.0")
+    a, b = (zero if a is None else a), (zero if b is None else b)
+    if is_array(c.op.results[0].type):
+        return P.Call("np.where", [test, a, b])
+    return P.Cond(test, a, b)
+
+
+def _min_max_test(c):
+    return P.BinOp("<=" if c.op.attrs["fn"] == "minimum" else ">=", c.x(0), c.x(1))
+
+
+@register(JVP, "call")
+def _call_jvp(c):
+    if _selects(c):
+        return _pick(c, _min_max_test(c), c.t(0), c.t(1))
+    if c.op.attrs["fn"] == "abs" and _complex(c.op.operands[0].type):  # d|z| = Re(conj(z) dz) / |z|
+        return P.Attr(P.Call("np.conj", [c.x(0)]) * c.t(0), "real") / c.out
+    return _from_partials(c, _call_partials(c))
+
+
+@register(VJP, "call")
+def _call_vjp(c):
+    if _selects(c):
+        test = _min_max_test(c)
+        return [(0, _pick(c, test, c.g, None)), (1, _pick(c, test, None, c.g))]
+    if c.op.attrs["fn"] == "abs" and _complex(c.op.operands[0].type):
+        return [(0, c.g * c.x(0) / c.out)]
+    return _adjoints_from_partials(c, _call_partials(c))
+
+
+@register(JVP, "select")
+def _select_jvp(c):
+    return _pick(c, c.x(0), c.t(1), c.t(2))
+
+
+@register(VJP, "select")
+def _select_vjp(c):
+    return [(1, _pick(c, c.x(0), c.g, None)), (2, _pick(c, c.x(0), None, c.g))]
+
+
+@register(JVP, "sum", "mean")
+def _reduce_jvp(c):
+    return P.Call(f"np.{c.op.opcode}", [c.t(0)])
+
+
+@register(VJP, "sum")
+def _sum_vjp(c):
+    return [(0, P.Call("np.full_like", [c.x(0), c.g]))]
+
+
+@register(VJP, "mean")
+def _mean_vjp(c):
+    return [(0, P.Call("np.full_like", [c.x(0), c.g / P.Attr(c.x(0), "size")]))]
+
+
+@register(JVP, "real", "imag")
+def _part_jvp(c):
+    return P.Attr(c.t(0), c.op.opcode)
+
+
+@register(VJP, "real")
+def _real_vjp(c):
+    return [(0, c.g)]
+
+
+@register(VJP, "imag")
+def _imag_vjp(c):
+    return [(0, P.Lit("1j") * c.g)]
+
+
+@register(JVP, "conj")
+def _conj_jvp(c):
+    return P.Call("np.conj", [c.t(0)])
+
+
+@register(VJP, "conj")
+def _conj_vjp(c):
+    return [(0, P.Call("np.conj", [c.g]))]
+
+
+PRODUCTS = {(1, 1): "rt.dot", (2, 1): "rt.matvec", (1, 2): "rt.vecmat", (2, 2): "rt.matmat"}
+
+
+@register(JVP, "dot", "matmul")
+def _product_jvp(c):
+    a, b = c.op.operands
+    product = PRODUCTS[a.type.ndim, b.type.ndim]
+    terms = [P.Call(product, [c.t(0), c.x(1)]) if c.t(0) is not None else None,
+             P.Call(product, [c.x(0), c.t(1)]) if c.t(1) is not None else None]
+    return _sum([t for t in terms if t is not None])
+
+
+@register(VJP, "dot")
+def _dot_vjp(c):
+    return [(0, c.g * conj(c, c.x(1))), (1, c.g * conj(c, c.x(0)))]
+
+
+@register(VJP, "matmul")
+def _matmul_vjp(c):
+    """C = A @ B:  A_bar = C_bar @ B^H,  B_bar = A^H @ C_bar, spelled with the runtime's products."""
+    a, b = c.op.operands
+    g, x, y = c.g, conj(c, c.x(0)), conj(c, c.x(1))
+    if a.type.ndim == 2 and b.type.ndim == 1:
+        return [(0, P.Call("rt.outer", [g, y])), (1, P.Call("rt.vecmat", [g, x]))]
+    if a.type.ndim == 1:
+        return [(0, P.Call("rt.matvec", [y, g])), (1, P.Call("rt.outer", [x, g]))]
+    return [(0, P.Call("rt.matmat", [g, P.Attr(y, "T")])), (1, P.Call("rt.matmat", [P.Attr(x, "T"), g]))]
+
+
+@register(VJP, "load", "getslice")
+def _index_vjp(c):
+    return [(0, c.g, "index")]
+
+
+@register(VJP, "alloc", "alloc_like", "arange", "const")
+def _constant(c):
+    """Fresh memory: its contents come from later stores, which carry the derivatives."""
+    return []
+
+
+# -- deriving each mode from the partials -------------------------------------------
+def _sum(terms):
+    if not terms:
+        return None
+    total = terms[0]
+    for t in terms[1:]:
+        total = total - t.operand if isinstance(t, P.Unary) and t.op == "-" else total + t
+    return total
+
+
+def _from_partials(c, partials):
+    return _sum([scale(c.t(i), p) for i, p in partials if c.t(i) is not None])
+
+
+def _adjoints_from_partials(c, partials):
+    return [(i, scale(c.g, p if p in (ONE, MINUS_ONE) else conj(c, p))) for i, p in partials]
+
+
+def jvp(c):
+    """The tangent of an op's result, or None when it has none."""
+    if c.op.opcode in JVP:
+        return JVP[c.op.opcode](c)
+    return _from_partials(c, PARTIALS[c.op.opcode](c))
+
+
+def vjp(c):
+    """Contributions (operand index, expression[, "index"]) to the operands' adjoints."""
+    if c.op.opcode in VJP:
+        return VJP[c.op.opcode](c)
+    return _adjoints_from_partials(c, PARTIALS[c.op.opcode](c))
+
+
+# -- what the rules read -------------------------------------------------------------
 class _Read(P.Lit):
     def __init__(self, value):
         super().__init__("primal")
@@ -224,6 +324,9 @@ class _Probe:
     def out(self):
         return _Read(self.op.results[0])
 
+    def t(self, i):
+        return P.Lit("t")
+
     def constant(self, i):
         owner = self.op.operands[i].owner
         return owner.attrs["value"] if isinstance(owner, Op) and owner.opcode == "const" else None
@@ -238,12 +341,11 @@ def broadcasts(op: Op, operand) -> bool:
 
 
 def needs(op: Op, active) -> list:
-    """The primal values the rule reads for the contributions to active operands."""
-    rule_fn = RULES.get(op.opcode)
-    if rule_fn is None or op.opcode in ("load", "getslice"):
+    """The primal values the reverse rule reads for the contributions to active operands."""
+    if op.opcode in ("load", "getslice") or not has_rule(op):
         return []
     read = []
-    for i, expr, *_ in rule_fn(_Probe(op)):
+    for i, expr, *_ in vjp(_Probe(op)):
         v = op.operands[i]
         if active(v):
             read.extend(_reads(expr))
@@ -255,11 +357,11 @@ def needs(op: Op, active) -> list:
 def _reads(e) -> list:
     if isinstance(e, _Read):
         return [e.value]
-    if isinstance(e, P.Expr) or isinstance(e, P.Slice):
+    if isinstance(e, (P.Expr, P.Slice)):
         return [v for child in vars(e).values() for item in (child if isinstance(child, list) else [child])
                 for v in _reads(item)]
     return []
 
 
 def has_rule(op: Op) -> bool:
-    return op.opcode in RULES
+    return op.opcode in VJP or op.opcode in PARTIALS
