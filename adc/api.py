@@ -8,7 +8,7 @@ import numpy as np
 
 from .frontend.lower import parse_checked
 from .ir.core import Array, Scalar, is_array, is_differentiable
-from .pipeline import Specialization, format_ir, specialize
+from .pipeline import Specialization, format_ir, source_of, specialize
 
 SUPPORTED_DTYPES = ("float64", "float32", "complex128", "complex64", "int64", "bool")
 BACKENDS = ("numba", "python")
@@ -129,19 +129,21 @@ class Differentiated:
 
     # -- the calls -------------------------------------------------------------------
     def __call__(self, *args):
-        return self._specialization(args).primal(*args)
+        return self._specialization(args).kernel("primal")(*args)
 
     def value_and_grad(self, *args):
         spec = self._differentiable_specialization(args)
+        self._check_real_scalar_result(spec, "grad")
+        return self._run_vjp(spec, args, (1.0,))
+
+    def _check_real_scalar_result(self, spec: Specialization, what: str) -> None:
         (result,) = spec.ir.returned if len(spec.ir.returned) == 1 else (None,)
         if result is None or is_array(result.type):
-            raise TypeError(f"grad needs a scalar result, but {self.python.__name__} returns "
+            raise TypeError(f"{what} needs a scalar result, but {self.python.__name__} returns "
                             f"{'a tuple' if result is None else 'an array'}: use vjp(..., cotangent=...) for non-scalar results")
         if np.dtype(result.type.dtype).kind != "f":
-            raise TypeError(f"grad needs a real floating-point result, but {self.python.__name__} returns "
+            raise TypeError(f"{what} needs a real floating-point result, but {self.python.__name__} returns "
                             f"{result.type}: return a real loss (abs(z)**2, z.real) or use vjp")
-        value, grads = self._run_vjp(spec, args, (1.0,))
-        return value, grads
 
     def grad(self, *args):
         return self.value_and_grad(*args)[1]
@@ -164,12 +166,89 @@ class Differentiated:
         return self._run_vjp(spec, args, tuple(seeds))
 
     def _run_vjp(self, spec: Specialization, args, seeds):
-        if spec.vjp is None:
-            raise spec.adjoint_error
-        args = [a.copy() if i in spec.stored_params else a for i, a in enumerate(args)]
-        value, grads = spec.vjp(*args, *seeds)
-        grads = tuple(self._as_argument_type(g, args[i]) for g, i in zip(grads, self.wrt))
-        return value, grads if self.wrt_is_tuple else grads[0]
+        vjp = spec.kernel("vjp")
+        args = self._untouched(spec, args)
+        value, grads = vjp(*args, *seeds)
+        return value, self._per_wrt(tuple(self._as_argument_type(g, args[i]) for g, i in zip(grads, self.wrt)))
+
+    def _untouched(self, spec: Specialization, args) -> list:
+        """Copies of the arrays the function writes into, so derivatives leave the caller's alone."""
+        return [a.copy() if i in spec.stored_params else a for i, a in enumerate(args)]
+
+    def _per_wrt(self, values: tuple):
+        return values if self.wrt_is_tuple else values[0]
+
+    # -- forward mode ------------------------------------------------------------------
+    def jvp(self, *args, tangents):
+        """(value, directional derivative of the result along `tangents`)."""
+        spec = self._differentiable_specialization(args)
+        tangents = self._tangents(args, tangents)
+        return spec.kernel("jvp")(*self._untouched(spec, args), *tangents)
+
+    def _tangents(self, args, tangents) -> list:
+        tangents = tuple(tangents) if self.wrt_is_tuple else (tangents,)
+        if len(tangents) != len(self.wrt):
+            raise ValueError(f"give one tangent per wrt argument ({len(self.wrt)}), got {len(tangents)}")
+        out = []
+        for i, t in zip(self.wrt, tangents):
+            arg = args[i]
+            if isinstance(arg, np.ndarray):
+                t = np.array(t, dtype=arg.dtype)  # a copy: the kernel writes tangents of written arrays
+                if t.shape != arg.shape:
+                    raise ValueError(f"the tangent of `{self.params[i]}` has shape {t.shape}, the argument {arg.shape}")
+                out.append(t)
+            else:
+                out.append(type(arg)(t) if isinstance(arg, np.generic) else (complex(t) if isinstance(arg, complex) else float(t)))
+        return out
+
+    def jacobian(self, *args, mode: str | None = None):
+        """d result / d wrt: result shape + argument shape, one per wrt argument."""
+        spec = self._differentiable_specialization(args)
+        if len(spec.ir.returned) != 1:
+            raise TypeError("jacobian needs a single result (an array or a scalar), not a tuple")
+        sizes = [np.size(args[i]) for i in self.wrt]
+        value = spec.kernel("primal")(*self._untouched(spec, args))
+        if mode is None:
+            mode = "fwd" if sum(sizes) <= np.size(value) else "rev"
+        if mode == "fwd":
+            blocks = self._jacobian_forward(spec, args, sizes)
+        elif mode == "rev":
+            blocks = self._jacobian_reverse(spec, args, value)
+        else:
+            raise ValueError(f"mode must be 'fwd', 'rev' or None, not {mode!r}")
+        shape = np.shape(value)
+        return self._per_wrt(tuple(np.reshape(b, shape + np.shape(args[i])) if shape or np.ndim(args[i]) else b.item()
+                                   for b, i in zip(blocks, self.wrt)))
+
+    def _jacobian_forward(self, spec: Specialization, args, sizes) -> list:
+        """All directions in one vector-mode sweep: tangents with a leading axis of directions."""
+        total, offset, seeds = sum(sizes), 0, []
+        for i, size in zip(self.wrt, sizes):
+            eye = np.zeros((total, size), dtype=np.result_type(args[i], np.float64) if not isinstance(args[i], np.ndarray)
+                           else args[i].dtype)
+            eye[offset:offset + size] = np.eye(size)
+            seeds.append(eye.reshape((total,) + np.shape(args[i])))
+            offset += size
+        _, tangent = spec.kernel("jvp_vec")(*self._untouched(spec, args), *seeds)
+        tangent = np.asarray(tangent).reshape(total, -1)
+        blocks, offset = [], 0
+        for size in sizes:
+            blocks.append(tangent[offset:offset + size].T)  # result entries x argument entries
+            offset += size
+        return blocks
+
+    def _jacobian_reverse(self, spec: Specialization, args, value) -> list:
+        """One reverse sweep per result entry."""
+        rows = []
+        for k in range(max(np.size(value), 1)):
+            if np.ndim(value):
+                cotangent = np.zeros(np.shape(value))
+                cotangent.flat[k] = 1.0
+            else:
+                cotangent = 1.0
+            _, grads = self.vjp(*args, cotangent=cotangent)
+            rows.append([np.ravel(g) for g in (grads if self.wrt_is_tuple else (grads,))])
+        return [np.array([row[j] for row in rows]) for j in range(len(self.wrt))]
 
     @staticmethod
     def _as_argument_type(g, arg):
@@ -187,13 +266,13 @@ class Differentiated:
         return self._last
 
     def adjoint_source(self) -> str:
-        spec = self._inspected()
-        if spec.adjoint_error:
-            raise spec.adjoint_error
-        return spec.adjoint_source
+        return source_of(self._inspected(), "vjp")
+
+    def tangent_source(self) -> str:
+        return source_of(self._inspected(), "jvp")
 
     def primal_source(self) -> str:
-        return self._inspected().primal_source
+        return source_of(self._inspected(), "primal")
 
     def ir(self, stage: str = "ssa") -> str:
         return format_ir(self._inspected(), stage)

@@ -1,6 +1,6 @@
 """The whole compiler in one place: each stage a function from one structure to the next.
 
-    source --frontend--> SSA IR --analyses--> facts --ad--> adjoint code --backend--> kernels
+    source --frontend--> SSA IR --analyses--> facts --ad--> derivative code --backend--> kernels
 """
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import types
 from dataclasses import dataclass, field
 
 from .ad import rules
+from .ad.forward import tangent_function
 from .ad.reverse import ReverseBuilder
 from .analysis.activity import analyse_activity
 from .analysis.recording import analyse_recording
@@ -16,73 +17,81 @@ from .backend import pyir as P
 from .backend.primal import primal_function
 from .errors import CompileError
 from .frontend.lower import lower_function
-from .ir.core import Function
+from .ir.core import Function, walk
 from .ir.printer import format_function
 from .ir.verify import verify
+
+# the generated functions of one specialisation: name suffix -> what makes it
+TRANSFORMS = {
+    "vjp": lambda ir, wrt, name: reverse_function(ir, wrt, name),
+    "jvp": lambda ir, wrt, name: tangent_function(ir, wrt, analyse_activity(ir, wrt), name),
+    "jvp_vec": lambda ir, wrt, name: tangent_function(ir, wrt, analyse_activity(ir, wrt), name, vector=True),
+}
 
 
 @dataclass
 class Specialization:
     """Everything adc made for one function, one argument-type signature and one `wrt`."""
     ir: Function
-    primal_source: str
-    adjoint_source: str | None
-    adjoint_error: CompileError | None
-    primal: object = None
-    vjp: object = None
+    sources: dict[str, str]                 # "primal", "vjp", "jvp", "jvp_vec" -> function source
+    errors: dict[str, CompileError]         # transforms that refused this function, and why
+    kernels: dict[str, object] = field(default_factory=dict)
     stored_params: list[int] = field(default_factory=list)
-    reverse_ir: str | None = None
+
+    def kernel(self, kind: str):
+        if kind in self.errors:
+            raise self.errors[kind]
+        return self.kernels[kind]
 
 
 def specialize(fn, arg_types: list, wrt: list[int], backend_name: str) -> Specialization:
     ir = lower_function(fn, arg_types)
     verify(ir)
     name = fn.__name__
-    primal = primal_function(ir, name)
-    P.assign_names(primal)
-    primal_text = P.format_function(primal)
-    functions = [primal_text]
-    adjoint_text, error = None, None
-    try:
-        adjoint = reverse_function(ir, wrt, f"{name}__vjp")
-        adjoint_text = P.format_function(adjoint)
-        functions.append(adjoint_text)
-    except CompileError as exc:
-        error = exc
-    module = backend.load_module(name, backend.module_text(f"{name} in {ir.filename}", functions))
+    functions = {"primal": primal_function(ir, name)}
+    errors = {}
+    for kind, make in TRANSFORMS.items():
+        try:
+            functions[kind] = make(ir, wrt, f"{name}__{kind}")
+        except CompileError as exc:
+            errors[kind] = exc
+    sources = {}
+    for kind, function in functions.items():
+        P.assign_names(function)
+        sources[kind] = P.format_function(function)
+    module = backend.load_module(name, backend.module_text(f"{name} in {ir.filename}", list(sources.values())))
     namespace = module.__dict__ if backend_name == "numba" else dict(module.__dict__, rt=backend.python_runtime())
 
-    def kernel(fname):
-        f = getattr(module, fname)
+    def kernel(function_name):
+        f = getattr(module, function_name)
         if backend_name == "python":
-            f = types.FunctionType(f.__code__, namespace, fname)
+            f = types.FunctionType(f.__code__, namespace, function_name)
         return backend.jit(f, backend_name)
 
-    stored = sorted({i for i, p in enumerate(ir.params) for op in _stores(ir) if op.operands[0] is p})
-    return Specialization(ir, primal_text, adjoint_text, error, kernel(name),
-                          kernel(f"{name}__vjp") if adjoint_text else None, stored)
+    kernels = {kind: kernel(functions[kind].name) for kind in functions}
+    stored = sorted({i for i, p in enumerate(ir.params) for op in walk(ir.body)
+                     if op.opcode == "store" and op.operands[0] is p})
+    return Specialization(ir, sources, errors, kernels, stored)
 
 
 def reverse_function(ir: Function, wrt: list[int], name: str) -> P.FunctionDef:
     act = analyse_activity(ir, wrt)
     rec = analyse_recording(ir, act, rules.needs)
-    adjoint = ReverseBuilder(ir, wrt, act, rec).build(name)
-    P.assign_names(adjoint)
-    return adjoint
+    return ReverseBuilder(ir, wrt, act, rec).build(name)
 
 
-def _stores(ir: Function):
-    from .ir.core import walk
-    return [op for op in walk(ir.body) if op.opcode == "store"]
+STAGES = {"primal": "primal", "reverse": "vjp", "forward": "jvp", "forward-vector": "jvp_vec"}
 
 
 def format_ir(spec: Specialization, stage: str) -> str:
     if stage == "ssa":
         return format_function(spec.ir)
-    if stage == "reverse":
-        if spec.adjoint_error:
-            raise spec.adjoint_error
-        return spec.adjoint_source
-    if stage == "primal":
-        return spec.primal_source
-    raise ValueError(f"unknown IR stage {stage!r}: use 'ssa', 'primal' or 'reverse'")
+    if stage not in STAGES:
+        raise ValueError(f"unknown IR stage {stage!r}: use 'ssa' or one of {sorted(STAGES)}")
+    return source_of(spec, STAGES[stage])
+
+
+def source_of(spec: Specialization, kind: str) -> str:
+    if kind in spec.errors:
+        raise spec.errors[kind]
+    return spec.sources[kind]

@@ -183,16 +183,22 @@ class ForwardEmitter:
         e = op_expr(op, [self.ref(v) for v in op.operands])
         if force_inline or self.can_inline(op, region, i):
             self.inlined[op.result.id] = e
-            return
-        out.append(P.Assign(P.Ref(self.var(op.result)), e))
-        self.defined(op.result, out)
+        else:
+            out.append(P.Assign(P.Ref(self.var(op.result)), e))
+            self.defined(op.result, out)
+        if not force_inline:
+            self.emitted(op, out)
 
     def defined(self, v: Value, out: list) -> None:
         """Hook: a value has just been assigned (the forward sweep pushes it to a tape)."""
 
+    def emitted(self, op: Op, out: list) -> None:
+        """Hook: an op's statement, if any, is out (forward mode adds the tangent's here)."""
+
     def op_store(self, op, region, i, out, force_inline=False):
         array, *index, value = op.operands
         out.append(P.Assign(P.Index(self.ref(array), [self.ref(x) for x in index]), self.ref(value)))
+        self.emitted(op, out)
 
     def carry_vars(self, op: Op, args: list[Value], inits: list[Value], out: list) -> None:
         """Loop-carried slots share one variable for init copy, block argument and result."""
@@ -212,8 +218,12 @@ class ForwardEmitter:
                 continue
             at = position[id(y.owner)]
             later_uses = [u for u, _ in self.uses.get(arg.id, []) if _top(u, region, position) > at]
-            if not later_uses:
+            if not later_uses and self.may_coalesce(arg, y):
                 self.vars[y.id] = self.vars[arg.id]
+
+    def may_coalesce(self, arg: Value, y: Value) -> bool:
+        """Hook: whether statements emitted after y's own may still read the old value of arg."""
+        return True
 
     def yields(self, region: Region, args: list[Value], out: list) -> None:
         pairs = [(self.var(a), self.ref(y)) for a, y in zip(args, region.yielded)
@@ -266,6 +276,9 @@ class ForwardEmitter:
     def loop_finished(self, op: Op, out: list) -> None:
         """Hook: right after a loop."""
 
+    def branch_finished(self, op: Op, region: Region, block: list) -> None:
+        """Hook: the end of one branch of an `if`, after its results are assigned."""
+
     def op_if(self, op, region, i, out, force_inline=False):
         then, orelse = op.regions
         for r in op.results:
@@ -275,6 +288,7 @@ class ForwardEmitter:
             self.region(reg, block)
             for r, y in zip(op.results, reg.yielded):
                 block.append(P.Assign(P.Ref(self.vars[r.id]), self.ref(y)))
+            self.branch_finished(op, reg, block)
         out.append(stmt)
         for r in op.results:
             self.defined(r, out)

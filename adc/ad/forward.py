@@ -1,0 +1,211 @@
+"""Forward mode: each active statement followed by its tangent statement.
+
+Tangents ride along in program order, so loops and branches need nothing but
+carried tangents beside the carried values. In vector mode every tangent has an
+extra leading axis of K directions, and each tangent statement becomes a short loop
+over the directions, so one sweep computes K directional derivatives without
+allocating inside the user's loops.
+"""
+from __future__ import annotations
+
+from ..analysis.activity import Activity
+from ..backend import pyir as P
+from ..backend.emit import ForwardEmitter, slice_index, zero
+from ..errors import CompileError
+from ..ir.core import Function, Op, Value, is_array
+from . import rules
+
+
+class _TangentContext:
+    def __init__(self, emitter: "TangentEmitter", op: Op):
+        self.e, self.op = emitter, op
+
+    def x(self, i):
+        return self.e.ref(self.op.operands[i])
+
+    @property
+    def out(self):
+        return self.e.ref(self.op.results[0])
+
+    def t(self, i):
+        return self.e.tref(self.op.operands[i])
+
+    def constant(self, i):
+        owner = self.op.operands[i].owner
+        return owner.attrs["value"] if isinstance(owner, Op) and owner.opcode == "const" else None
+
+
+class TangentEmitter(ForwardEmitter):
+    def __init__(self, fn: Function, wrt: list[int], act: Activity, vector: bool):
+        self.fn, self.act, self.vector = fn, act, vector
+        vars_ = {p.id: P.Var(p.hint, name=p.hint) for p in fn.params}
+        super().__init__(fn.body, vars_, materialize={r.id for r in fn.returned} if vector else frozenset())
+        self.dots: dict[int, P.Var] = {}
+        self.dot_inlined: dict[int, P.Expr | None] = {}
+        self.direction = P.Var("d")
+        self.directions = P.Var("directions")
+        self.scalar_dots: dict[P.Var, Value] = {}  # vector mode: one buffer of K directions each
+        self.tangent_params = []
+        for i in wrt:
+            p = fn.params[i]
+            var = P.Var(f"{p.hint}__dot", name=f"{p.hint}__dot")
+            self.dots[p.id] = var
+            self.tangent_params.append(var)
+
+    # -- tangents -----------------------------------------------------------------
+    def dot(self, v: Value) -> P.Var:
+        if v.id not in self.dots:
+            self.dots[v.id] = P.Var(f"{v.hint or 't'}__dot")
+            if self.vector and not is_array(v.type):
+                self.scalar_dots[self.dots[v.id]] = v
+        return self.dots[v.id]
+
+    def tref(self, v: Value):
+        """The tangent of v as an expression (one direction's, in vector mode); None if it has none."""
+        if not self.act.active(v):
+            return None
+        if v.id in self.dot_inlined:
+            return self.dot_inlined[v.id]
+        ref = P.Ref(self.dot(v))
+        return P.Index(ref, [P.Ref(self.direction)]) if self.vector else ref
+
+    def tangent_target(self, v: Value, index=()) -> P.Expr:
+        ref = P.Ref(self.dot(v))
+        index = list(index)
+        return P.Index(ref, ([P.Ref(self.direction)] if self.vector else []) + index) if (self.vector or index) else ref
+
+    def assign_tangent(self, target: P.Expr, value, type_, out: list) -> None:
+        """target = value, per direction in vector mode."""
+        stmt = P.Assign(target, value if value is not None else zero(type_))
+        out.append(P.For(self.direction, [P.Ref(self.directions)], [stmt]) if self.vector else stmt)
+
+    def emitted(self, op: Op, out: list) -> None:
+        if op.opcode == "store":
+            array, *index, value = op.operands
+            if self.act.active(array):
+                target = self.tangent_target(array, [self.ref(i) for i in index])
+                self.assign_tangent(target, self.tref(value), value.type, out)
+            return
+        result = op.results[0]
+        if not self.act.active(result):
+            return
+        if op.opcode in ("alloc", "alloc_like", "copy"):
+            self.fresh_tangent_array(result, out, copy_of=op.operands[0] if op.opcode == "copy" else None)
+            return
+        if op.opcode == "load":
+            array, *index = op.operands
+            tangent = P.Index(P.Ref(self.dot(array)), ([P.Ref(self.direction)] if self.vector else [])
+                              + [self.ref(i) for i in index])
+        elif op.opcode == "getslice":
+            array, *index = op.operands
+            tangent = P.Index(P.Ref(self.dot(array)), ([P.Ref(self.direction)] if self.vector else [])
+                              + slice_index(op.attrs["spec"], [self.ref(i) for i in index]))
+        else:
+            tangent = rules.jvp(_TangentContext(self, op))
+        if result.id in self.inlined:
+            self.dot_inlined[result.id] = tangent
+            return
+        if self.vector and is_array(result.type):
+            out.append(P.Assign(P.Ref(self.dot(result)), P.Call(
+                "np.empty", [P.BinOp("+", P.TupleExpr([P.Ref(self.directions)]), P.Attr(self.ref(result), "shape")),
+                             P.Lit(f"np.{result.type.dtype}")])))
+        self.assign_tangent(self.tangent_target(result), tangent, result.type, out)
+
+    def fresh_tangent_array(self, v: Value, out: list, copy_of: Value | None = None) -> None:
+        """The tangent of newly allocated memory: zeros, or the source's tangent for a copy."""
+        source = self.tref(copy_of) if copy_of is not None else None
+        if source is not None and not self.vector:
+            out.append(P.Assign(P.Ref(self.dot(v)), P.Call("np.copy", [source])))
+            return
+        shape = P.Attr(self.ref(v), "shape")
+        if self.vector:
+            shape = P.BinOp("+", P.TupleExpr([P.Ref(self.directions)]), shape)
+        out.append(P.Assign(P.Ref(self.dot(v)), P.Call("np.zeros", [shape, P.Lit(f"np.{v.type.dtype}")])))
+        if source is not None:
+            self.assign_tangent(self.tangent_target(v), source, v.type, out)
+
+    # -- loops and branches: tangents carried beside the values ---------------------
+    def refuse_rebound_arrays(self, op: Op, values) -> None:
+        if any(is_array(v.type) and self.act.active(v) for v in values):
+            loc = op.loc
+            raise CompileError("an array rebound inside a loop or branch is not differentiable yet: "
+                               "allocate it before and write its elements in place", loc.filename, loc.lineno, loc.col)
+
+    def carry_vars(self, op, args, inits, out):
+        super().carry_vars(op, args, inits, out)
+        self.refuse_rebound_arrays(op, op.results)
+        for (a, init), r in zip(zip(args, inits), op.results):
+            if self.act.active(a) or self.act.active(r):
+                self.dots[a.id] = self.dots[r.id] = self.dot(r)
+                self.assign_tangent(self.tangent_target(r), self.tref(init), r.type, out)
+
+    def may_coalesce(self, arg, y):
+        """Only accumulations: a tangent statement follows y's and must not read the overwritten arg."""
+        if not (self.act.active(arg) or self.act.active(y)):
+            return True
+        uses = self.uses.get(arg.id, [])
+        return y.owner.opcode in ("add", "sub") and len(uses) == 1 and uses[0][0] is y.owner
+
+    def coalesce_yields(self, region):
+        super().coalesce_yields(region)
+        args = region.args[-len(region.yielded):] if region.yielded else []
+        for a, y in zip(args, region.yielded):
+            if y.id in self.vars and self.vars[y.id] is self.vars.get(a.id) and a.id in self.dots:
+                self.dots[y.id] = self.dots[a.id]
+
+    def yields(self, region, args, out):
+        super().yields(region, args, out)
+        pairs = [(a, y) for a, y in zip(args, region.yielded)
+                 if a.id in self.dots and self.dots.get(y.id) is not self.dots[a.id]]
+        if not pairs:
+            return
+        targets = P.TupleExpr([self.tangent_target(a) for a, _ in pairs])
+        values = P.TupleExpr([self.tref(y) if self.tref(y) is not None else zero(y.type) for _, y in pairs])
+        stmt = P.Assign(targets, values) if len(pairs) > 1 else P.Assign(targets.items[0], values.items[0])
+        out.append(P.For(self.direction, [P.Ref(self.directions)], [stmt]) if self.vector else stmt)
+
+    def op_if(self, op, region, i, out, force_inline=False):
+        self.refuse_rebound_arrays(op, op.results)
+        super().op_if(op, region, i, out, force_inline)
+
+    def branch_finished(self, op, region, block):
+        for r, y in zip(op.results, region.yielded):
+            if self.act.active(r):
+                self.assign_tangent(self.tangent_target(r), self.tref(y), r.type, block)
+
+    # -- the whole function ------------------------------------------------------------
+    def build(self, name: str) -> P.FunctionDef:
+        fn = self.fn
+        body: list = []
+        self.region(fn.body, body)
+        setup: list = []
+        if self.vector:
+            first = self.tangent_params[0]
+            setup.append(P.Assign(P.Ref(self.directions), P.Index(P.Attr(P.Ref(first), "shape"), [P.Lit("0")])))
+            for var, v in self.scalar_dots.items():
+                setup.append(P.Assign(P.Ref(var), P.Call("np.zeros", [P.Ref(self.directions), P.Lit(f"np.{v.type.dtype}")])))
+        for p in fn.params:  # arguments written with active values, but not in wrt: tangents start at zero
+            if p.id not in self.dots and self.act.active(p) and is_array(p.type):
+                self.fresh_tangent_array(p, setup)
+        returned = fn.returned
+        values = [self.ref(r) for r in returned]
+        tangents = [self._result_tangent(r) for r in returned]
+        value = values[0] if len(values) == 1 else P.TupleExpr(values)
+        tangent = tangents[0] if len(tangents) == 1 else P.TupleExpr(tangents)
+        body.append(P.Return(P.TupleExpr([value, tangent])))
+        params = [self.vars[p.id] for p in fn.params] + self.tangent_params
+        return P.FunctionDef(name, params, setup + body)
+
+    def _result_tangent(self, r: Value) -> P.Expr:
+        if self.act.active(r):
+            return P.Ref(self.dot(r)) if r.id not in self.dot_inlined else self.dot_inlined[r.id]
+        shape = P.Ref(self.directions) if self.vector else None
+        if is_array(r.type):
+            base = P.Attr(self.ref(r), "shape")
+            shape = P.BinOp("+", P.TupleExpr([shape]), base) if self.vector else base
+            return P.Call("np.zeros", [shape, P.Lit(f"np.{r.type.dtype}")])
+        return P.Call("np.zeros", [shape, P.Lit(f"np.{r.type.dtype}")]) if self.vector else zero(r.type)
+
+
+def tangent_function(fn: Function, wrt: list[int], act: Activity, name: str, vector: bool = False) -> P.FunctionDef:
+    return TangentEmitter(fn, wrt, act, vector).build(name)
