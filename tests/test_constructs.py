@@ -1,12 +1,13 @@
 """Every construct of the subset: gradient vs finite differences and vs an independent derivative."""
 import math
 
-import construct_programs as cp
 import numpy as np
 import pytest
-from checks import assert_grad_matches_fd, dual_gradient
 
 import adc
+
+import construct_programs as cp
+from checks import assert_grad_matches_fd, dual_gradient
 
 rng = np.random.default_rng(7)
 V = rng.standard_normal(9)

@@ -1,10 +1,11 @@
 """Gradients of real DSP programs against finite differences and an independent derivation."""
-import dsp_programs as progs
 import numpy as np
 import pytest
-from checks import assert_grad_matches_fd, dual_partials
 
 import adc
+
+import dsp_programs as progs
+from checks import assert_grad_matches_fd, dual_partials
 
 rng = np.random.default_rng(42)
 N = 60

@@ -1,11 +1,12 @@
 """Bad input gets an error naming the construct, the user's file and line, and what to write instead."""
 import inspect
 
-import bad_programs as bad
 import numpy as np
 import pytest
 
 import adc
+
+import bad_programs as bad
 
 
 def marked_line(fn) -> int:

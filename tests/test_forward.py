@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import adc
+
 import construct_programs as cp
 import dsp_programs as progs
 from checks import directional_fd, random_direction

@@ -5,7 +5,6 @@ import subprocess
 import sys
 import textwrap
 
-import dsp_programs as progs
 import numpy as np
 import pytest
 
@@ -13,6 +12,8 @@ import adc
 from adc.frontend.lower import lower_function
 from adc.ir.core import F64, Array, Op, Region, Value
 from adc.ir.verify import IRError, verify
+
+import dsp_programs as progs
 
 X = np.linspace(-1, 1, 16)
 T = np.cos(X)
