@@ -8,7 +8,7 @@ import numpy as np
 
 from .frontend.lower import parse_checked
 from .ir.core import Array, Scalar, is_array, is_differentiable
-from .pipeline import Specialization, format_ir, source_of, specialize
+from .pipeline import Specialization, format_ir, second_order, source_of, specialize
 
 SUPPORTED_DTYPES = ("float64", "float32", "complex128", "complex64", "int64", "bool")
 BACKENDS = ("numba", "python")
@@ -43,6 +43,10 @@ def argument_type(name: str, value):
         return Array(value.dtype.name, value.ndim)
     raise TypeError(f"argument `{name}` is a {type(value).__name__}, which adc does not support: "
                     "pass a number or a numpy array")
+
+
+def _scalar_or_array(block):
+    return block.item() if block.ndim == 0 else block
 
 
 def cheap_key(args) -> tuple:
@@ -219,6 +223,43 @@ class Differentiated:
         shape = np.shape(value)
         return self._per_wrt(tuple(np.reshape(b, shape + np.shape(args[i])) if shape or np.ndim(args[i]) else b.item()
                                    for b, i in zip(blocks, self.wrt)))
+
+    # -- second order ----------------------------------------------------------------------
+    def hvp(self, *args, tangents):
+        """(grad, H v): forward mode applied to the generated reverse-mode function."""
+        spec = self._differentiable_specialization(args)
+        self._check_real_scalar_result(spec, "hvp")
+        second = second_order(spec, self.wrt, self.backend)
+        tangents = self._tangents(args, tangents)
+        args = self._untouched(spec, args)
+        (_, *grads), (_, *hv) = second.kernel("jvp")(*args, 1.0, *tangents)
+        as_args = [tuple(self._as_argument_type(g, args[i]) for g, i in zip(part, self.wrt)) for part in (grads, hv)]
+        return self._per_wrt(as_args[0]), self._per_wrt(as_args[1])
+
+    def hessian(self, *args):
+        """The Hessian by one Hessian-vector product per parameter entry (for small parameter vectors).
+
+        With a tuple `wrt`, block [i][j] is d2 result / d wrt_i d wrt_j, shaped wrt_i's shape + wrt_j's.
+        """
+        shapes = [np.shape(args[i]) for i in self.wrt]
+        sizes = [int(np.prod(s)) for s in shapes]
+        columns = []
+        for j, (shape_j, size_j) in enumerate(zip(shapes, sizes)):
+            for k in range(size_j):
+                tangents = [np.zeros(s) if s else 0.0 for s in shapes]
+                if shape_j:
+                    tangents[j].flat[k] = 1.0
+                else:
+                    tangents[j] = 1.0
+                _, hv = self.hvp(*args, tangents=tuple(tangents) if self.wrt_is_tuple else tangents[0])
+                columns.append([np.ravel(h) for h in (hv if self.wrt_is_tuple else (hv,))])
+        blocks, start = [], 0
+        for shape_j, size_j in zip(shapes, sizes):
+            cols = columns[start:start + size_j]
+            blocks.append([np.array([c[i] for c in cols]).T.reshape(shapes[i] + shape_j) for i in range(len(shapes))])
+            start += size_j
+        rows = [tuple(_scalar_or_array(blocks[j][i]) for j in range(len(shapes))) for i in range(len(shapes))]
+        return tuple(rows) if self.wrt_is_tuple else rows[0][0]
 
     def _jacobian_forward(self, spec: Specialization, args, sizes) -> list:
         """All directions in one vector-mode sweep: tangents with a leading axis of directions."""

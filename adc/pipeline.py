@@ -36,7 +36,9 @@ class Specialization:
     sources: dict[str, str]                 # "primal", "vjp", "jvp", "jvp_vec" -> function source
     errors: dict[str, CompileError]         # transforms that refused this function, and why
     kernels: dict[str, object] = field(default_factory=dict)
+    python: dict[str, object] = field(default_factory=dict)  # the generated functions, uncompiled
     stored_params: list[int] = field(default_factory=list)
+    second_order: "Specialization | None" = None  # the transforms of this one's vjp, made on demand
 
     def kernel(self, kind: str):
         if kind in self.errors:
@@ -69,9 +71,21 @@ def specialize(fn, arg_types: list, wrt: list[int], backend_name: str) -> Specia
         return backend.jit(f, backend_name)
 
     kernels = {kind: kernel(functions[kind].name) for kind in functions}
+    python = {kind: getattr(module, functions[kind].name) for kind in functions}
     stored = sorted({i for i, p in enumerate(ir.params) for op in walk(ir.body)
                      if op.opcode == "store" and op.operands[0] is p})
-    return Specialization(ir, sources, errors, kernels, stored)
+    return Specialization(ir, sources, errors, kernels, python, stored)
+
+
+def second_order(spec: Specialization, wrt: list[int], backend_name: str) -> Specialization:
+    """Forward mode over the generated reverse-mode function: the transforms compose."""
+    if spec.second_order is None:
+        vjp = spec.python.get("vjp")
+        if vjp is None:
+            raise spec.errors["vjp"]
+        seeds = [r.type for r in spec.ir.returned]
+        spec.second_order = specialize(vjp, [p.type for p in spec.ir.params] + seeds, wrt, backend_name)
+    return spec.second_order
 
 
 def reverse_function(ir: Function, wrt: list[int], name: str) -> P.FunctionDef:

@@ -74,9 +74,11 @@ class TangentEmitter(ForwardEmitter):
         index = list(index)
         return P.Index(ref, ([P.Ref(self.direction)] if self.vector else []) + index) if (self.vector or index) else ref
 
-    def assign_tangent(self, target: P.Expr, value, type_, out: list) -> None:
-        """target = value, per direction in vector mode."""
-        stmt = P.Assign(target, value if value is not None else zero(type_))
+    def assign_tangent(self, target: P.Expr, value, v: Value, out: list) -> None:
+        """target = value (v's tangent, or zero when None), per direction in vector mode."""
+        if value is None:
+            value = P.Call("np.zeros_like", [self.ref(v)]) if is_array(v.type) else zero(v.type)
+        stmt = P.Assign(target, value)
         out.append(P.For(self.direction, [P.Ref(self.directions)], [stmt]) if self.vector else stmt)
 
     def emitted(self, op: Op, out: list) -> None:
@@ -84,7 +86,7 @@ class TangentEmitter(ForwardEmitter):
             array, *index, value = op.operands
             if self.act.active(array):
                 target = self.tangent_target(array, [self.ref(i) for i in index])
-                self.assign_tangent(target, self.tref(value), value.type, out)
+                self.assign_tangent(target, self.tref(value), value, out)
             return
         result = op.results[0]
         if not self.act.active(result):
@@ -109,7 +111,7 @@ class TangentEmitter(ForwardEmitter):
             out.append(P.Assign(P.Ref(self.dot(result)), P.Call(
                 "np.empty", [P.BinOp("+", P.TupleExpr([P.Ref(self.directions)]), P.Attr(self.ref(result), "shape")),
                              P.Lit(f"np.{result.type.dtype}")])))
-        self.assign_tangent(self.tangent_target(result), tangent, result.type, out)
+        self.assign_tangent(self.tangent_target(result), tangent, result, out)
 
     def fresh_tangent_array(self, v: Value, out: list, copy_of: Value | None = None) -> None:
         """The tangent of newly allocated memory: zeros, or the source's tangent for a copy."""
@@ -122,11 +124,12 @@ class TangentEmitter(ForwardEmitter):
             shape = P.BinOp("+", P.TupleExpr([P.Ref(self.directions)]), shape)
         out.append(P.Assign(P.Ref(self.dot(v)), P.Call("np.zeros", [shape, P.Lit(f"np.{v.type.dtype}")])))
         if source is not None:
-            self.assign_tangent(self.tangent_target(v), source, v.type, out)
+            self.assign_tangent(self.tangent_target(v), source, v, out)
 
     # -- loops and branches: tangents carried beside the values ---------------------
     def refuse_rebound_arrays(self, op: Op, values) -> None:
-        if any(is_array(v.type) and self.act.active(v) for v in values):
+        """Vector mode keeps one buffer per tangent; an array rebound in a loop would need a new one."""
+        if self.vector and any(is_array(v.type) and self.act.active(v) for v in values):
             loc = op.loc
             raise CompileError("an array rebound inside a loop or branch is not differentiable yet: "
                                "allocate it before and write its elements in place", loc.filename, loc.lineno, loc.col)
@@ -137,7 +140,7 @@ class TangentEmitter(ForwardEmitter):
         for (a, init), r in zip(zip(args, inits), op.results):
             if self.act.active(a) or self.act.active(r):
                 self.dots[a.id] = self.dots[r.id] = self.dot(r)
-                self.assign_tangent(self.tangent_target(r), self.tref(init), r.type, out)
+                self.assign_tangent(self.tangent_target(r), self.tref(init), init, out)
 
     def may_coalesce(self, arg, y):
         """Only accumulations: a tangent statement follows y's and must not read the overwritten arg."""
@@ -160,7 +163,9 @@ class TangentEmitter(ForwardEmitter):
         if not pairs:
             return
         targets = P.TupleExpr([self.tangent_target(a) for a, _ in pairs])
-        values = P.TupleExpr([self.tref(y) if self.tref(y) is not None else zero(y.type) for _, y in pairs])
+        values = P.TupleExpr([self.tref(y) if self.tref(y) is not None else
+                              (P.Call("np.zeros_like", [self.ref(y)]) if is_array(y.type) else zero(y.type))
+                              for _, y in pairs])
         stmt = P.Assign(targets, values) if len(pairs) > 1 else P.Assign(targets.items[0], values.items[0])
         out.append(P.For(self.direction, [P.Ref(self.directions)], [stmt]) if self.vector else stmt)
 
@@ -171,7 +176,7 @@ class TangentEmitter(ForwardEmitter):
     def branch_finished(self, op, region, block):
         for r, y in zip(op.results, region.yielded):
             if self.act.active(r):
-                self.assign_tangent(self.tangent_target(r), self.tref(y), r.type, block)
+                self.assign_tangent(self.tangent_target(r), self.tref(y), y, block)
 
     # -- the whole function ------------------------------------------------------------
     def build(self, name: str) -> P.FunctionDef:

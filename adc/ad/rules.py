@@ -22,6 +22,7 @@ import numpy as np
 
 from ..backend import pyir as P
 from ..backend.emit import call_expr
+from ..errors import CompileError
 from ..ir.core import Op, is_array
 
 ONE, MINUS_ONE = "one", "minus one"  # partials that need no multiplication
@@ -260,6 +261,29 @@ def _matmul_vjp(c):
     return [(0, P.Call("rt.matmat", [g, P.Attr(y, "T")])), (1, P.Call("rt.matmat", [P.Attr(x, "T"), g]))]
 
 
+@register(JVP, "full_like")
+def _full_like_jvp(c):
+    return P.Call("np.full_like", [c.x(0), c.t(1)]) if c.t(1) is not None else None
+
+
+@register(VJP, "full_like")
+def _full_like_vjp(c):
+    return [(1, P.Call("np.sum", [c.g]))]
+
+
+@register(JVP, "runtime")
+def _runtime_jvp(c):
+    """The runtime's helpers are linear in their first argument (outer: bilinear)."""
+    name = f"rt.{c.op.attrs['fn']}"
+    if c.op.attrs["fn"] == "outer":
+        terms = [P.Call(name, [c.t(0), c.x(1)]) if c.t(0) is not None else None,
+                 P.Call(name, [c.x(0), c.t(1)]) if c.t(1) is not None else None]
+        return _sum([t for t in terms if t is not None])
+    if c.t(0) is None:
+        return None
+    return P.Call(name, [c.t(0)] + [c.x(i) for i in range(1, len(c.op.operands))])
+
+
 @register(VJP, "load", "getslice")
 def _index_vjp(c):
     return [(0, c.g, "index")]
@@ -291,6 +315,8 @@ def _adjoints_from_partials(c, partials):
 
 def jvp(c):
     """The tangent of an op's result, or None when it has none."""
+    if all(c.t(i) is None for i in range(len(c.op.operands))):
+        return None
     if c.op.opcode in JVP:
         return JVP[c.op.opcode](c)
     return _from_partials(c, PARTIALS[c.op.opcode](c))
@@ -300,6 +326,10 @@ def vjp(c):
     """Contributions (operand index, expression[, "index"]) to the operands' adjoints."""
     if c.op.opcode in VJP:
         return VJP[c.op.opcode](c)
+    if c.op.opcode not in PARTIALS:
+        loc = c.op.loc
+        raise CompileError(f"reverse mode has no rule for `{c.op.opcode}` {c.op.attrs.get('fn', '')}".rstrip(),
+                           loc.filename if loc else "<unknown>", loc.lineno if loc else 0)
     return _adjoints_from_partials(c, PARTIALS[c.op.opcode](c))
 
 

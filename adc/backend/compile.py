@@ -25,6 +25,9 @@ from adc import runtime as rt
 '''
 
 
+GENERATED_PREFIX = "adc_generated_"
+
+
 def cache_dir() -> Path:
     path = Path(os.environ.get("ADC_CACHE_DIR") or Path.home() / ".cache" / "adc")
     path.mkdir(parents=True, exist_ok=True)
@@ -49,7 +52,7 @@ def module_text(origin: str, functions: list[str]) -> str:
 
 def load_module(stem: str, text: str) -> types.ModuleType:
     digest = hashlib.sha256(text.encode()).hexdigest()[:20]
-    name = f"adc_generated_{stem}_{digest}"
+    name = f"{GENERATED_PREFIX}{stem}_{digest}"
     if name in sys.modules:
         return sys.modules[name]
     path = cache_dir() / f"{name}.py"

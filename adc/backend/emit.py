@@ -101,6 +101,10 @@ def op_expr(op: Op, args: list) -> P.Expr:
         return P.Attr(args[0], code)
     if code == "conj":
         return P.Call("np.conj", args)
+    if code == "full_like":
+        return P.Call("np.full_like", args)
+    if code == "runtime":
+        return P.Call(f"rt.{op.attrs['fn']}", args)
     raise NotImplementedError(code)
 
 

@@ -42,7 +42,8 @@ REJECTED = {
 }
 
 
-def check_subset(parsed: ParsedFunction) -> None:
+def check_subset(parsed: ParsedFunction, generated: bool = False) -> None:
+    """`generated`: adc's own output (its `__` names are fine), lowered again to compose transforms."""
     fn = parsed.node
     args = fn.args
     if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
@@ -53,7 +54,7 @@ def check_subset(parsed: ParsedFunction) -> None:
             _fail(parsed, node, message)
         if isinstance(node, (gast.For, gast.While)) and node.orelse:
             _fail(parsed, node, "`else` on a loop is not supported: use a flag variable set before `break`")
-        if isinstance(node, gast.Name) and "__" in node.id:
+        if isinstance(node, gast.Name) and "__" in node.id and not generated:
             _fail(parsed, node, f"the name {node.id!r} contains '__', which adc reserves for generated code: rename it")
         if isinstance(node, gast.Compare) and any(isinstance(o, (gast.Is, gast.IsNot, gast.In, gast.NotIn)) for o in node.ops):
             _fail(parsed, node, "`is` and `in` comparisons are not supported: compare numbers with ==, <, >")

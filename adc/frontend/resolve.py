@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from .. import runtime
+
 # canonical elementwise primitive -> (module, attribute) spellings that mean it
 ELEMENTWISE = {
     "sin": [(math, "sin"), (cmath, "sin"), (np, "sin")],
@@ -50,7 +52,9 @@ INT_RESULT = {id(math.floor), id(math.ceil)}
 CONSTRUCTORS = {
     "zeros": np.zeros, "ones": np.ones, "empty": np.empty, "zeros_like": np.zeros_like,
     "ones_like": np.ones_like, "empty_like": np.empty_like, "copy": np.copy, "arange": np.arange,
+    "full_like": np.full_like,
 }
+COMPLEX_PARTS = {"conj": np.conj, "conjugate": np.conjugate, "real": np.real, "imag": np.imag}
 REDUCTIONS = {"sum": np.sum, "mean": np.mean, "dot": np.dot}
 BUILTINS = {"range": range, "len": len, "int": int, "float": float, "complex": complex, "bool": bool}
 
@@ -58,7 +62,10 @@ _PRIMITIVES: dict[int, tuple[str, str]] = {}
 for canonical, spellings in ELEMENTWISE.items():
     for module, attr in spellings:
         _PRIMITIVES.setdefault(id(getattr(module, attr)), ("elementwise", canonical))
-for table, kind in ((CONSTRUCTORS, "constructor"), (REDUCTIONS, "reduction"), (BUILTINS, "builtin")):
+# the runtime helpers that generated code calls, so adc can differentiate its own output
+RUNTIME = {name: getattr(runtime, name) for name in runtime.__all__}
+for table, kind in ((CONSTRUCTORS, "constructor"), (REDUCTIONS, "reduction"), (BUILTINS, "builtin"),
+                    (COMPLEX_PARTS, "complex_part"), (RUNTIME, "runtime")):
     for canonical, obj in table.items():
         _PRIMITIVES.setdefault(id(obj), (kind, canonical))
 
