@@ -18,6 +18,7 @@ from .backend.primal import primal_function
 from .errors import CompileError
 from .frontend.lower import lower_function
 from .ir.core import Function, walk
+from .ir.dce import eliminate_dead_code
 from .ir.printer import format_function
 from .ir.verify import verify
 
@@ -47,7 +48,7 @@ class Specialization:
 
 
 def specialize(fn, arg_types: list, wrt: list[int], backend_name: str) -> Specialization:
-    ir = lower_function(fn, arg_types)
+    ir = eliminate_dead_code(lower_function(fn, arg_types))
     verify(ir)
     name = fn.__name__
     functions = {"primal": primal_function(ir, name)}

@@ -1,11 +1,13 @@
 """adc benchmark suite: one table of primal/gradient timings against
-hand-written numba adjoints (and JAX when installed), plus compile times.
+hand-written numba adjoints (and JAX when installed), then forward mode (jvp),
+vector mode (jacobian) and second order (hvp), plus compile times.
 
     python benchmarks/run.py            # full sizes
     python benchmarks/run.py --quick    # N / 100, smoke test
 
 Gradients are checked against the hand adjoints and central finite differences
-on the quick size before anything is timed; the exit status is 1 if a check
+on the quick size before anything is timed; jvp, jacobian and hvp are checked
+on the timed size just before they are timed.  The exit status is 1 if a check
 fails.
 """
 import argparse
@@ -30,7 +32,14 @@ TARGET_GRAD_PRIMAL = 3.0
 TARGET_ADC_HAND = 1.3
 TARGET_COLD_S = 3.0
 TARGET_WARM_S = 0.5
+TARGET_JVP_PRIMAL = 2.0
 CHECK_RTOL = 1e-6
+JVP_RTOL = 1e-8        # jvp against grad . v
+JACOBIAN_RTOL = 1e-10  # vector-mode jacobian against the stacked jvps
+HVP_FD_RTOL = 1e-5     # H v against central differences of the gradient
+VECTOR_KERNEL = "biquad"
+VECTOR_CLEAR = 0.6     # "clearly below k": vector mode flagged above 0.6 k one-jvp times
+HVP_KERNELS = ("biquad", "iir1")
 QUICK_DIVISOR = 100
 PROBE_N = 1000
 
@@ -109,7 +118,14 @@ class Row:
     adc_fn: object = None
     error: str = None
     check: bool = None
-    t: dict = field(default_factory=lambda: dict.fromkeys(("adc", "numba", "grad", "hand", "jax")))
+    t: dict = field(default_factory=lambda: dict.fromkeys(("adc", "numba", "grad", "hand", "jax", "jvp")))
+    tangents: tuple = None   # the random direction jvp is checked and timed along
+    jvp_err: float = None    # |jvp - grad . v| / |grad . v| on the timed size
+    jvp_error: str = None    # why jvp could not be run
+
+    @property
+    def jvp_check(self):
+        return self.jvp_error is None and self.jvp_err is not None and self.jvp_err <= JVP_RTOL
 
 
 def make_adc(adc, rows):
@@ -156,6 +172,33 @@ def check(rows, jaxk):
     print()
 
 
+def random_direction(kernel, args, seed=1):
+    """One standard-normal tangent per wrt argument: a float for a scalar
+    argument, an array of the argument's shape otherwise."""
+    rng = np.random.default_rng(seed)
+    return tuple(float(rng.standard_normal()) if np.ndim(args[i]) == 0
+                 else rng.standard_normal(np.shape(args[i]))
+                 for i in wrt_positions(kernel))
+
+
+def dot(grads, tangents):
+    return sum(float(np.sum(np.asarray(g) * np.asarray(t))) for g, t in zip(grads, tangents))
+
+
+def check_jvp(row, args):
+    """jvp along row.tangents against grad . tangents, on the arguments that
+    are about to be timed; sets row.jvp_err or row.jvp_error."""
+    row.tangents = random_direction(row.kernel, args)
+    try:
+        val, deriv = row.adc_fn.jvp(*args, tangents=row.tangents)
+        ref_val, grads = row.adc_fn.value_and_grad(*args)
+        ref = dot(grads, row.tangents)
+        row.jvp_err = max(abs(deriv - ref) / max(abs(ref), 1e-300),
+                          abs(val - ref_val) / max(abs(ref_val), 1e-300))
+    except Exception as exc:
+        row.jvp_error = f"{type(exc).__name__}: {exc}"
+
+
 def measure(rows, repeat, jaxk):
     for row in rows:
         k = row.kernel
@@ -164,6 +207,9 @@ def measure(rows, repeat, jaxk):
         if row.adc_fn is not None and row.error is None:
             fns["adc"] = lambda: row.adc_fn(*args)
             fns["grad"] = lambda: row.adc_fn.value_and_grad(*args)
+            check_jvp(row, args)
+            if row.jvp_error is None:
+                fns["jvp"] = lambda: row.adc_fn.jvp(*args, tangents=row.tangents)
         if jaxk is not None:
             vg = jaxk.value_and_grad(k.name, wrt_positions(k))
             jargs = jaxk.device_args(args)
@@ -204,6 +250,135 @@ def print_table(rows, with_jax):
         cells += ["ok" if row.check else "FAIL"]
         print("  ".join(f"{c:>{w}}" for c, (_, w) in zip(cells, cols)))
     print()
+
+
+def print_forward_table(rows):
+    """jvp along one random direction, in the same interleaved rounds as the
+    main table (so its primal and grad columns are the denominators)."""
+    print(f"Forward mode: jvp along one random direction (standard normal for every "
+          f"wrt entry), checked against grad . v on the timed size (relative {JVP_RTOL:g}):")
+    cols = [("kernel", 7), ("N", 8), ("wrt size", 8), ("adc primal ms", 13),
+            ("adc jvp ms", 10), (f"jvp/primal <={TARGET_JVP_PRIMAL:g}", 17),
+            ("adc grad ms", 11), ("jvp/grad", 8), ("jvp~grad.v", 10), ("check", 5)]
+    print("  ".join(f"{name:>{w}}" for name, w in cols))
+    print("  ".join("-" * w for _, w in cols))
+    errors = []
+    for row in rows:
+        t = row.t
+        size = sum(int(np.size(v)) for v in row.tangents) if row.tangents is not None else None
+        cells = [row.kernel.name, f"{row.n:.0e}".replace("e+0", "e"),
+                 "n/a" if size is None else str(size), ms(t["adc"]), ms(t["jvp"]),
+                 ratio(t["jvp"], t["adc"], TARGET_JVP_PRIMAL), ms(t["grad"]),
+                 ratio(t["jvp"], t["grad"]),
+                 "n/a" if row.jvp_err is None else f"{row.jvp_err:.1e}",
+                 "ok" if row.jvp_check else "FAIL"]
+        print("  ".join(f"{c:>{w}}" for c, (_, w) in zip(cells, cols)))
+        if row.adc_fn is not None and row.error is None and row.jvp_error is not None:
+            errors.append(f"  {row.kernel.name}: jvp error: {row.jvp_error}")
+        elif row.error is not None:
+            errors.append(f"  {row.kernel.name}: no adc function ({row.error})")
+    print("\n".join(errors + [""]))
+
+
+def rel_norm(got, ref):
+    got = np.asarray(got, dtype=float)
+    ref = np.asarray(ref, dtype=float)
+    if got.shape != ref.shape:
+        return math.inf
+    return float(np.linalg.norm(got - ref) / max(np.linalg.norm(ref), 1e-300))
+
+
+def vector_mode(rows, repeat):
+    """jacobian(mode="fwd"): all k wrt directions of the biquad in one
+    vector-mode sweep, against k separate jvps along the basis directions.
+    Returns whether the jacobian matched the stacked jvps."""
+    row = next(r for r in rows if r.kernel.name == VECTOR_KERNEL)
+    k = row.kernel
+    dims = len(k.wrt)
+    n = f"{row.n:.0e}".replace("e+0", "e")
+    print(f"Vector mode on {k.name} (N={n}): jacobian(mode=\"fwd\"), k = {dims} directions "
+          f"({', '.join(k.wrt)}) in one sweep, against {dims} separate jvps along the basis:")
+    if row.adc_fn is None or row.error is not None:
+        print(f"  n/a (no working adc function: {row.error})\n")
+        return False
+    f = row.adc_fn
+    args = k.args(row.n)
+    basis = [tuple(1.0 if j == i else 0.0 for j in range(dims)) for i in range(dims)]
+    try:
+        jac = f.jacobian(*args, mode="fwd")
+        stacked = [f.jvp(*args, tangents=e)[1] for e in basis]
+        err = rel_norm([np.ravel(b) for b in jac], [np.ravel(s) for s in stacked])
+    except Exception as exc:
+        print(f"  FAIL: {type(exc).__name__}: {exc}\n")
+        return False
+    ok = err <= JACOBIAN_RTOL
+    print(f"  check: jacobian == stacked jvps, relative {err:.1e} (tolerance {JACOBIAN_RTOL:g}) "
+          f"{'ok' if ok else 'FAIL'}")
+    t = best_of({"primal": lambda: f(*args),
+                 "jvp": lambda: f.jvp(*args, tangents=basis[0]),
+                 "jvps": lambda: [f.jvp(*args, tangents=e) for e in basis],
+                 "jacobian": lambda: f.jacobian(*args, mode="fwd")}, repeat)
+    one = t["jvp"]
+    limit = VECTOR_CLEAR * dims
+    verdict = "ok" if t["jacobian"] / one <= limit else "MISS"
+    print(f"  adc primal                     {ms(t['primal']):>7} ms  {t['primal'] / one:5.2f}x one jvp")
+    print(f"  one jvp                        {ms(one):>7} ms  {1:5.2f}x")
+    print(f"  {dims} separate jvps                {ms(t['jvps']):>7} ms  {t['jvps'] / one:5.2f}x one jvp")
+    print(f"  jacobian(mode=\"fwd\"), 1 sweep  {ms(t['jacobian']):>7} ms  "
+          f"{t['jacobian'] / one:5.2f}x one jvp  {verdict}  (should be clearly below k = {dims}: "
+          f"flagged above {limit:g}; {t['jacobian'] / t['jvps']:.2f}x the {dims} jvps)")
+    print()
+    return ok
+
+
+def second_order(rows, repeat):
+    """hvp (forward over reverse) against value_and_grad, along the same
+    random direction as the jvp row.  The gradient part is checked against
+    value_and_grad and H v against central differences of value_and_grad
+    (sanity only; no timing target).  Returns whether the checks passed."""
+    print(f"Second order: hvp (forward over reverse) along the jvp direction, against "
+          f"value_and_grad; check: H v ~ central differences of grad (relative {HVP_FD_RTOL:g}):")
+    all_ok = True
+    for name in HVP_KERNELS:
+        row = next(r for r in rows if r.kernel.name == name)
+        k = row.kernel
+        n = f"{row.n:.0e}".replace("e+0", "e")
+        if row.adc_fn is None or row.error is not None:
+            print(f"  {name:<7} N={n}: n/a ({row.error})")
+            all_ok = False
+            continue
+        f = row.adc_fn
+        args = k.args(row.n)
+        v = row.tangents if row.tangents is not None else random_direction(k, args)
+        try:
+            grads, hv = f.hvp(*args, tangents=v)
+            _, ref_grads = f.value_and_grad(*args)
+            grad_err = rel_err(grads, ref_grads)
+            h = 1e-6 * max(1.0, max(abs(a) for a in np.ravel(np.concatenate(
+                [np.ravel(args[i]) for i in wrt_positions(k)]))))
+            h /= max(np.linalg.norm(np.concatenate([np.ravel(t) for t in v])), 1e-300)
+
+            def shifted(step):
+                moved = list(args)
+                for i, t in zip(wrt_positions(k), v):
+                    moved[i] = args[i] + step * t
+                return f.value_and_grad(*moved)[1]
+
+            fd = [(np.asarray(p) - np.asarray(m)) / (2.0 * h) for p, m in zip(shifted(h), shifted(-h))]
+            fd_err = rel_err(hv, fd)
+        except Exception as exc:
+            print(f"  {name:<7} N={n}: FAIL: {type(exc).__name__}: {exc}")
+            all_ok = False
+            continue
+        ok = grad_err <= CHECK_RTOL and fd_err <= HVP_FD_RTOL
+        all_ok = all_ok and ok
+        t = best_of({"grad": lambda: f.value_and_grad(*args),
+                     "hvp": lambda: f.hvp(*args, tangents=v)}, repeat)
+        print(f"  {name:<7} N={n:<4}  hvp {ms(t['hvp']):>6} ms  value_and_grad {ms(t['grad']):>6} ms  "
+              f"hvp/grad {t['hvp'] / t['grad']:.2f}x   check: grad part {grad_err:.1e}, "
+              f"Hv~fd {fd_err:.1e} {'ok' if ok else 'FAIL'}")
+    print()
+    return all_ok
 
 
 def compile_probe():
@@ -269,9 +444,14 @@ def main():
           f"grad = value_and_grad; ratios are time/time; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.")
     print_table(rows, jaxk is not None)
+    ok = all(row.check for row in rows)
     if adc is not None:
+        print_forward_table(rows)
+        ok = all(row.jvp_check for row in rows) and ok
+        ok = vector_mode(rows, opts.repeat) and ok
+        ok = second_order(rows, opts.repeat) and ok
         compile_times()
-    return 0 if all(row.check for row in rows) else 1
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -139,6 +139,9 @@ class TangentEmitter(ForwardEmitter):
         self.refuse_rebound_arrays(op, op.results)
         for (a, init), r in zip(zip(args, inits), op.results):
             if self.act.active(a) or self.act.active(r):
+                if self.vars[r.id] is self.vars.get(init.id) and init.id in self.dots:
+                    self.dots[a.id] = self.dots[r.id] = self.dots[init.id]
+                    continue
                 self.dots[a.id] = self.dots[r.id] = self.dot(r)
                 self.assign_tangent(self.tangent_target(r), self.tref(init), init, out)
 

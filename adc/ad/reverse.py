@@ -73,10 +73,15 @@ class _ForwardSweep(ForwardEmitter):
         """Exact tape size: the product of the trip counts of the loops around the push."""
         capacity = None
         for loop in chain:
-            lo, hi, step = (self.ref(b) for b in loop.operands[:3])
+            lo, hi, step = (self.hoisted(b) for b in loop.operands[:3])
             trips = trip_count(lo, hi, step, loop)
             capacity = trips if capacity is None else capacity * trips
         return capacity
+
+    def hoisted(self, v: Value) -> P.Expr:
+        if self.b.rec.in_scope(v):
+            return self.ref(v)
+        return op_expr(v.owner, [self.hoisted(o) for o in v.owner.operands])
 
     def loop_started(self, op, body):
         args = op.regions[0].args[1:] if op.opcode == "for" else op.regions[1].args
@@ -156,13 +161,21 @@ class ReverseBuilder:
         for vid in sorted(self.rec.taped):
             v = self.rec.values[vid]
             chain = self.rec.enclosing_ops(self.rec.region_of[vid])
-            exact = all(o.opcode == "for" and all(self.rec.in_scope(b) for b in o.operands[:3]) for o in chain)
+            exact = all(o.opcode == "for" and all(self.hoistable(b) for b in o.operands[:3]) for o in chain)
             tape = _Tape(v.hint or "t", v.type.dtype, exact)
             self.tapes[vid] = tape
             if exact:
                 self.exact_allocations.setdefault(id(chain[-1]), []).append((tape, chain))
             else:
                 self.growable.append(tape)
+
+    def hoistable(self, v: Value) -> bool:
+        """Computable before any loop: in scope, or pure arithmetic on such values (x.shape[0] - 1)."""
+        if self.rec.in_scope(v):
+            return True
+        owner = v.owner
+        return isinstance(owner, Op) and owner.opcode in ("const", "dim", "add", "sub", "mul", "floordiv", "neg") \
+            and all(self.hoistable(o) for o in owner.operands)
 
     # -- values in the reverse sweep -------------------------------------------------
     def rref(self, v: Value) -> P.Expr:
@@ -194,7 +207,7 @@ class ReverseBuilder:
                 if r.id in self.rec.taped:
                     self.rev_vars[r.id] = P.Var(r.hint or "t")
                     out.extend(self.tapes[r.id].pop(self.rev_vars[r.id]))
-                elif r.hint and op.opcode != "const":
+                elif r.hint and op.opcode not in ("const", "dim"):
                     expr = op_expr(op, [self.rref(o) for o in op.operands])
                     self.rev_vars[r.id] = P.Var(r.hint)
                     out.append(P.Assign(P.Ref(self.rev_vars[r.id]), expr))
@@ -225,6 +238,8 @@ class ReverseBuilder:
     def contribute(self, v: Value, expr: P.Expr, out: list, pendable: bool = True) -> None:
         if not self.act.active(v):
             return
+        if isinstance(expr, P.Ref) and self.bars.get(v.id) is expr.var:
+            return  # v's adjoint is this very variable, passed through a loop
         expr = _pull_negation(expr)
         if self.is_memory(v):
             out.append(P.AugAssign(P.Ref(self.bars[v.id]), "+", expr))
@@ -359,10 +374,22 @@ class ReverseBuilder:
             return add.operands[0], True
         return None
 
+    def through_inner_loop(self, a: Value, y: Value, region: Region) -> bool:
+        """A carried value handed to an inner loop and taken back from it (a sum over a 2-d grid)."""
+        loop = y.owner
+        if not isinstance(loop, Op) or loop.opcode not in ("for", "while") or self.rec.region_of.get(y.id) is not region:
+            return False
+        inits = loop.operands[3:] if loop.opcode == "for" else loop.operands
+        k = loop.results.index(y)
+        return inits[k] is a and len(self.uses.get(a.id, [])) == 1 and len(self.uses.get(y.id, [])) == 1
+
     def _iteration(self, region: Region, carries, body: list) -> None:
         outer = set(self.init)
         self.restore(region, body)
         for a, y, var, _ in carries:
+            if self.bars[a.id] is var and self.through_inner_loop(a, y, region):
+                self.bars[y.id] = var  # the inner loop carries the same adjoint variable
+                continue
             accumulated = self.accumulation(a, y, region) if self.bars[a.id] is var else None
             if accumulated:
                 term, positive = accumulated

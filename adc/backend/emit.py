@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir.core import Op, Region, Value, is_array, walk, with_dtype
+from ..ir.core import Function, Op, Region, Value, is_array, walk, with_dtype
 from . import pyir as P
 
 MATH_NAMES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh", "arctanh": "atanh",
@@ -168,7 +168,8 @@ class ForwardEmitter:
         v = op.results[0]
         if op.opcode == "const":
             return True
-        if op.opcode in CONTROL or op.opcode in ("alloc", "alloc_like", "copy") or v.hint or v.id in self.materialize:
+        named = v.hint and op.opcode != "dim"  # x.shape[0] reads as well as a name
+        if op.opcode in CONTROL or op.opcode in ("alloc", "alloc_like", "copy") or named or v.id in self.materialize:
             return False
         uses = self.uses.get(v.id, [])
         if len(uses) != 1 or uses[0][1] is not region:
@@ -205,11 +206,22 @@ class ForwardEmitter:
         self.emitted(op, out)
 
     def carry_vars(self, op: Op, args: list[Value], inits: list[Value], out: list) -> None:
-        """Loop-carried slots share one variable for init copy, block argument and result."""
+        """Loop-carried slots share one variable for init copy, block argument and result.
+
+        An initial value read by nothing else lends its own variable (a sum carried into an inner loop).
+        """
         for arg, init, res in zip(args, inits, op.results):
+            if self.hands_over(init, res, inits):
+                self.vars[arg.id] = self.vars[res.id] = self.vars[init.id]
+                continue
             var = P.Var(res.hint or arg.hint or "t")
             self.vars[arg.id] = self.vars[res.id] = var
             out.append(P.Assign(P.Ref(var), self.ref(init)))
+
+    def hands_over(self, init: Value, res: Value, inits: list[Value]) -> bool:
+        return (init.id in self.vars and init.id not in self.inlined and init.hint == res.hint
+                and len(self.uses.get(init.id, [])) == 1 and inits.count(init) == 1
+                and not isinstance(init.owner, Function) and init.id not in self.materialize)
 
     def coalesce_yields(self, region: Region) -> None:
         """Let a yielded value write its carry's variable directly when the old value is dead."""

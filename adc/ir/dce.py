@@ -1,0 +1,30 @@
+"""Dead-code elimination: drop pure ops whose results nothing reads.
+
+Lowering is literal (`x.shape` makes every dimension, a helper's unused locals stay), so
+this pass keeps generated code free of statements that compute nothing used.
+"""
+from __future__ import annotations
+
+from .core import PURE_OPCODES, Function, Region, walk
+
+REMOVABLE = PURE_OPCODES | {"load", "alloc", "alloc_like", "arange"}
+
+
+def eliminate_dead_code(fn: Function) -> Function:
+    while True:
+        used = {v.id for op in walk(fn.body) for v in op.operands}
+        if not _sweep(fn.body, used):
+            return fn
+
+
+def _sweep(region: Region, used: set[int]) -> bool:
+    kept, removed = [], False
+    for op in region.ops:
+        if op.opcode in REMOVABLE and op.results and not any(r.id in used for r in op.results):
+            removed = True
+            continue
+        for sub in op.regions:
+            removed |= _sweep(sub, used)
+        kept.append(op)
+    region.ops[:] = kept
+    return removed
