@@ -14,11 +14,23 @@ SUPPORTED_DTYPES = ("float64", "float32", "complex128", "complex64", "int64", "b
 BACKENDS = ("numba", "python")
 
 
-def differentiate(fn=None, *, wrt=None, backend: str = "numba"):
-    """Make `fn` differentiable: `@differentiate`, `@differentiate(wrt=...)` or `differentiate(fn, wrt=...)`."""
+COMPLEX_GRADS = {
+    # what grad returns for a complex argument z = x + iy of a real loss L (docs/complex.md)
+    "real-imag": lambda g: g,                       # dL/dx + 1j dL/dy: the steepest-ascent direction
+    "wirtinger": lambda g: 0.5 * np.conj(g),        # dL/dz = (dL/dx - 1j dL/dy) / 2
+    "conj-wirtinger": lambda g: 0.5 * g,            # dL/dconj(z) = (dL/dx + 1j dL/dy) / 2
+}
+
+
+def differentiate(fn=None, *, wrt=None, backend: str = "numba", complex_grad: str = "real-imag"):
+    """Make `fn` differentiable: `@differentiate`, `@differentiate(wrt=...)` or `differentiate(fn, wrt=...)`.
+
+    complex_grad: what gradients with respect to complex arguments mean ("real-imag", the default,
+    "wirtinger" or "conj-wirtinger"); see docs/complex.md.
+    """
     if fn is None:
-        return lambda f: Differentiated(f, wrt, backend)
-    return Differentiated(fn, wrt, backend)
+        return lambda f: Differentiated(f, wrt, backend, complex_grad)
+    return Differentiated(fn, wrt, backend, complex_grad)
 
 
 def argument_type(name: str, value):
@@ -57,9 +69,12 @@ def cheap_key(args) -> tuple:
 class Differentiated:
     """A user function with its compiled primal and derivatives, one kernel per signature."""
 
-    def __init__(self, fn, wrt, backend: str):
+    def __init__(self, fn, wrt, backend: str, complex_grad: str = "real-imag"):
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}: use one of {BACKENDS}")
+        if complex_grad not in COMPLEX_GRADS:
+            raise ValueError(f"unknown complex_grad {complex_grad!r}: use one of {tuple(COMPLEX_GRADS)}")
+        self.complex_grad = complex_grad
         if isinstance(fn, Differentiated):
             fn = fn.python
         parsed = parse_checked(fn)
@@ -291,13 +306,15 @@ class Differentiated:
             rows.append([np.ravel(g) for g in (grads if self.wrt_is_tuple else (grads,))])
         return [np.array([row[j] for row in rows]) for j in range(len(self.wrt))]
 
-    @staticmethod
-    def _as_argument_type(g, arg):
+    def _as_argument_type(self, g, arg):
+        """A gradient with its argument's type; for complex arguments, in the chosen convention."""
+        if np.iscomplexobj(arg):
+            g = COMPLEX_GRADS[self.complex_grad](g)
         if isinstance(arg, np.ndarray):
             return np.asarray(g, dtype=arg.dtype)
         if isinstance(arg, np.generic):
             return arg.dtype.type(g)
-        return complex(g) if isinstance(arg, complex) else float(g.real if isinstance(g, complex) and not isinstance(arg, complex) else g)
+        return complex(g) if isinstance(arg, complex) else float(np.real(g))
 
     # -- inspection ------------------------------------------------------------------
     def _inspected(self) -> Specialization:

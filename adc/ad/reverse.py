@@ -7,6 +7,8 @@ statements of each user statement in reverse order, under a comment citing it.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..analysis.activity import Activity
 from ..analysis.recording import Recording, involved
 from ..backend import pyir as P
@@ -311,6 +313,8 @@ class ReverseBuilder:
                     index = slice_index(op.attrs["spec"], index)
                 out.append(P.AugAssign(P.Index(P.Ref(self.bars[v.id]), index), "+", expr))
                 continue
+            if np.dtype(result_type.dtype).kind == "c" and np.dtype(v.type.dtype).kind != "c":
+                expr = P.Attr(expr, "real")  # a real operand of a complex op: dL/dRe only
             if is_array(result_type) and not is_array(v.type):
                 expr = P.Call("np.sum", [expr])
             elif rules.broadcasts(op, v):

@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from ..backend import pyir as P
-from ..backend.emit import call_expr
+from ..backend.emit import call_expr, fourier_expr
 from ..errors import CompileError
 from ..ir.core import Op, is_array
 
@@ -49,6 +49,14 @@ def conj(c, e: P.Expr) -> P.Expr:
 def fn(c, name: str, *args) -> P.Expr:
     """Call a primitive spelled for the op's type (math.cos on scalars, np.cos on arrays)."""
     return call_expr(name, list(args), c.op.results[0].type)
+
+
+def safe_div(c, a, b) -> P.Expr:
+    """a / b, and 0 where b is 0: the value adc defines at abs(0), angle(0) and sqrt(0)."""
+    if is_array(c.op.results[0].type) or is_array(c.op.operands[0].type):
+        nonzero = P.BinOp("!=", b, P.Lit("0"))
+        return P.Call("np.where", [nonzero, a / P.Call("np.where", [nonzero, b, P.Lit("1")]), P.Lit("0")])
+    return P.Cond(P.BinOp("!=", b, P.Lit("0")), a / b, P.Lit("0.0"))
 
 
 def scale(e: P.Expr, partial) -> P.Expr:
@@ -121,7 +129,7 @@ ELEMENTWISE_DERIVATIVES = {
     "log1p": lambda c, x, y: 1.0 / (1.0 + x),
     "log10": lambda c, x, y: 1.0 / (x * math.log(10.0)),
     "log2": lambda c, x, y: 1.0 / (x * math.log(2.0)),
-    "sqrt": lambda c, x, y: 0.5 / y,
+    "sqrt": lambda c, x, y: safe_div(c, 0.5, y),
     "square": lambda c, x, y: 2.0 * x,
 }
 USES_RESULT = {"tan", "tanh", "exp", "expm1", "sqrt"}
@@ -134,6 +142,8 @@ def _call_partials(c):
         return []
     if name == "abs":
         return [(0, call_expr("sign", [c.x(0)], c.op.operands[0].type))]
+    if name == "angle":
+        return []  # of a real number: piecewise constant
     if name in ELEMENTWISE_DERIVATIVES:
         return [(0, ELEMENTWISE_DERIVATIVES[name](c, c.x(0), c.out if name in USES_RESULT else None))]
     a, b = c.x(0), c.x(1)
@@ -167,8 +177,11 @@ def _min_max_test(c):
 def _call_jvp(c):
     if _selects(c):
         return _pick(c, _min_max_test(c), c.t(0), c.t(1))
-    if c.op.attrs["fn"] == "abs" and _complex(c.op.operands[0].type):  # d|z| = Re(conj(z) dz) / |z|
-        return P.Attr(P.Call("np.conj", [c.x(0)]) * c.t(0), "real") / c.out
+    if _complex(c.op.operands[0].type) and c.op.attrs["fn"] in ("abs", "angle"):
+        # d|z| = Re(conj(z) dz) / |z|,  d angle(z) = Im(conj(z) dz) / |z|^2, zero at z = 0
+        part = "real" if c.op.attrs["fn"] == "abs" else "imag"
+        scale_ = c.out if part == "real" else call_expr("abs", [c.x(0)], c.op.operands[0].type) ** 2
+        return safe_div(c, P.Attr(P.Call("np.conj", [c.x(0)]) * c.t(0), part), scale_)
     return _from_partials(c, _call_partials(c))
 
 
@@ -177,8 +190,10 @@ def _call_vjp(c):
     if _selects(c):
         test = _min_max_test(c)
         return [(0, _pick(c, test, c.g, None)), (1, _pick(c, test, None, c.g))]
-    if c.op.attrs["fn"] == "abs" and _complex(c.op.operands[0].type):
-        return [(0, c.g * c.x(0) / c.out)]
+    if _complex(c.op.operands[0].type) and c.op.attrs["fn"] == "abs":  # z / |z|, zero at z = 0
+        return [(0, c.g * safe_div(c, c.x(0), c.out))]
+    if _complex(c.op.operands[0].type) and c.op.attrs["fn"] == "angle":  # i z / |z|^2
+        return [(0, c.g * safe_div(c, P.Lit("1j") * c.x(0), call_expr("abs", [c.x(0)], c.op.operands[0].type) ** 2))]
     return _adjoints_from_partials(c, _call_partials(c))
 
 
@@ -284,6 +299,63 @@ def _runtime_jvp(c):
     return P.Call(name, [c.t(0)] + [c.x(i) for i in range(1, len(c.op.operands))])
 
 
+SWAP_NORM = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
+ADJOINT_TRANSFORM = {"fft": "ifft", "ifft": "fft", "fft2": "ifft2", "ifft2": "fft2", "fftn": "ifftn",
+                     "ifftn": "fftn", "fftshift": "ifftshift", "ifftshift": "fftshift", "rfft": "irfft", "irfft": "rfft"}
+
+
+@register(JVP, "fourier")
+def _fourier_jvp(c):
+    """Linear: the same transform of the tangent."""
+    n = c.x(1) if len(c.op.operands) > 1 else None
+    return fourier_expr(c.op.attrs["kind"], c.t(0), n, c.op.attrs)
+
+
+@register(VJP, "fourier")
+def _fourier_vjp(c):
+    """The adjoint transform: the inverse with the dual normalisation, Hermitian weights for real FFTs,
+    and the adjoint of the transform's own padding or cutting to `n`."""
+    attrs, kind = c.op.attrs, c.op.attrs["kind"]
+    adjoint = ADJOINT_TRANSFORM[kind]
+    if kind in ("fftshift", "ifftshift"):
+        return [(0, fourier_expr(adjoint, c.g, None, attrs))]
+    norm = SWAP_NORM[attrs["norm"]]
+    x = c.op.operands[0]
+    axis = attrs["axes"][-1]
+    if kind in ("rfft", "irfft") and axis != x.type.ndim - 1:
+        loc = c.op.loc
+        raise CompileError(f"the adjoint of np.fft.{kind} is implemented along the last axis only",
+                           loc.filename, loc.lineno)
+    length = P.Index(P.Attr(c.x(0), "shape"), [P.Lit(str(axis))])
+    n = c.x(1) if len(c.op.operands) > 1 else None
+    g = c.g
+    if kind == "rfft":
+        n_out = n if n is not None else length
+        bins = P.Index(P.Attr(g, "shape"), [P.Lit(str(axis))])
+        g = g * P.Call("rt.rfft_weights", [bins, n_out])
+        back = fourier_expr("irfft", g, n_out, attrs, norm)
+    elif kind == "irfft":
+        out_len = P.Index(P.Attr(c.out, "shape"), [P.Lit(str(axis))])
+        spectrum = fourier_expr("rfft", g, out_len, attrs, norm)
+        bins = P.Index(P.Attr(spectrum, "shape"), [P.Lit(str(axis))])
+        back = spectrum * P.Call("rt.irfft_weights", [bins, out_len])
+        n = None if len(c.op.operands) == 1 else n
+        if n is not None:  # irfft read the first n//2 + 1 bins of its input
+            return [(0, _resized(c, back, length))]
+        return [(0, back)]
+    else:
+        back = fourier_expr(adjoint, g, None, attrs, norm)
+    return [(0, _resized(c, back, length) if n is not None else back)]
+
+
+def _resized(c, v, length):
+    if c.op.operands[0].type.ndim != 1:
+        loc = c.op.loc
+        raise CompileError("an explicit length `n` is differentiable for 1-d arrays only: pad or slice first",
+                           loc.filename, loc.lineno)
+    return P.Call("rt.resize", [v, length])
+
+
 @register(VJP, "load", "getslice")
 def _index_vjp(c):
     return [(0, c.g, "index")]
@@ -366,8 +438,10 @@ ELEMENTWISE_OPCODES = {"add", "sub", "mul", "div", "pow", "neg", "call", "select
 
 
 def broadcasts(op: Op, operand) -> bool:
-    """An array operand of an elementwise op whose adjoint may need summing down to its shape."""
-    return op.opcode in ELEMENTWISE_OPCODES and is_array(operand.type) and is_array(op.results[0].type)
+    """An array operand of an elementwise op with another array operand: its adjoint may need summing
+    down to its shape. (Against scalars, or alone, it has the result's shape already.)"""
+    arrays = sum(is_array(o.type) for o in op.operands)
+    return op.opcode in ELEMENTWISE_OPCODES and is_array(operand.type) and arrays > 1
 
 
 def needs(op: Op, active) -> list:

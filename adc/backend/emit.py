@@ -20,8 +20,8 @@ CONTROL = ("for", "while", "if")
 
 def literal(value, dtype: str | None = None) -> P.Expr:
     text = repr(value)
-    if dtype == "float32":
-        text = f"np.float32({text})"
+    if dtype in ("float32", "complex64"):
+        text = f"np.{dtype}({text})"
     return P.Lit(text)
 
 
@@ -37,6 +37,8 @@ def call_expr(fn: str, args: list, t) -> P.Expr:
         return P.Call(f"np.{fn}", args)
     if fn == "abs":
         return P.Call("abs", args)
+    if fn == "angle":
+        return P.Call("np.angle", args)
     if fn in ("minimum", "maximum"):
         return P.Call(fn[:3], args)
     if fn == "square":
@@ -105,7 +107,20 @@ def op_expr(op: Op, args: list) -> P.Expr:
         return P.Call("np.full_like", args)
     if code == "runtime":
         return P.Call(f"rt.{op.attrs['fn']}", args)
+    if code == "fourier":
+        return fourier_expr(op.attrs["kind"], args[0], args[1] if len(args) > 1 else None, op.attrs)
     raise NotImplementedError(code)
+
+
+def fourier_expr(kind: str, a: P.Expr, n: P.Expr | None, attrs: dict, norm: str | None = None) -> P.Expr:
+    """np.fft.<kind> spelled with positional arguments, as rocket-fft compiles it inside numba."""
+    axes = attrs["axes"]
+    if kind in ("fftshift", "ifftshift"):
+        return P.Call(f"np.fft.{kind}", [a, P.Lit(repr(axes))])
+    norm = P.Lit(repr(norm or attrs["norm"]))
+    if kind in ("fft", "ifft", "rfft", "irfft"):
+        return P.Call(f"np.fft.{kind}", [a, n if n is not None else P.Lit("None"), P.Lit(str(axes[0])), norm])
+    return P.Call(f"np.fft.{kind}", [a, P.Lit("None"), P.Lit(repr(axes)), norm])
 
 
 PRODUCTS = {(1, 1): "rt.dot", (2, 1): "rt.matvec", (1, 2): "rt.vecmat", (2, 2): "rt.matmat"}

@@ -561,7 +561,9 @@ class Lowerer:
         t = promote(*[a.type for a in args])
         if name == "abs":
             t = real_part(t) if t.dtype != "bool" else with_dtype(t, "int64")
-        elif name in ("sign", "minimum", "maximum", "square") or (name in ("floor", "ceil") and False):
+        elif name == "angle":
+            t = real_part(as_float(t))
+        elif name in ("sign", "minimum", "maximum", "square"):
             t = t if t.dtype != "bool" else with_dtype(t, "int64")
         else:
             t = as_float(t)
@@ -631,6 +633,54 @@ class Lowerer:
         if isinstance(d, Static) and isinstance(d.obj, str):
             return np.dtype(d.obj).name
         raise self.error(TypeCheckError, "dtype must be written as np.float64, np.float32, np.complex128 or np.int64", node)
+
+    def call_fourier(self, name, node, env, obj):
+        """np.fft transforms: the array is an operand, `n` too when given; axes and norm are static."""
+        if name in ("fftshift", "ifftshift"):
+            a = self.args(node, env, ["x", "axes"])
+            x = self.as_value(a["x"], node)
+            return self.op1("fourier", [x], x.type, kind=name, axes=self.static_axes(a.get("axes"), x, node))
+        one_d = name in ("fft", "ifft", "rfft", "irfft")
+        a = self.args(node, env, ["a", "n", "axis", "norm"] if one_d else ["a", "s", "axes", "norm"])
+        x = self.as_value(a["a"], node)
+        if not is_array(x.type):
+            raise self.error(TypeCheckError, f"np.fft.{name} needs an array", node)
+        norm = self.constant_arg(a.get("norm"), node, (None, "backward", "ortho", "forward"), "norm") or "backward"
+        operands = [x]
+        if one_d:
+            axes = (self.constant_arg(a.get("axis"), node, None, "axis", default=-1) % x.type.ndim,)
+            n = a.get("n")
+            if n is not None and not (isinstance(n, Static) and n.obj is None):
+                operands.append(self.int_value_of(n, node))
+        else:
+            if a.get("s") is not None and not (isinstance(a["s"], Static) and a["s"].obj is None):
+                raise self.error(UnsupportedCallError, f"np.fft.{name} with `s` is not supported: pad or slice the array first", node)
+            axes = self.static_axes(a.get("axes"), x, node, default=(-2, -1) if name.endswith("2") else None)
+        real_in = name == "irfft"
+        if name == "rfft" and np.dtype(x.type.dtype).kind == "c":
+            raise self.error(TypeCheckError, "np.fft.rfft needs a real array", node)
+        dtype = {"float32": "complex64", "complex64": "complex64"}.get(x.type.dtype, "complex128")
+        if real_in:
+            dtype = "float32" if dtype == "complex64" else "float64"
+            x = self.cast(x, with_dtype(x.type, "complex64" if dtype == "float32" else "complex128"))
+            operands[0] = x
+        return self.op1("fourier", operands, Array(dtype, x.type.ndim), kind=name, axes=axes, norm=norm)
+
+    def constant_arg(self, v, node, allowed, what, default=None):
+        """A compile-time argument (axis, norm): a literal or a module constant."""
+        if v is None or (isinstance(v, Static) and v.obj is None):
+            return default
+        if isinstance(v, Static) and (allowed is None or v.obj in allowed):
+            return v.obj
+        if isinstance(v, Value) and isinstance(v.owner, Op) and v.owner.opcode == "const":
+            return v.owner.attrs["value"]
+        raise self.error(UnsupportedCallError, f"`{what}` must be a constant here", node)
+
+    def static_axes(self, v, x, node, default=None):
+        if v is None or (isinstance(v, Static) and v.obj is None):
+            return tuple(range(x.type.ndim)) if default is None else tuple(a % x.type.ndim for a in default)
+        items = list(v) if isinstance(v, TupleVal) else [v]
+        return tuple(self.constant_arg(i, node, None, "axes") % x.type.ndim for i in items)
 
     def call_complex_part(self, name, node, env, obj):
         (v,) = [self.value(a, env) for a in node.args]

@@ -44,6 +44,7 @@ ELEMENTWISE = {
     "hypot": [(math, "hypot"), (np, "hypot")],
     "minimum": [(np, "minimum"), (builtins, "min")],
     "maximum": [(np, "maximum"), (builtins, "max")],
+    "angle": [(np, "angle"), (cmath, "phase")],
 }
 BINARY_ELEMENTWISE = {"arctan2", "hypot", "minimum", "maximum"}
 # math.floor/ceil return Python ints; the numpy spellings return floats
@@ -54,6 +55,8 @@ CONSTRUCTORS = {
     "ones_like": np.ones_like, "empty_like": np.empty_like, "copy": np.copy, "arange": np.arange,
     "full_like": np.full_like,
 }
+FOURIER = {name: getattr(np.fft, name) for name in
+           ("fft", "ifft", "rfft", "irfft", "fft2", "ifft2", "fftn", "ifftn", "fftshift", "ifftshift")}
 COMPLEX_PARTS = {"conj": np.conj, "conjugate": np.conjugate, "real": np.real, "imag": np.imag}
 REDUCTIONS = {"sum": np.sum, "mean": np.mean, "dot": np.dot}
 BUILTINS = {"range": range, "len": len, "int": int, "float": float, "complex": complex, "bool": bool}
@@ -65,7 +68,7 @@ for canonical, spellings in ELEMENTWISE.items():
 # the runtime helpers that generated code calls, so adc can differentiate its own output
 RUNTIME = {name: getattr(runtime, name) for name in runtime.__all__}
 for table, kind in ((CONSTRUCTORS, "constructor"), (REDUCTIONS, "reduction"), (BUILTINS, "builtin"),
-                    (COMPLEX_PARTS, "complex_part"), (RUNTIME, "runtime")):
+                    (COMPLEX_PARTS, "complex_part"), (RUNTIME, "runtime"), (FOURIER, "fourier")):
     for canonical, obj in table.items():
         _PRIMITIVES.setdefault(id(obj), (kind, canonical))
 

@@ -1,0 +1,118 @@
+"""One function per transform and option: axes, n and norm must be constants in the source."""
+import numpy as np
+
+
+def fft_default(x):
+    return np.fft.fft(x)
+
+
+def fft_ortho(x):
+    return np.fft.fft(x, norm="ortho")
+
+
+def fft_forward_padded(x):
+    return np.fft.fft(x, 12, norm="forward")
+
+
+def fft_cut(x):
+    return np.fft.fft(x, 5)
+
+
+def ifft_default(x):
+    return np.fft.ifft(x)
+
+
+def ifft_ortho_padded(x):
+    return np.fft.ifft(x, 11, norm="ortho")
+
+
+def rfft_even(x):
+    return np.fft.rfft(x)
+
+
+def rfft_odd_padded(x):
+    return np.fft.rfft(x, 9, norm="ortho")
+
+
+def rfft_forward(x):
+    return np.fft.rfft(x, norm="forward")
+
+
+def irfft_default(x):
+    return np.fft.irfft(x)
+
+
+def irfft_odd(x):
+    return np.fft.irfft(x, 7, norm="ortho")
+
+
+def irfft_forward_even(x):
+    return np.fft.irfft(x, 8, norm="forward")
+
+
+def fft2_default(x):
+    return np.fft.fft2(x)
+
+
+def ifft2_ortho(x):
+    return np.fft.ifft2(x, norm="ortho")
+
+
+def fftn_axis0(x):
+    return np.fft.fftn(x, axes=(0,))
+
+
+def ifftn_all(x):
+    return np.fft.ifftn(x, norm="forward")
+
+
+def fft_along_rows(x):
+    return np.fft.fft(x, axis=0)
+
+
+def rfft_rows_of_matrix(x):
+    return np.fft.rfft(x, axis=1)
+
+
+def shift(x):
+    return np.fft.fftshift(x)
+
+
+def ishift_axis(x):
+    return np.fft.ifftshift(x, axes=(1,))
+
+
+def spectral_loss(x, target):
+    """A real loss of a complex intermediate."""
+    X = np.fft.rfft(x)
+    return np.sum((np.abs(X) - target) ** 2)
+
+
+def phase_retrieval_loss(z, magnitude):
+    """Fourier magnitudes of a complex signal against measured ones."""
+    Z = np.fft.fft(z, norm="ortho")
+    return np.sum((np.abs(Z) - magnitude) ** 2)
+
+
+def dft_as_loops(x, k):
+    """A DFT written with cmath.exp: complex intermediates in loops."""
+    s = 0j
+    for n in range(x.shape[0]):
+        s += x[n] * np.exp(-2j * np.pi * k * n / x.shape[0])
+    return abs(s) ** 2
+
+
+def holomorphic(z):
+    return np.sin(z) * np.exp(z) + z * z
+
+
+def abs_at_zero(z):
+    return np.sum(np.abs(z))
+
+
+def angle_at_zero(z):
+    return np.sum(np.angle(z))
+
+
+def sqrt_at_zero(x):
+    return np.sum(np.sqrt(x))

@@ -1,0 +1,115 @@
+"""The Fourier family inside differentiated code: each transform's adjoint rule passes the adjoint
+test <F x, y> = <x, F^H y> and its forward rule is the transform itself; real losses of complex
+intermediates and complex parameters match finite differences (real and imaginary parts apart)."""
+import fourier_programs as fp
+import numpy as np
+import pytest
+
+import adc
+
+rng = np.random.default_rng(21)
+
+
+def real(*shape):
+    return rng.standard_normal(shape)
+
+
+def cplx(*shape):
+    return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+
+
+TRANSFORMS = [
+    (fp.fft_default, real(8)), (fp.fft_default, cplx(8)), (fp.fft_ortho, cplx(8)),
+    (fp.fft_forward_padded, cplx(8)), (fp.fft_cut, cplx(8)), (fp.ifft_default, cplx(8)),
+    (fp.ifft_ortho_padded, cplx(7)), (fp.rfft_even, real(8)), (fp.rfft_odd_padded, real(7)),
+    (fp.rfft_forward, real(10)), (fp.irfft_default, cplx(5)), (fp.irfft_odd, cplx(4)),
+    (fp.irfft_forward_even, cplx(6)), (fp.fft2_default, cplx(4, 6)), (fp.ifft2_ortho, cplx(4, 5)),
+    (fp.fftn_axis0, cplx(3, 4)), (fp.ifftn_all, cplx(3, 4)), (fp.fft_along_rows, cplx(5, 3)),
+    (fp.rfft_rows_of_matrix, real(3, 8)), (fp.shift, real(7)), (fp.ishift_axis, real(3, 5)),
+]
+
+
+def inner(a, b) -> float:
+    """The real inner product Re sum(conj(a) b): the one reverse mode is the adjoint for."""
+    return float(np.real(np.vdot(a, b)))
+
+
+@pytest.mark.parametrize("program, x", TRANSFORMS, ids=lambda p: getattr(p, "__name__", None) or str(p.dtype))
+def test_adjoint_rule_passes_the_adjoint_test(program, x, backend):
+    f = adc.differentiate(program, backend=backend)
+    Fx = f(x)
+    np.testing.assert_allclose(Fx, program(x), rtol=1e-12, atol=1e-12)
+    y = (cplx if np.iscomplexobj(Fx) else real)(*Fx.shape)
+    _, x_bar = f.vjp(x, cotangent=y)
+    assert x_bar.dtype == x.dtype and x_bar.shape == x.shape
+    lhs, rhs = inner(Fx, y), inner(x, x_bar)
+    assert abs(lhs - rhs) <= 1e-12 * max(abs(lhs), 1.0), (lhs, rhs)
+
+
+@pytest.mark.parametrize("program, x", TRANSFORMS, ids=lambda p: getattr(p, "__name__", None) or str(p.dtype))
+def test_forward_rule_is_the_transform(program, x):
+    f = adc.differentiate(program, backend="python")
+    v = (cplx if np.iscomplexobj(x) else real)(*x.shape)
+    _, tangent = f.jvp(x, tangents=v)
+    np.testing.assert_allclose(tangent, program(v), rtol=1e-12, atol=1e-12)
+
+
+def fd_complex(f, z, args, h=1e-6):
+    """Central differences along the real and the imaginary part of every entry."""
+    gx, gy = np.zeros(z.shape), np.zeros(z.shape)
+    for k in range(z.size):
+        e = np.zeros(z.shape, complex)
+        e.flat[k] = h
+        gx.flat[k] = (f(z + e, *args) - f(z - e, *args)) / (2 * h)
+        gy.flat[k] = (f(z + 1j * e, *args) - f(z - 1j * e, *args)) / (2 * h)
+    return gx, gy
+
+
+@pytest.mark.parametrize("complex_grad", ["real-imag", "wirtinger", "conj-wirtinger"])
+def test_complex_parameter_gradient_conventions(complex_grad, backend):
+    z, magnitude = cplx(8), np.abs(cplx(8))
+    f = adc.differentiate(fp.phase_retrieval_loss, backend=backend, complex_grad=complex_grad)
+    g = f.grad(z, magnitude)
+    gx, gy = fd_complex(fp.phase_retrieval_loss, z, (magnitude,))
+    expected = {"real-imag": gx + 1j * gy, "wirtinger": 0.5 * (gx - 1j * gy), "conj-wirtinger": 0.5 * (gx + 1j * gy)}
+    np.testing.assert_allclose(g.real, expected[complex_grad].real, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(g.imag, expected[complex_grad].imag, rtol=1e-6, atol=1e-8)
+
+
+def test_real_loss_of_complex_intermediates_matches_fd_and_dot_product(backend):
+    x, target = real(16), np.abs(cplx(9))
+    f = adc.differentiate(fp.spectral_loss, backend=backend)
+    g = f.grad(x, target)
+    h = 1e-6
+    fd = np.array([(fp.spectral_loss(x + h * e, target) - fp.spectral_loss(x - h * e, target)) / (2 * h)
+                   for e in np.eye(16)])
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-8)
+    v = real(16)
+    _, jv = f.jvp(x, target, tangents=v)
+    assert jv == pytest.approx(g @ v, rel=1e-10)
+
+
+def test_dft_written_as_loops_with_complex_exponentials(backend):
+    x = real(12)
+    f = adc.differentiate(fp.dft_as_loops, backend=backend)
+    g = f.grad(x, 3)
+    X = np.fft.fft(x)[3]
+    expected = 2 * np.real(np.conj(X) * np.exp(-2j * np.pi * 3 * np.arange(12) / 12))
+    np.testing.assert_allclose(g, expected, rtol=1e-10, atol=1e-12)
+    v = real(12)
+    _, jv = f.jvp(x, 3, tangents=v)
+    assert jv == pytest.approx(g @ v, rel=1e-10)
+
+
+def test_holomorphic_forward_mode_is_the_complex_derivative():
+    f = adc.differentiate(fp.holomorphic, backend="python")
+    z = 0.3 + 0.7j
+    _, tangent = f.jvp(z, tangents=1.0 + 0j)
+    assert tangent == pytest.approx(np.cos(z) * np.exp(z) + np.sin(z) * np.exp(z) + 2 * z, rel=1e-12)
+
+
+@pytest.mark.parametrize("program", [fp.abs_at_zero, fp.angle_at_zero, fp.sqrt_at_zero])
+def test_singular_points_have_defined_gradients(program, backend):
+    f = adc.differentiate(program, backend=backend)
+    g = f.grad(np.zeros(3, complex) if program is not fp.sqrt_at_zero else np.zeros(3))
+    assert np.all(np.isfinite(g)) and np.all(g == 0)
