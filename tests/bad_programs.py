@@ -44,7 +44,7 @@ def uses_nested_def(x):
 
 
 def unsupported_numpy_call(x):
-    y = np.fft.fft(x)  # <- error
+    y = np.convolve(x, x)  # <- error
     return np.sum(np.abs(y))
 
 
