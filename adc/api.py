@@ -8,7 +8,7 @@ import numpy as np
 
 from .frontend.lower import parse_checked
 from .ir.core import Array, Scalar, is_array, is_differentiable
-from .pipeline import Specialization, format_ir, second_order, source_of, specialize
+from .pipeline import Specialization, format_ir, second_order, source_of, specialize, vector_tangent_kernel
 
 SUPPORTED_DTYPES = ("float64", "float32", "complex128", "complex64", "int64", "bool")
 BACKENDS = ("numba", "python")
@@ -226,15 +226,17 @@ class Differentiated:
         if len(spec.ir.returned) != 1:
             raise TypeError("jacobian needs a single result (an array or a scalar), not a tuple")
         sizes = [np.size(args[i]) for i in self.wrt]
-        value = spec.kernel("primal")(*self._untouched(spec, args))
-        if mode is None:
-            mode = "fwd" if sum(sizes) <= np.size(value) else "rev"
-        if mode == "fwd":
-            blocks = self._jacobian_forward(spec, args, sizes)
-        elif mode == "rev":
-            blocks = self._jacobian_reverse(spec, args, value)
-        else:
+        if mode not in (None, "fwd", "rev"):
             raise ValueError(f"mode must be 'fwd', 'rev' or None, not {mode!r}")
+        if mode is None:  # forward when there are no more directions than result entries
+            scalar = not is_array(spec.ir.returned[0].type)
+            entries = 1 if scalar else np.size(spec.kernel("primal")(*self._untouched(spec, args)))
+            mode = "fwd" if sum(sizes) <= entries else "rev"
+        if mode == "fwd":
+            value, blocks = self._jacobian_forward(spec, args, sizes)
+        else:
+            value = spec.kernel("primal")(*self._untouched(spec, args))
+            blocks = self._jacobian_reverse(spec, args, value)
         shape = np.shape(value)
         return self._per_wrt(tuple(np.reshape(b, shape + np.shape(args[i])) if shape or np.ndim(args[i]) else b.item()
                                    for b, i in zip(blocks, self.wrt)))
@@ -285,13 +287,14 @@ class Differentiated:
             eye[offset:offset + size] = np.eye(size)
             seeds.append(eye.reshape((total,) + np.shape(args[i])))
             offset += size
-        _, tangent = spec.kernel("jvp_vec")(*self._untouched(spec, args), *seeds)
+        kernel = vector_tangent_kernel(spec, total, self.wrt, self.backend)
+        value, tangent = kernel(*self._untouched(spec, args), *seeds)
         tangent = np.asarray(tangent).reshape(total, -1)
         blocks, offset = [], 0
         for size in sizes:
             blocks.append(tangent[offset:offset + size].T)  # result entries x argument entries
             offset += size
-        return blocks
+        return value, blocks
 
     def _jacobian_reverse(self, spec: Specialization, args, value) -> list:
         """One reverse sweep per result entry."""

@@ -63,19 +63,38 @@ def specialize(fn, arg_types: list, wrt: list[int], backend_name: str) -> Specia
         P.assign_names(function)
         sources[kind] = P.format_function(function)
     module = backend.load_module(name, backend.module_text(f"{name} in {ir.filename}", list(sources.values())))
-    namespace = module.__dict__ if backend_name == "numba" else dict(module.__dict__, rt=backend.python_runtime())
-
-    def kernel(function_name):
-        f = getattr(module, function_name)
-        if backend_name == "python":
-            f = types.FunctionType(f.__code__, namespace, function_name)
-        return backend.jit(f, backend_name)
-
-    kernels = {kind: kernel(functions[kind].name) for kind in functions}
+    kernels = {kind: _compiled(module, functions[kind].name, backend_name) for kind in functions}
     python = {kind: getattr(module, functions[kind].name) for kind in functions}
     stored = sorted({i for i, p in enumerate(ir.params) for op in walk(ir.body)
                      if op.opcode == "store" and op.operands[0] is p})
     return Specialization(ir, sources, errors, kernels, python, stored)
+
+
+UNROLL_LIMIT = 16  # up to this many directions, vector mode gives each its own variables
+
+
+def vector_tangent_kernel(spec: Specialization, directions: int, wrt: list[int], backend_name: str):
+    """Vector-mode forward kernel; for a few directions, one unrolled for exactly that many."""
+    if directions > UNROLL_LIMIT:
+        return spec.kernel("jvp_vec")
+    kind = f"jvp_vec{directions}"
+    if kind not in spec.kernels:
+        ir = spec.ir
+        name = f"{ir.name}__{kind}"
+        function = tangent_function(ir, wrt, analyse_activity(ir, wrt), name, unroll=directions)
+        P.assign_names(function)
+        text = P.format_function(function)
+        module = backend.load_module(f"{ir.name}_{kind}", backend.module_text(f"{ir.name} in {ir.filename}", [text]))
+        spec.sources[kind] = text
+        spec.kernels[kind] = _compiled(module, name, backend_name)
+    return spec.kernels[kind]
+
+
+def _compiled(module, function_name: str, backend_name: str):
+    f = getattr(module, function_name)
+    if backend_name == "python":
+        f = types.FunctionType(f.__code__, dict(module.__dict__, rt=backend.python_runtime()), function_name)
+    return backend.jit(f, backend_name)
 
 
 def second_order(spec: Specialization, wrt: list[int], backend_name: str) -> Specialization:

@@ -36,8 +36,8 @@ class _TangentContext:
 
 
 class TangentEmitter(ForwardEmitter):
-    def __init__(self, fn: Function, wrt: list[int], act: Activity, vector: bool):
-        self.fn, self.act, self.vector = fn, act, vector
+    def __init__(self, fn: Function, wrt: list[int], act: Activity, vector: bool, unroll: int = 0):
+        self.fn, self.wrt, self.act, self.vector, self.unroll = fn, wrt, act, vector or unroll > 0, unroll
         vars_ = {p.id: P.Var(p.hint, name=p.hint) for p in fn.params}
         super().__init__(fn.body, vars_, materialize={r.id for r in fn.returned} if vector else frozenset())
         self.dots: dict[int, P.Var] = {}
@@ -202,7 +202,29 @@ class TangentEmitter(ForwardEmitter):
         tangent = tangents[0] if len(tangents) == 1 else P.TupleExpr(tangents)
         body.append(P.Return(P.TupleExpr([value, tangent])))
         params = [self.vars[p.id] for p in fn.params] + self.tangent_params
+        if self.unroll:
+            setup, body = self.unrolled(setup, body)
         return P.FunctionDef(name, params, setup + body)
+
+    def unrolled(self, setup: list, body: list):
+        """A fixed number of directions, each scalar tangent in a variable of its own per direction.
+
+        The loops over directions disappear, so numba keeps every direction's tangent in registers.
+        """
+        k = self.unroll
+        scalars = {var: v.type for var, v in self.scalar_dots.items()}
+        for i, var in zip(self.wrt, self.tangent_params):
+            if not is_array(self.fn.params[i].type):
+                scalars[var] = self.fn.params[i].type
+        split = {var: [P.Var(f"{var.hint}{d}") for d in range(k)] for var in scalars}
+        prologue = [P.Assign(P.Ref(split[var][d]), P.Index(P.Ref(var), [P.Lit(str(d))]))
+                    for var in self.tangent_params if var in split for d in range(k)]
+        prologue += [P.Assign(P.Ref(part), zero(t)) for var, t in scalars.items() if var not in self.tangent_params
+                     for part in split[var]]
+        setup = [s for s in setup if not (isinstance(s, P.Assign) and isinstance(s.target, P.Ref)
+                                          and (s.target.var in split or s.target.var is self.directions))]
+        unroll = _Unroll(k, self.direction, self.directions, split)
+        return prologue + unroll.stmts(setup), unroll.stmts(body)
 
     def _result_tangent(self, r: Value) -> P.Expr:
         if self.act.active(r):
@@ -215,5 +237,75 @@ class TangentEmitter(ForwardEmitter):
         return P.Call("np.zeros", [shape, P.Lit(f"np.{r.type.dtype}")]) if self.vector else zero(r.type)
 
 
-def tangent_function(fn: Function, wrt: list[int], act: Activity, name: str, vector: bool = False) -> P.FunctionDef:
-    return TangentEmitter(fn, wrt, act, vector).build(name)
+def tangent_function(fn: Function, wrt: list[int], act: Activity, name: str, vector: bool = False,
+                     unroll: int = 0) -> P.FunctionDef:
+    return TangentEmitter(fn, wrt, act, vector, unroll).build(name)
+
+
+class _Unroll:
+    """Rewrites `for d in range(directions)` loops into one copy per direction."""
+
+    def __init__(self, k: int, direction: P.Var, directions: P.Var, split: dict):
+        self.k, self.direction, self.directions, self.split = k, direction, directions, split
+
+    def stmts(self, stmts: list, d=None) -> list:
+        out = []
+        for s in stmts:
+            if isinstance(s, P.For) and s.var is self.direction:
+                for k in range(self.k):
+                    out.extend(self.stmts(s.body, k))
+            else:
+                out.append(self.stmt(s, d))
+        return out
+
+    def stmt(self, s, d):
+        e = lambda x: self.expr(x, d)  # noqa: E731
+        if isinstance(s, P.Assign):
+            return P.Assign(e(s.target), e(s.value))
+        if isinstance(s, P.AugAssign):
+            return P.AugAssign(e(s.target), s.op, e(s.value))
+        if isinstance(s, P.For):
+            return P.For(s.var, [e(b) for b in s.bounds], self.stmts(s.body, d))
+        if isinstance(s, P.While):
+            return P.While(e(s.test), self.stmts(s.body, d))
+        if isinstance(s, P.If):
+            return P.If(e(s.test), self.stmts(s.body, d), self.stmts(s.orelse, d))
+        if isinstance(s, P.Return):
+            return P.Return(self.gathered(e(s.value)))
+        return s
+
+    def gathered(self, e):
+        """A returned per-direction scalar tangent, gathered back into an array."""
+        if isinstance(e, P.Ref) and e.var in self.split:
+            return P.Call("np.array", [P.ListExpr([P.Ref(v) for v in self.split[e.var]])])
+        if isinstance(e, P.TupleExpr):
+            return P.TupleExpr([self.gathered(i) for i in e.items])
+        return e
+
+    def expr(self, e, d):
+        r = lambda x: self.expr(x, d)  # noqa: E731
+        if e is None or isinstance(e, P.Lit):
+            return e
+        if isinstance(e, P.Ref):
+            if e.var is self.direction:
+                return P.Lit(str(d))
+            return P.Lit(str(self.k)) if e.var is self.directions else e
+        if isinstance(e, P.Index):
+            if isinstance(e.base, P.Ref) and e.base.var in self.split and d is not None and len(e.index) == 1:
+                return P.Ref(self.split[e.base.var][d])
+            return P.Index(r(e.base), [r(i) for i in e.index])
+        if isinstance(e, P.Slice):
+            return P.Slice(r(e.lower), r(e.upper), r(e.step))
+        if isinstance(e, P.Call):
+            return P.Call(e.fn, [r(a) for a in e.args])
+        if isinstance(e, P.Attr):
+            return P.Attr(r(e.base), e.attr)
+        if isinstance(e, (P.TupleExpr, P.ListExpr)):
+            return type(e)([r(i) for i in e.items])
+        if isinstance(e, P.BinOp):
+            return P.BinOp(e.op, r(e.left), r(e.right))
+        if isinstance(e, P.Unary):
+            return P.Unary(e.op, r(e.operand))
+        if isinstance(e, P.Cond):
+            return P.Cond(r(e.test), r(e.body), r(e.orelse))
+        raise TypeError(e)

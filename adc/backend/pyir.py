@@ -80,6 +80,11 @@ class TupleExpr(Expr):
     items: list
 
 
+@dataclass(eq=False)
+class ListExpr(Expr):
+    items: list
+
+
 PRECEDENCE = {"or": 1, "and": 2, "not": 3, "<": 4, "<=": 4, ">": 4, ">=": 4, "==": 4, "!=": 4,
               "+": 6, "-": 6, "*": 7, "/": 7, "//": 7, "%": 7, "@": 7, "neg": 8, "**": 9}
 
@@ -181,7 +186,7 @@ def expr_vars(e) -> list[Var]:
         return expr_vars(e.base) + [v for i in e.index for v in expr_vars(i)]
     if isinstance(e, Slice):
         return expr_vars(e.lower) + expr_vars(e.upper) + expr_vars(e.step)
-    if isinstance(e, TupleExpr):
+    if isinstance(e, (TupleExpr, ListExpr)):
         return [v for i in e.items for v in expr_vars(i)]
     if isinstance(e, BinOp):
         return expr_vars(e.left) + expr_vars(e.right)
@@ -323,6 +328,8 @@ def _format(e) -> str:
     if isinstance(e, TupleExpr):
         items = [format_expr(i) for i in e.items]
         return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    if isinstance(e, ListExpr):
+        return "[" + ", ".join(format_expr(i) for i in e.items) + "]"
     if isinstance(e, BinOp):
         p = e.precedence
         if e.op == "**":  # right-associative, binds tighter than unary minus on its left
