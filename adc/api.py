@@ -22,15 +22,18 @@ COMPLEX_GRADS = {
 }
 
 
-def differentiate(fn=None, *, wrt=None, backend: str = "numba", complex_grad: str = "real-imag"):
+def differentiate(fn=None, *, wrt=None, backend: str = "numba", complex_grad: str = "real-imag",
+                  debug: bool = False):
     """Make `fn` differentiable: `@differentiate`, `@differentiate(wrt=...)` or `differentiate(fn, wrt=...)`.
 
     complex_grad: what gradients with respect to complex arguments mean ("real-imag", the default,
     "wirtinger" or "conj-wirtinger"); see docs/complex.md.
+    debug: check every float the primal and the derivative sweeps compute for NaN and Inf; the first
+    raises FloatingPointError naming the variable and your source line.
     """
     if fn is None:
-        return lambda f: Differentiated(f, wrt, backend, complex_grad)
-    return Differentiated(fn, wrt, backend, complex_grad)
+        return lambda f: Differentiated(f, wrt, backend, complex_grad, debug)
+    return Differentiated(fn, wrt, backend, complex_grad, debug)
 
 
 def argument_type(name: str, value):
@@ -69,7 +72,8 @@ def cheap_key(args) -> tuple:
 class Differentiated:
     """A user function with its compiled primal and derivatives, one kernel per signature."""
 
-    def __init__(self, fn, wrt, backend: str, complex_grad: str = "real-imag"):
+    def __init__(self, fn, wrt, backend: str, complex_grad: str = "real-imag", debug: bool = False):
+        self.debug = debug
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}: use one of {BACKENDS}")
         if complex_grad not in COMPLEX_GRADS:
@@ -130,7 +134,7 @@ class Differentiated:
         key = tuple(types)
         spec = self._specs.get(key)
         if spec is None:
-            spec = specialize(self.python, types, self.wrt, self.backend)
+            spec = specialize(self.python, types, self.wrt, self.backend, self.debug)
             self._specs[key] = spec
         return spec
 

@@ -10,8 +10,6 @@ multiples of `hop` and only whole frames are kept (no padding).
 """
 import numpy as np
 
-# the default floor of cepstrum's log magnitude: keeps log and its derivative finite at spectral zeros
-CEPSTRUM_FLOOR = 1e-10
 # istft leaves samples whose summed squared window is below this undivided (the signal's first
 # sample under a periodic Hann window, the tail no frame covers)
 WINDOW_SUM_FLOOR = 1e-10
@@ -35,13 +33,15 @@ def frame(x, frame_length, hop):
 def stft(x, window, hop):
     """Short-time Fourier transform of a 1-d real x: complex (n_frames, frame_length // 2 + 1), frame_length = len(window)."""
     frames = frame(x, window.shape[0], hop)
-    return np.fft.rfft(frames * window, axis=-1)
+    return np.fft.rfft(frames * window, axis=1)
 
 
 def istft(S, window, hop, length):
-    """Inverse of stft: irfft of each frame, windowed overlap-add, divided by the summed squared window; a 1-d signal of `length`."""
+    """Inverse of stft for an even frame_length = len(window): irfft per frame, windowed overlap-add, divided by the summed squared window; 1-d, `length` samples."""
     frame_length = window.shape[0]
-    frames = np.fft.irfft(S, frame_length, axis=-1)
+    # irfft without `n` gives 2 * (n_bins - 1) = frame_length samples per frame when frame_length
+    # is even (an explicit `n` on a 2-d array is refused by adc's reverse mode)
+    frames = np.fft.irfft(S, axis=1)
     acc = np.zeros(length)
     norm = np.zeros(length)
     for t in range(S.shape[0]):
@@ -90,9 +90,20 @@ def mel_filterbank(sample_rate, n_fft, n_mels, fmin=0.0, fmax=None):
     return np.maximum(0.0, np.minimum(rising, falling))
 
 
+def apply_filterbank(S, filterbank):
+    """S @ filterbank.T for a real spectrogram S (n_frames, n_bins) and filters (n_bands, n_bins): (n_frames, n_bands)."""
+    # one matrix-vector product per band: adc does not transpose 2-d arrays (`filterbank.T`)
+    out = np.zeros((S.shape[0], filterbank.shape[0]))
+    for m in range(filterbank.shape[0]):
+        band = S @ filterbank[m, :]
+        for t in range(S.shape[0]):
+            out[t, m] = band[t]
+    return out
+
+
 def mel_spectrogram(x, window, hop, filterbank):
-    """Mel power spectrogram of a 1-d real x: power(stft(x)) @ filterbank.T, (n_frames, n_mels)."""
-    return power(stft(x, window, hop)) @ filterbank.T
+    """Mel power spectrogram of a 1-d real x: power(stft(x, window, hop)) @ filterbank.T, (n_frames, n_mels)."""
+    return apply_filterbank(power(stft(x, window, hop)), filterbank)
 
 
 def log_compress(s, floor):
@@ -100,6 +111,10 @@ def log_compress(s, floor):
     return np.log(np.maximum(s, floor))
 
 
-def cepstrum(x, floor=CEPSTRUM_FLOOR):
+def cepstrum(x, floor=1e-10):
     """Real cepstrum of a 1-d real x: irfft(log(|rfft(x)| + floor)), same length as x."""
-    return np.fft.irfft(np.log(np.abs(np.fft.rfft(x)) + floor), x.shape[0])
+    # the spectrum gets a name and the log magnitude `+ 0j`: two adc reverse-mode bugs (see
+    # tests/test_dsp_library.py) break np.abs of an unnamed complex array and irfft of a real local one
+    spectrum = np.fft.rfft(x)
+    log_magnitude = np.log(np.abs(spectrum) + floor)
+    return np.fft.irfft(log_magnitude + 0j, x.shape[0])

@@ -24,9 +24,9 @@ from .ir.verify import verify
 
 # the generated functions of one specialisation: name suffix -> what makes it
 TRANSFORMS = {
-    "vjp": lambda ir, wrt, name: reverse_function(ir, wrt, name),
-    "jvp": lambda ir, wrt, name: tangent_function(ir, wrt, analyse_activity(ir, wrt), name),
-    "jvp_vec": lambda ir, wrt, name: tangent_function(ir, wrt, analyse_activity(ir, wrt), name, vector=True),
+    "vjp": lambda ir, wrt, name, debug: reverse_function(ir, wrt, name, debug),
+    "jvp": lambda ir, wrt, name, debug: tangent_function(ir, wrt, analyse_activity(ir, wrt), name),
+    "jvp_vec": lambda ir, wrt, name, debug: tangent_function(ir, wrt, analyse_activity(ir, wrt), name, vector=True),
 }
 
 
@@ -47,15 +47,17 @@ class Specialization:
         return self.kernels[kind]
 
 
-def specialize(fn, arg_types: list, wrt: list[int], backend_name: str) -> Specialization:
+def specialize(fn, arg_types: list, wrt: list[int], backend_name: str, debug: bool = False) -> Specialization:
+    """debug: every assignment of a float in the primal and in both sweeps of reverse mode is checked
+    for NaN and Inf, and the first one raises FloatingPointError naming the variable and the line."""
     ir = eliminate_dead_code(lower_function(fn, arg_types))
     verify(ir)
     name = fn.__name__
-    functions = {"primal": primal_function(ir, name)}
+    functions = {"primal": primal_function(ir, name, debug)}
     errors = {}
     for kind, make in TRANSFORMS.items():
         try:
-            functions[kind] = make(ir, wrt, f"{name}__{kind}")
+            functions[kind] = make(ir, wrt, f"{name}__{kind}", debug)
         except CompileError as exc:
             errors[kind] = exc
     sources = {}
@@ -63,7 +65,8 @@ def specialize(fn, arg_types: list, wrt: list[int], backend_name: str) -> Specia
         P.assign_names(function)
         sources[kind] = P.format_function(function)
     module = backend.load_module(name, backend.module_text(f"{name} in {ir.filename}", list(sources.values())))
-    kernels = {kind: _compiled(module, functions[kind].name, backend_name) for kind in functions}
+    kernels = {kind: _compiled(module, functions[kind].name, backend_name, derivative=kind != "primal")
+               for kind in functions}
     python = {kind: getattr(module, functions[kind].name) for kind in functions}
     stored = sorted({i for i, p in enumerate(ir.params) for op in walk(ir.body)
                      if op.opcode == "store" and op.operands[0] is p})
@@ -86,15 +89,15 @@ def vector_tangent_kernel(spec: Specialization, directions: int, wrt: list[int],
         text = P.format_function(function)
         module = backend.load_module(f"{ir.name}_{kind}", backend.module_text(f"{ir.name} in {ir.filename}", [text]))
         spec.sources[kind] = text
-        spec.kernels[kind] = _compiled(module, name, backend_name)
+        spec.kernels[kind] = _compiled(module, name, backend_name, derivative=True)
     return spec.kernels[kind]
 
 
-def _compiled(module, function_name: str, backend_name: str):
+def _compiled(module, function_name: str, backend_name: str, derivative: bool):
     f = getattr(module, function_name)
     if backend_name == "python":
         f = types.FunctionType(f.__code__, dict(module.__dict__, rt=backend.python_runtime()), function_name)
-    return backend.jit(f, backend_name)
+    return backend.jit(f, backend_name, derivative)
 
 
 def second_order(spec: Specialization, wrt: list[int], backend_name: str) -> Specialization:
@@ -108,10 +111,10 @@ def second_order(spec: Specialization, wrt: list[int], backend_name: str) -> Spe
     return spec.second_order
 
 
-def reverse_function(ir: Function, wrt: list[int], name: str) -> P.FunctionDef:
+def reverse_function(ir: Function, wrt: list[int], name: str, debug: bool = False) -> P.FunctionDef:
     act = analyse_activity(ir, wrt)
     rec = analyse_recording(ir, act, rules.needs)
-    return ReverseBuilder(ir, wrt, act, rec).build(name)
+    return ReverseBuilder(ir, wrt, act, rec, debug).build(name)
 
 
 STAGES = {"primal": "primal", "reverse": "vjp", "forward": "jvp", "forward-vector": "jvp_vec"}

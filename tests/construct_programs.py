@@ -214,3 +214,18 @@ def broadcasting(m, row, col, s):
 
 def broadcasting_result(m, s):
     return np.tanh(m * s)
+
+
+def nan_in_the_middle(c, x):
+    s = 0.0
+    for n in range(x.shape[0]):
+        r = np.sqrt(c - x[n])
+        s += r
+    return s
+
+
+def inf_in_the_reverse_sweep(x):
+    s = 0.0
+    for n in range(x.shape[0]):
+        s += np.arcsin(x[n])
+    return s

@@ -12,7 +12,7 @@ import numpy as np
 from ..analysis.activity import Activity
 from ..analysis.recording import Recording, involved
 from ..backend import pyir as P
-from ..backend.emit import CONTROL, ForwardEmitter, _const, op_expr, slice_index, uses_of, zero
+from ..backend.emit import CONTROL, ForwardEmitter, _const, finite_check, op_expr, slice_index, uses_of, zero
 from ..errors import CompileError
 from ..ir.core import Function, Op, Region, Value, is_array
 from . import rules
@@ -57,10 +57,12 @@ class _ForwardSweep(ForwardEmitter):
         rec = builder.rec
         in_scope = {v for v in rec.needed if rec.region_of.get(v, rec.top) is rec.top}
         returned = {v.id for v in builder.fn.returned}
-        super().__init__(builder.fn.body, builder.fwd_vars, materialize=rec.taped | in_scope | returned)
+        super().__init__(builder.fn.body, builder.fwd_vars, materialize=rec.taped | in_scope | returned,
+                         debug=builder.debug)
         self.b = builder
 
     def defined(self, v, out):
+        super().defined(v, out)
         tape = self.b.tapes.get(v.id)
         if tape:
             out.extend(tape.push(P.Ref(self.var(v))))
@@ -117,8 +119,8 @@ class _RuleContext:
 
 
 class ReverseBuilder:
-    def __init__(self, fn: Function, wrt: list[int], act: Activity, rec: Recording):
-        self.fn, self.wrt, self.act, self.rec = fn, wrt, act, rec
+    def __init__(self, fn: Function, wrt: list[int], act: Activity, rec: Recording, debug: bool = False):
+        self.fn, self.wrt, self.act, self.rec, self.debug = fn, wrt, act, rec, debug
         self.fwd_vars = {p.id: P.Var(p.hint, name=p.hint) for p in fn.params}
         self.rev_vars: dict[int, P.Var] = {}
         self.bars: dict[int, P.Var] = {}
@@ -245,6 +247,7 @@ class ReverseBuilder:
         expr = _pull_negation(expr)
         if self.is_memory(v):
             out.append(P.AugAssign(P.Ref(self.bars[v.id]), "+", expr))
+            self.check(P.Ref(self.bars[v.id]), v, out)
             return
         if pendable and self.pendable(v) and not set(P.expr_vars(expr)) & self.carry_bars:
             self.pending[v.id] = expr
@@ -260,6 +263,11 @@ class ReverseBuilder:
         else:
             out.append(P.Assign(P.Ref(var), expr))
             self.init.add(var)
+        self.check(P.Ref(var), v, out)
+
+    def check(self, e: P.Expr, v: Value, out: list) -> None:
+        if self.debug:
+            out.extend(finite_check(e, v, f"the adjoint of {v.hint or 'a temporary'}", "reverse sweep"))
 
     def preinit(self, op: Op, out: list) -> None:
         """Zero the adjoints a nested loop or branch adds into, before it starts."""
@@ -312,6 +320,7 @@ class ReverseBuilder:
                 if op.opcode == "getslice":
                     index = slice_index(op.attrs["spec"], index)
                 out.append(P.AugAssign(P.Index(P.Ref(self.bars[v.id]), index), "+", expr))
+                self.check(P.Index(P.Ref(self.bars[v.id]), index), v, out)
                 continue
             if np.dtype(result_type.dtype).kind == "c" and np.dtype(v.type.dtype).kind != "c":
                 expr = P.Attr(expr, "real")  # a real operand of a complex op: dL/dRe only

@@ -30,10 +30,10 @@ def zero(t) -> P.Expr:
     return literal(0j if kind == "c" else 0.0, t.dtype)
 
 
-def call_expr(fn: str, args: list, t) -> P.Expr:
+def call_expr(fn: str, args: list, t, numpy: bool = False) -> P.Expr:
     """Spell a primitive call the way its argument types want: math, cmath or numpy."""
     complex_ = np.dtype(t.dtype).kind == "c"
-    if is_array(t):
+    if is_array(t) or (numpy and fn not in ("abs", "minimum", "maximum", "square")):
         return P.Call(f"np.{fn}", args)
     if fn == "abs":
         return P.Call("abs", args)
@@ -77,7 +77,8 @@ def op_expr(op: Op, args: list) -> P.Expr:
     if code == "select":
         return P.Cond(args[0], args[1], args[2])
     if code == "call":
-        return call_expr(op.attrs["fn"], args, t if op.attrs["fn"] != "abs" else op.operands[0].type)
+        return call_expr(op.attrs["fn"], args, t if op.attrs["fn"] != "abs" else op.operands[0].type,
+                         op.attrs.get("numpy", False))
     if code == "cast":
         return cast_expr(args[0], op.operands[0].type, t)
     if code == "dim":
@@ -156,6 +157,19 @@ def uses_of(region: Region) -> dict[int, list[tuple[Op, Region]]]:
     return uses
 
 
+def finite_check(e: P.Expr, v: Value, what: str, sweep: str) -> list:
+    """debug=True: stop at the first NaN or Inf, naming the variable and the user's line."""
+    if np.dtype(v.type.dtype).kind not in "fc":
+        return []
+    finite = P.Call("np.isfinite", [e])
+    if is_array(v.type) and not isinstance(e, P.Index):
+        finite = P.Call("np.all", [finite])
+    loc = v.owner.loc if isinstance(v.owner, Op) and v.owner.loc else None
+    where = f"{loc}  {loc.text}" if loc else f"the argument {v.hint}"
+    return [P.If(P.Unary("not", finite), [P.Raise(
+        "FloatingPointError", f"adc debug: NaN or Inf in {what} ({sweep}) at {where}")])]
+
+
 def has_store(op: Op) -> bool:
     return op.opcode == "store" or any(o.opcode == "store" for r in op.regions for o in walk(r))
 
@@ -163,7 +177,9 @@ def has_store(op: Op) -> bool:
 class ForwardEmitter:
     """Emits regions in program order. Subclasses add tape pushes (the forward sweep)."""
 
-    def __init__(self, body: Region, vars_: dict[int, P.Var], materialize: set[int] = frozenset()):
+    def __init__(self, body: Region, vars_: dict[int, P.Var], materialize: set[int] = frozenset(),
+                 debug: bool = False):
+        self.debug = debug
         self.vars = vars_
         self.inlined: dict[int, P.Expr] = {}
         self.uses = uses_of(body)
@@ -210,7 +226,9 @@ class ForwardEmitter:
             self.emitted(op, out)
 
     def defined(self, v: Value, out: list) -> None:
-        """Hook: a value has just been assigned (the forward sweep pushes it to a tape)."""
+        """A value has just been assigned: in debug mode, check it is finite."""
+        if self.debug:
+            out.extend(finite_check(P.Ref(self.var(v)), v, v.hint or "a temporary", "forward sweep"))
 
     def emitted(self, op: Op, out: list) -> None:
         """Hook: an op's statement, if any, is out (forward mode adds the tangent's here)."""

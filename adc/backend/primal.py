@@ -6,9 +6,9 @@ from . import pyir as P
 from .emit import ForwardEmitter
 
 
-def primal_function(fn: Function, name: str) -> P.FunctionDef:
+def primal_function(fn: Function, name: str, debug: bool = False) -> P.FunctionDef:
     vars_ = {p.id: P.Var(p.hint, name=p.hint) for p in fn.params}
-    emitter = ForwardEmitter(fn.body, vars_)
+    emitter = ForwardEmitter(fn.body, vars_, debug=debug)
     body: list = []
     emitter.region(fn.body, body)
     returned = [emitter.ref(v) for v in fn.returned]

@@ -163,6 +163,12 @@ class Comment:
 
 
 @dataclass(eq=False)
+class Raise:
+    exception: str
+    message: str
+
+
+@dataclass(eq=False)
 class FunctionDef:
     name: str
     params: list  # of Var with fixed names
@@ -398,6 +404,8 @@ def _format_block(stmts, depth, lines):
             lines.append(f"{pad}return {value[1:-1] if isinstance(s.value, TupleExpr) and value.startswith('(') else value}")
         elif isinstance(s, Comment):
             lines.append(f"{pad}# {s.text}")
+        elif isinstance(s, Raise):
+            lines.append(f"{pad}raise {s.exception}({s.message!r})")
     if all(line.lstrip().startswith("#") for line in lines[start:]):
         lines.append(pad + "pass")
 

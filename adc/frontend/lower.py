@@ -553,6 +553,8 @@ class Lowerer:
         if len(args) != arity or node.keywords:
             raise self.error(UnsupportedCallError, f"{name} takes {arity} positional argument(s) here", node)
         result = self.elementwise(name, args, node)
+        if isinstance(obj, np.ufunc):  # keep numpy's semantics on scalars too (NaN, not an exception)
+            result.owner.attrs["numpy"] = True
         if id(obj) in resolve.INT_RESULT:
             result = self.cast(result, I64)
         return result
