@@ -72,3 +72,154 @@ def int_loop_counter(x, n):
     for i in range(n):
         s += x
     return s
+
+
+def iterates_over_array(x):
+    s = 0.0
+    for v in x:  # <- error
+        s += v
+    return s
+
+
+def slice_assignment(x):
+    y = np.zeros(4)
+    y[1:] = x[1:]  # <- error
+    return np.sum(y)
+
+
+def is_comparison(x):
+    if x is None:  # <- error
+        x = 1.0
+    return x
+
+
+def in_comparison(x):
+    if x in (1.0, 2.0):  # <- error
+        x = 0.0
+    return x
+
+
+def bitwise_and(x, y):
+    return float((x > 0) & (y > 0))  # <- error
+
+
+def invert(x):
+    return ~x  # <- error
+
+
+def defined_only_in_loop(x):
+    for n in range(x.shape[0]):
+        last = x[n]
+    return last  # <- error
+
+
+def dict_literal(x):
+    d = {"a": x}  # <- error
+    return d["a"]
+
+
+def list_comprehension(x):
+    ys = [v * 2.0 for v in x]  # <- error
+    return ys[0]
+
+
+def uses_fstring(x):
+    label = f"{x}"  # <- error
+    return x
+
+
+def uses_del(x):
+    y = x * 2.0
+    del y  # <- error
+    return x
+
+
+def imports_inside(x):
+    import math  # <- error
+    return math.sin(x)
+
+
+def raises(x):
+    if x < 0.0:
+        raise ValueError("negative")  # <- error
+    return x
+
+
+def asserts(x):
+    assert x > 0.0  # <- error
+    return x
+
+
+def uses_walrus(x):
+    if (y := x * 2.0) > 1.0:  # <- error
+        x = y
+    return x
+
+
+def star_args(*xs):  # <- error
+    return xs[0]
+
+
+def for_else(x):
+    s = 0.0
+    for n in range(3):  # <- error
+        s += x
+    else:
+        s = 0.0
+    return s
+
+
+def array_condition(x):
+    if x > 0.0:  # <- error
+        x = x * 2.0
+    return np.sum(x)
+
+
+def complex_into_real_array(x):
+    y = np.zeros(3)
+    y[0] = x * 1j  # <- error
+    return np.sum(y)
+
+
+def range_outside_for(x):
+    r = range(3)  # <- error
+    return x
+
+
+def reserved_name(x):
+    y__bar = x * 2.0  # <- error
+    return y__bar
+
+
+def no_return(x):
+    y = x * 2.0  # <- error
+
+
+def unknown_method(x):
+    x.sort()  # <- error
+    return np.sum(x)
+
+
+def rfft_of_complex(z):
+    return np.sum(np.abs(np.fft.rfft(z)))  # <- error
+
+
+def ordering_complex(z):
+    if z > 1.0:  # <- error
+        z = z * 2.0
+    return abs(z)
+
+
+GLOBAL_ARRAY = np.ones(3)
+
+
+def reads_global_array(x):
+    return x * GLOBAL_ARRAY[0]  # <- error
+
+
+def helper_recursion(x):
+    return recursive(x)  # <- error
+
+
+def recursive(x):
+    return recursive(x)

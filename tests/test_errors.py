@@ -24,6 +24,22 @@ def marked_line(fn) -> int:
     (bad.uses_nested_def, adc.UnsupportedSyntaxError, "nested function definitions"),
     (bad.early_return, adc.UnsupportedSyntaxError, "`return` is supported only as the last statement"),
     (bad.uses_list, adc.UnsupportedSyntaxError, "lists are not supported"),
+    (bad.is_comparison, adc.UnsupportedSyntaxError, "`is` and `in` comparisons are not supported"),
+    (bad.in_comparison, adc.UnsupportedSyntaxError, "`is` and `in` comparisons are not supported"),
+    (bad.bitwise_and, adc.UnsupportedSyntaxError, "bitwise operators are not supported"),
+    (bad.invert, adc.UnsupportedSyntaxError, "`~` is not supported"),
+    (bad.dict_literal, adc.UnsupportedSyntaxError, "dicts are not supported"),
+    (bad.list_comprehension, adc.UnsupportedSyntaxError, "list comprehensions are not supported"),
+    (bad.uses_fstring, adc.UnsupportedSyntaxError, "f-strings are not supported"),
+    (bad.uses_del, adc.UnsupportedSyntaxError, "`del` is not supported"),
+    (bad.imports_inside, adc.UnsupportedSyntaxError, "import at module level"),
+    (bad.raises, adc.UnsupportedSyntaxError, "`raise` is not supported"),
+    (bad.asserts, adc.UnsupportedSyntaxError, "`assert` is not supported"),
+    (bad.uses_walrus, adc.UnsupportedSyntaxError, "the walrus operator"),
+    (bad.star_args, adc.UnsupportedSyntaxError, "only plain positional parameters"),
+    (bad.for_else, adc.UnsupportedSyntaxError, "`else` on a loop is not supported"),
+    (bad.reserved_name, adc.UnsupportedSyntaxError, "reserves for generated code"),
+    (bad.no_return, adc.UnsupportedSyntaxError, "must end with `return"),
 ], ids=lambda p: getattr(p, "__name__", ""))
 def test_unsupported_syntax_is_refused_at_decoration(fn, cls, words):
     with pytest.raises(cls) as info:
@@ -36,17 +52,55 @@ def test_unsupported_syntax_is_refused_at_decoration(fn, cls, words):
     assert f"bad_programs.py:{err.lineno}" in str(err)
 
 
-@pytest.mark.parametrize("fn, cls, words", [
-    (bad.unsupported_numpy_call, adc.UnsupportedCallError, "cannot differentiate calls to"),
-    (bad.unknown_function, adc.UnknownNameError, "unknown name `undefined_helper`"),
-], ids=lambda p: getattr(p, "__name__", ""))
-def test_unknown_calls_are_refused_at_first_call(fn, cls, words):
+@pytest.mark.parametrize("fn, args, cls, words", [
+    (bad.unsupported_numpy_call, (np.ones(4),), adc.UnsupportedCallError, "cannot differentiate calls to"),
+    (bad.unknown_function, (np.ones(4),), adc.UnknownNameError, "unknown name `undefined_helper`"),
+    (bad.iterates_over_array, (np.ones(4),), adc.UnsupportedSyntaxError, "must iterate over range"),
+    (bad.slice_assignment, (np.ones(4),), adc.UnsupportedSyntaxError, "slice assignment is not supported"),
+    (bad.defined_only_in_loop, (np.ones(4),), adc.UnknownNameError, "give it a value before the loop"),
+    (bad.array_condition, (np.ones(4),), adc.TypeCheckError, "comparisons of whole arrays are not supported"),
+    (bad.complex_into_real_array, (1.0,), adc.TypeCheckError, "complex value cannot be stored"),
+    (bad.range_outside_for, (1.0,), adc.UnsupportedSyntaxError, "only as the iterable of a `for` loop"),
+    (bad.unknown_method, (np.ones(4),), adc.UnsupportedCallError, "the method `.sort()` is not supported"),
+    (bad.rfft_of_complex, (np.ones(4, complex),), adc.TypeCheckError, "rfft needs a real array"),
+    (bad.ordering_complex, (1j,), adc.TypeCheckError, "complex numbers cannot be ordered"),
+    (bad.reads_global_array, (1.0,), adc.TypeCheckError, "pass the array as an argument"),
+    (bad.helper_recursion, (1.0,), adc.UnsupportedCallError, "recursive call"),
+], ids=lambda p: getattr(p, "__name__", None) if callable(p) else "")
+def test_refused_at_first_call_with_the_line(fn, args, cls, words):
     f = adc.differentiate(fn, backend="python")
     with pytest.raises(cls) as info:
-        f(np.ones(4))
+        f(*args)
     assert words in str(info.value)
-    assert info.value.lineno == marked_line(fn)
-    assert "docs/subset.md" in str(info.value) or "define it" in str(info.value)
+    if fn is not bad.helper_recursion:
+        assert info.value.lineno == marked_line(fn)
+    assert info.value.filename.endswith("bad_programs.py")
+
+
+def test_refusals_say_what_to_write_instead():
+    f = adc.differentiate(bad.unsupported_numpy_call, backend="python")
+    with pytest.raises(adc.UnsupportedCallError, match="docs/subset.md"):
+        f(np.ones(4))
+
+
+def test_function_defined_at_a_repl_cannot_be_read():
+    namespace = {}
+    exec("def typed_in(x):\n    return x * 2.0\n", namespace)
+    with pytest.raises(adc.SourceNotFoundError, match="define it in a .py file"):
+        adc.differentiate(namespace["typed_in"])
+
+
+def test_zero_dimensional_arrays_are_refused():
+    f = adc.differentiate(bad.returns_array, backend="python")
+    with pytest.raises(TypeError, match="0-d array"):
+        f(np.array(1.0))
+
+
+def test_unknown_options_are_value_errors():
+    with pytest.raises(ValueError, match="unknown backend"):
+        adc.differentiate(bad.returns_array, backend="cuda-please")
+    with pytest.raises(ValueError, match="unknown complex_grad"):
+        adc.differentiate(bad.returns_array, complex_grad="polar")
 
 
 def test_compile_errors_are_compile_error_subclasses():

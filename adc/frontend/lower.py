@@ -183,6 +183,7 @@ class Lowerer:
     def stmt_Expr(self, node, env):
         if isinstance(node.value, gast.Constant) and isinstance(node.value.value, str):
             return  # docstring
+        self.expr(node.value, env)  # an unsupported call says so first
         raise self.error(UnsupportedSyntaxError, "an expression statement has no effect in differentiated code: assign its value to a variable", node)
 
     def stmt_Assign(self, node, env):
