@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "docs"))
@@ -40,3 +41,20 @@ def test_stages_page_shows_the_current_listings():
     import make_stages
     page = (ROOT / "docs" / "stages.md").read_text()
     assert page == make_stages.TEMPLATE.format(**make_stages.listings()), "run python docs/make_stages.py"
+
+
+def test_complex_page_numbers_are_what_adc_returns():
+    import complex_examples as ce
+
+    import adc
+    z = 0.3 + 0.4j
+    page = (ROOT / "docs" / "complex.md").read_text()
+    for convention, expected in (("real-imag", 0.6 + 0.8j), ("wirtinger", 0.3 - 0.4j), ("conj-wirtinger", 0.3 + 0.4j)):
+        g = adc.differentiate(ce.squared_magnitude, complex_grad=convention, backend="python").grad(z)
+        assert g == pytest.approx(expected, abs=1e-12)
+        assert f"{expected.real:.1f}{expected.imag:+.1f}j" in page
+    zz = np.array([0.3 + 0.4j, -0.2 + 0.1j, 0.5 - 0.3j, 0.1 + 0.2j])
+    m = np.array([1.0, 0.5, 0.2, 0.1])
+    g = adc.differentiate(ce.phase_retrieval, backend="python").grad(zz, m)
+    row = "| adc (default) | [" + ", ".join(f"{v.real:.4f}{v.imag:+.4f}j" for v in g) + "] |"
+    assert row in page
