@@ -17,9 +17,10 @@ from .errors import (
                      UnsupportedSyntaxError,
 )
 from .frontend.source import check_gast_version
+from .runtime import dct
 
 check_gast_version()
 
-__all__ = ["differentiate", "Differentiated", "CompileError", "UnsupportedSyntaxError", "UnsupportedCallError",
+__all__ = ["differentiate", "Differentiated", "dct", "CompileError", "UnsupportedSyntaxError", "UnsupportedCallError",
            "UnknownNameError", "TypeCheckError", "SourceNotFoundError"]
 __version__ = "0.1.0"

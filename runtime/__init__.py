@@ -5,10 +5,10 @@ can be read and run on its own. Each helper works both compiled by numba and as
 plain Python (the `python` backend).
 """
 from .broadcast import same_shape, unbroadcast_1_1, unbroadcast_2_1, unbroadcast_2_2
-from .fourier import irfft_weights, resize, rfft_weights
+from .fourier import dct, dct2, dct3, irfft_weights, resize, rfft_weights, scale_first
 from .linalg import dot, matmat, matvec, outer, vecmat
 from .tape import grow, trip_count
 
 __all__ = ["grow", "trip_count", "dot", "matvec", "vecmat", "matmat", "outer",
            "unbroadcast_1_1", "unbroadcast_2_1", "unbroadcast_2_2", "same_shape",
-           "rfft_weights", "irfft_weights", "resize"]
+           "rfft_weights", "irfft_weights", "resize", "dct2", "dct3", "scale_first"]

@@ -1,6 +1,8 @@
 """One function per transform and option: axes, n and norm must be constants in the source."""
 import numpy as np
 
+import adc
+
 
 def fft_default(x):
     return np.fft.fft(x)
@@ -116,3 +118,19 @@ def angle_at_zero(z):
 
 def sqrt_at_zero(x):
     return np.sum(np.sqrt(x))
+
+
+def dct_ii(x):
+    return adc.dct(x)
+
+
+def dct_ii_ortho(x):
+    return adc.dct(x, norm="ortho")
+
+
+def dct_iii(x):
+    return adc.dct(x, type=3)
+
+
+def dct_iii_ortho(x):
+    return adc.dct(x, 3, "ortho")

@@ -26,6 +26,7 @@ TRANSFORMS = [
     (fp.irfft_forward_even, cplx(6)), (fp.fft2_default, cplx(4, 6)), (fp.ifft2_ortho, cplx(4, 5)),
     (fp.fftn_axis0, cplx(3, 4)), (fp.ifftn_all, cplx(3, 4)), (fp.fft_along_rows, cplx(5, 3)),
     (fp.rfft_rows_of_matrix, real(3, 8)), (fp.shift, real(7)), (fp.ishift_axis, real(3, 5)),
+    (fp.dct_ii, real(7)), (fp.dct_ii_ortho, real(8)), (fp.dct_iii, real(8)), (fp.dct_iii_ortho, real(7)),
 ]
 
 
@@ -113,3 +114,14 @@ def test_singular_points_have_defined_gradients(program, backend):
     f = adc.differentiate(program, backend=backend)
     g = f.grad(np.zeros(3, complex) if program is not fp.sqrt_at_zero else np.zeros(3))
     assert np.all(np.isfinite(g)) and np.all(g == 0)
+
+
+@pytest.mark.parametrize("n", [7, 8])
+def test_dct_matches_its_definition(n):
+    x = real(n)
+    k, m = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    c2 = 2 * np.cos(np.pi * k * (2 * m + 1) / (2 * n))  # y[k] = sum_m c2[k, m] x[m]
+    c3 = np.where(m == 0, 1.0, 2.0) * np.cos(np.pi * m * (2 * k + 1) / (2 * n))  # y[k] = sum_m c3[k, m] x[m]
+    np.testing.assert_allclose(adc.dct(x), c2 @ x, atol=1e-12)
+    np.testing.assert_allclose(adc.dct(x, type=3), c3 @ x, atol=1e-12)
+    np.testing.assert_allclose(adc.dct(adc.dct(x, norm="ortho"), type=3, norm="ortho"), x, atol=1e-12)

@@ -301,7 +301,8 @@ def _runtime_jvp(c):
 
 SWAP_NORM = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
 ADJOINT_TRANSFORM = {"fft": "ifft", "ifft": "fft", "fft2": "ifft2", "ifft2": "fft2", "fftn": "ifftn",
-                     "ifftn": "fftn", "fftshift": "ifftshift", "ifftshift": "fftshift", "rfft": "irfft", "irfft": "rfft"}
+                     "ifftn": "fftn", "fftshift": "ifftshift", "ifftshift": "fftshift", "rfft": "irfft", "irfft": "rfft",
+                     "dct2": "dct3", "dct3": "dct2"}
 
 
 @register(JVP, "fourier")
@@ -319,6 +320,12 @@ def _fourier_vjp(c):
     adjoint = ADJOINT_TRANSFORM[kind]
     if kind in ("fftshift", "ifftshift"):
         return [(0, fourier_expr(adjoint, c.g, None, attrs))]
+    if kind in ("dct2", "dct3"):  # orthonormal: the other type; otherwise the transposes differ at entry 0
+        if attrs["norm"] == "ortho":
+            return [(0, fourier_expr(adjoint, c.g, None, attrs))]
+        if kind == "dct2":
+            return [(0, fourier_expr("dct3", P.Call("rt.scale_first", [c.g, P.Lit("2.0")]), None, attrs))]
+        return [(0, P.Call("rt.scale_first", [fourier_expr("dct2", c.g, None, attrs), P.Lit("0.5")]))]
     norm = SWAP_NORM[attrs["norm"]]
     x = c.op.operands[0]
     axis = attrs["axes"][-1]

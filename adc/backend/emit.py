@@ -116,6 +116,8 @@ def op_expr(op: Op, args: list) -> P.Expr:
 def fourier_expr(kind: str, a: P.Expr, n: P.Expr | None, attrs: dict, norm: str | None = None) -> P.Expr:
     """np.fft.<kind> spelled with positional arguments, as rocket-fft compiles it inside numba."""
     axes = attrs["axes"]
+    if kind in ("dct2", "dct3"):
+        return P.Call(f"rt.{kind}", [a, P.Lit(repr((norm or attrs["norm"]) == "ortho"))])
     if kind in ("fftshift", "ifftshift"):
         return P.Call(f"np.fft.{kind}", [a, P.Lit(repr(axes))])
     norm = P.Lit(repr(norm or attrs["norm"]))

@@ -639,6 +639,17 @@ class Lowerer:
 
     def call_fourier(self, name, node, env, obj):
         """np.fft transforms: the array is an operand, `n` too when given; axes and norm are static."""
+        if name == "dct":
+            a = self.args(node, env, ["x", "type", "norm"])
+            x = self.as_value(a["x"], node)
+            if not is_array(x.type) or x.type.ndim != 1 or np.dtype(x.type.dtype).kind == "c":
+                raise self.error(TypeCheckError, "adc.dct needs a real 1-d array", node)
+            kind = {2: "dct2", 3: "dct3"}.get(self.constant_arg(a.get("type"), node, None, "type", default=2))
+            norm = self.constant_arg(a.get("norm"), node, (None, "backward", "ortho"), "norm") or "backward"
+            if kind is None:
+                raise self.error(UnsupportedCallError, "adc.dct supports type=2 and type=3", node)
+            x = self.cast(x, Array("float64", 1))
+            return self.op1("fourier", [x], x.type, kind=kind, axes=(0,), norm=norm)
         if name in ("fftshift", "ifftshift"):
             a = self.args(node, env, ["x", "axes"])
             x = self.as_value(a["x"], node)
