@@ -5,7 +5,8 @@ can be read and run on its own. Each helper works both compiled by numba and as
 plain Python (the `python` backend).
 """
 from .broadcast import same_shape, unbroadcast_1_1, unbroadcast_2_1, unbroadcast_2_2
-from .fourier import dct, dct2, dct3, irfft_weights, resize, rfft_weights, scale_first
+from .fourier import dct as dct  # the user-facing DCT, re-exported as adc.dct
+from .fourier import dct2, dct3, irfft_weights, resize, rfft_weights, scale_first
 from .linalg import dot, matmat, matvec, outer, vecmat
 from .tape import grow, trip_count
 
