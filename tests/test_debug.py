@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import adc
+
 import construct_programs as cp
 
 
