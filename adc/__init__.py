@@ -16,10 +16,12 @@ from .errors import (
                      UnsupportedCallError,
                      UnsupportedSyntaxError,
 )
+from .backend.allocator import keep_large_blocks_on_the_heap
 from .frontend.source import check_gast_version
 from .runtime import dct
 
 check_gast_version()
+keep_large_blocks_on_the_heap()
 
 __all__ = ["differentiate", "Differentiated", "dct", "CompileError", "UnsupportedSyntaxError", "UnsupportedCallError",
            "UnknownNameError", "TypeCheckError", "SourceNotFoundError"]

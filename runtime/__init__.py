@@ -8,8 +8,9 @@ from .broadcast import same_shape, unbroadcast_1_1, unbroadcast_2_1, unbroadcast
 from .fourier import dct as dct  # the user-facing DCT, re-exported as adc.dct
 from .fourier import dct2, dct3, irfft_weights, resize, rfft_weights, scale_first
 from .linalg import dot, matmat, matvec, outer, vecmat
+from .numerics import safe_div
 from .tape import grow, trip_count
 
 __all__ = ["grow", "trip_count", "dot", "matvec", "vecmat", "matmat", "outer",
            "unbroadcast_1_1", "unbroadcast_2_1", "unbroadcast_2_2", "same_shape",
-           "rfft_weights", "irfft_weights", "resize", "dct2", "dct3", "scale_first"]
+           "rfft_weights", "irfft_weights", "resize", "dct2", "dct3", "scale_first", "safe_div"]

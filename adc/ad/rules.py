@@ -54,8 +54,7 @@ def fn(c, name: str, *args) -> P.Expr:
 def safe_div(c, a, b) -> P.Expr:
     """a / b, and 0 where b is 0: the value adc defines at abs(0), angle(0) and sqrt(0)."""
     if is_array(c.op.results[0].type) or is_array(c.op.operands[0].type):
-        nonzero = P.BinOp("!=", b, P.Lit("0"))
-        return P.Call("np.where", [nonzero, a / P.Call("np.where", [nonzero, b, P.Lit("1")]), P.Lit("0")])
+        return P.Call("rt.safe_div", [a, b])
     return P.Cond(P.BinOp("!=", b, P.Lit("0")), a / b, P.Lit("0.0"))
 
 

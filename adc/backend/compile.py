@@ -81,4 +81,5 @@ def jit(function, backend: str, derivative: bool = False):
 
 def python_runtime() -> types.SimpleNamespace:
     """The runtime helpers as plain Python, for the `python` backend."""
-    return types.SimpleNamespace(**{n: getattr(runtime, n).py_func for n in runtime.__all__})
+    helpers = {n: getattr(runtime, n) for n in runtime.__all__}
+    return types.SimpleNamespace(**{n: getattr(f, "py_func", f) for n, f in helpers.items()})  # ufuncs as they are
