@@ -8,6 +8,7 @@
     print(iir_loss.adjoint_source())  # the generated reverse-mode code
 """
 from .api import Differentiated, differentiate
+from .backend.allocator import keep_large_blocks_on_the_heap
 from .errors import (
                      CompileError,
                      SourceNotFoundError,
@@ -16,7 +17,6 @@ from .errors import (
                      UnsupportedCallError,
                      UnsupportedSyntaxError,
 )
-from .backend.allocator import keep_large_blocks_on_the_heap
 from .frontend.source import check_gast_version
 from .runtime import dct
 

@@ -54,7 +54,7 @@ def fn(c, name: str, *args) -> P.Expr:
 def safe_div(c, a, b) -> P.Expr:
     """a / b, and 0 where b is 0: the value adc defines at abs(0), angle(0) and sqrt(0)."""
     if is_array(c.op.results[0].type) or is_array(c.op.operands[0].type):
-        return P.Call("rt.safe_div", [a, b])
+        return P.Call("rt.safe_div", [a if isinstance(a, P.Expr) else P.Lit(repr(a)), b])
     return P.Cond(P.BinOp("!=", b, P.Lit("0")), a / b, P.Lit("0.0"))
 
 
