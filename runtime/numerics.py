@@ -1,9 +1,23 @@
 """Safe numerics for derivative rules at singular points."""
 import numba
+import numpy as np
 
 
-@numba.vectorize(["float64(float64, float64)", "float32(float32, float32)", "complex128(complex128, float64)",
-                  "complex64(complex64, float32)", "complex128(complex128, complex128)"], cache=True)
-def safe_div(a, b):
+def _safe_div(a, b):
     """a / b, and 0 where b is 0: how adc defines the derivatives of abs, angle and sqrt at 0."""
     return a / b if b != 0 else 0 * a
+
+
+safe_div = numba.vectorize(cache=True)(_safe_div)  # compiled per type on first use: importing adc stays cheap
+
+
+def _safe_div_numpy(a, b):
+    """The same for the python backend, in numpy (a compiled ufunc may pick a wider loop from Python)."""
+    a, b = np.asarray(a), np.asarray(b)
+    nonzero = b != 0
+    out = np.zeros(np.broadcast_shapes(a.shape, b.shape), np.result_type(a, b))
+    np.divide(a, b, out=out, where=nonzero)
+    return out
+
+
+safe_div.py_func = _safe_div_numpy
