@@ -204,6 +204,10 @@ class ReverseBuilder:
             if a.id in self.rec.taped:
                 self.rev_vars[a.id] = P.Var(a.hint or "t")
                 out.extend(self.tapes[a.id].pop(self.rev_vars[a.id]))
+        for a in region.args:
+            if a.id in self.rec.shifted and a.id not in self.rec.taped and a.id in self.rec.needed:
+                self.rev_vars[a.id] = P.Var(a.hint or "t")
+                out.append(P.Assign(P.Ref(self.rev_vars[a.id]), self.carried_back(a, 0)))
         for op in region.ops:
             for r in op.results:
                 if r.id not in self.rec.needed:
@@ -218,6 +222,34 @@ class ReverseBuilder:
                 if self.is_memory(r) and self.act.active(r):
                     self.bars[r.id] = P.Var(f"{r.hint or 't'}__bar")
                     out.append(P.Assign(P.Ref(self.bars[r.id]), P.Call("np.zeros_like", [self.rref(r)])))
+
+    def carried_back(self, a: Value, back: int) -> P.Expr:
+        """Block argument a as it was `back` steps before this one: its initial value on the first
+        step, else what the step before yielded (a delay line needs no tape)."""
+        loop, slot = self.rec.shifted[a.id]
+        lo, _, step = loop.operands[:3]
+        iv = loop.regions[0].args[0]
+        first = P.BinOp("==", self.at_step(iv, back, loop), self.rref(lo))
+        previous = self.at_step(loop.regions[0].yielded[slot], back + 1, loop)
+        return P.Cond(first, self.rref(loop.operands[3 + slot]), previous)
+
+    def at_step(self, v: Value, back: int, loop: Op) -> P.Expr:
+        """v as computed `back` steps before the current one of `loop`."""
+        body = loop.regions[0]
+        iv, step = body.args[0], loop.operands[2]
+        if v is iv:
+            if back == 0:
+                return self.rref(iv)
+            shift = P.Lit(str(back)) if _const(step) == 1 else P.Lit(str(back)) * self.rref(step)
+            return self.rref(iv) - shift
+        if v in body.args:
+            if v.id in self.rec.taped:  # the tape holds earlier steps just below the current one
+                tape = self.tapes[v.id]
+                return P.Index(P.Ref(tape.buf), [P.Ref(tape.top) - back]) if back else self.rref(v)
+            return self.carried_back(v, back)
+        if back == 0 or v.id not in self.rec.region_of or self.rec.region_of[v.id] is not body:
+            return self.rref(v)
+        return op_expr(v.owner, [self.at_step(o, back, loop) for o in v.owner.operands])
 
     # -- adjoints ---------------------------------------------------------------------
     def bar_var(self, v: Value) -> P.Var:

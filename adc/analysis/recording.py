@@ -26,6 +26,7 @@ class Recording:
     op_region: dict[int, Region] = field(default_factory=dict)  # id(op) -> region holding it
     order: dict[int, int] = field(default_factory=dict)  # id(op) -> position in program order
     stores: list = field(default_factory=list)
+    shifted: dict[int, tuple] = field(default_factory=dict)  # block arg id -> (loop, slot): last step's yield
     top: Region | None = None
 
     def in_scope(self, v: Value) -> bool:
@@ -108,11 +109,59 @@ def _sources(v: Value, rec: Recording, act: Activity) -> list[Value]:
         loop, _ = rec.parent[id(rec.region_of[v.id])]
         if loop.opcode == "for" and v is loop.regions[0].args[0]:
             return loop.operands[:3]  # the reverse loop regenerates the induction variable
+        if loop.opcode == "for":
+            slot = loop.regions[0].args.index(v) - 1
+            found = _shift_leaves(loop.regions[0].yielded[slot], loop, rec, (v,))
+            if found is not None:  # a delay line (x1 = x[n], y2 = y1): last step's value, no tape of its own
+                rec.shifted[v.id] = (loop, slot)
+                for recurrence in found[1]:
+                    _tape(recurrence, rec)
+                return found[0] + [loop.operands[3 + slot]] + loop.operands[:3]
         return _tape(v, rec)
     recomputable = owner.opcode in PURE_OPCODES or (owner.opcode == "load" and frozen(owner.operands[0], owner, rec))
     if recomputable:
         return list(owner.operands)
     return _tape(v, rec)
+
+
+def _shift_leaves(v: Value, loop: Op, rec: Recording, path: tuple):
+    """(values read, carried values read from their tapes) to recompute v as the loop's previous step
+    computed it; None when it cannot be. `path`: the carried values being recomputed, whose cycles
+    are true recurrences."""
+    body = loop.regions[0]
+    if v is body.args[0]:
+        return [], []
+    if v.id not in rec.region_of or not _inside(rec.region_of[v.id], body, rec):
+        return [v], []
+    if v in body.args:
+        if v in path or len(path) > 6:
+            return None
+        slot = body.args.index(v) - 1
+        found = _shift_leaves(body.yielded[slot], loop, rec, path + (v,))
+        if found is None:
+            return [], [v]  # a recurrence: read back from its tape
+        rec.shifted[v.id] = (loop, slot)
+        return found[0] + [loop.operands[3 + slot]], found[1]
+    owner = v.owner
+    if rec.region_of[v.id] is not body or not (owner.opcode in PURE_OPCODES or
+                                               (owner.opcode == "load" and frozen(owner.operands[0], owner, rec))):
+        return None
+    leaves, tapes = [], []
+    for o in owner.operands:
+        found = _shift_leaves(o, loop, rec, path)
+        if found is None:
+            return None
+        leaves += found[0]
+        tapes += found[1]
+    return leaves, tapes
+
+
+def _inside(region: Region, outer: Region, rec: Recording) -> bool:
+    while region is not rec.top:
+        if region is outer:
+            return True
+        region = rec.parent[id(region)][1]
+    return False
 
 
 def _tape(v: Value, rec: Recording) -> list[Value]:
