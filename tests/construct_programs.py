@@ -229,3 +229,12 @@ def inf_in_the_reverse_sweep(x):
     for n in range(x.shape[0]):
         s += np.arcsin(x[n])
     return s
+
+
+def shared_adjoint(x, y):
+    """z = a + b hands z's adjoint to a and b; a's later accumulation must not leak into b's."""
+    a = np.sin(x)
+    b = np.cos(y)
+    w = a * 3.0
+    z = a + b
+    return np.sum(z * z) + np.sum(w)

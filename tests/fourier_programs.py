@@ -134,3 +134,40 @@ def dct_iii(x):
 
 def dct_iii_ortho(x):
     return adc.dct(x, 3, "ortho")
+
+
+def weighted_power(X, w):
+    """A real, nonlinear loss of a transform's output."""
+    return np.sum(w * np.abs(X) ** 2)
+
+
+def loss_fft(x, w):
+    return weighted_power(fft_forward_padded(x), w)
+
+
+def loss_ifft(x, w):
+    return weighted_power(ifft_ortho_padded(x), w)
+
+
+def loss_rfft(x, w):
+    return weighted_power(rfft_odd_padded(x), w)
+
+
+def loss_irfft(x, w):
+    return weighted_power(irfft_odd(x), w)
+
+
+def loss_fft2(x, w):
+    return weighted_power(fft2_default(x), w)
+
+
+def loss_fftn(x, w):
+    return weighted_power(ifftn_all(fftshift_all(x)), w)
+
+
+def fftshift_all(x):
+    return np.fft.fftshift(x)
+
+
+def loss_dct(x, w):
+    return np.sum(w * np.tanh(dct_ii_ortho(x)) ** 2) + np.sum(w * dct_iii(x))

@@ -41,6 +41,7 @@ DUAL_CASES = [
     (cp.matrix_vector, (A, B), (0, 1)),
     (cp.matrix_matrix, (A, A.T.copy()), (0, 1)),
     (cp.broadcasting, (A[:3, :4].copy(), B[:4].copy(), A[:3, :1].copy(), 0.7), (0, 1, 2, 3)),
+    (cp.shared_adjoint, (V, W), (0, 1)),
     (cp.uses_helper, (V,), (0,)),
 ]
 

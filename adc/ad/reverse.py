@@ -121,7 +121,7 @@ class _RuleContext:
 class ReverseBuilder:
     def __init__(self, fn: Function, wrt: list[int], act: Activity, rec: Recording, debug: bool = False):
         self.fn, self.wrt, self.act, self.rec, self.debug = fn, wrt, act, rec, debug
-        self.fwd_vars = {p.id: P.Var(p.hint, name=p.hint) for p in fn.params}
+        self.fwd_vars = {p.id: P.Var(p.hint, name=p.hint, array=is_array(p.type)) for p in fn.params}
         self.rev_vars: dict[int, P.Var] = {}
         self.bars: dict[int, P.Var] = {}
         self.pending: dict[int, P.Expr] = {}
@@ -202,25 +202,25 @@ class ReverseBuilder:
             return
         for a in region.args:
             if a.id in self.rec.taped:
-                self.rev_vars[a.id] = P.Var(a.hint or "t")
+                self.rev_vars[a.id] = P.Var(a.hint or "t", array=is_array(a.type))
                 out.extend(self.tapes[a.id].pop(self.rev_vars[a.id]))
         for a in region.args:
             if a.id in self.rec.shifted and a.id not in self.rec.taped and a.id in self.rec.needed:
-                self.rev_vars[a.id] = P.Var(a.hint or "t")
+                self.rev_vars[a.id] = P.Var(a.hint or "t", array=is_array(a.type))
                 out.append(P.Assign(P.Ref(self.rev_vars[a.id]), self.carried_back(a, 0)))
         for op in region.ops:
             for r in op.results:
                 if r.id not in self.rec.needed:
                     continue
                 if r.id in self.rec.taped:
-                    self.rev_vars[r.id] = P.Var(r.hint or "t")
+                    self.rev_vars[r.id] = P.Var(r.hint or "t", array=is_array(r.type))
                     out.extend(self.tapes[r.id].pop(self.rev_vars[r.id]))
                 elif r.hint and op.opcode not in ("const", "dim"):
                     expr = op_expr(op, [self.rref(o) for o in op.operands])
-                    self.rev_vars[r.id] = P.Var(r.hint)
+                    self.rev_vars[r.id] = P.Var(r.hint, array=is_array(r.type))
                     out.append(P.Assign(P.Ref(self.rev_vars[r.id]), expr))
                 if self.is_memory(r) and self.act.active(r):
-                    self.bars[r.id] = P.Var(f"{r.hint or 't'}__bar")
+                    self.bars[r.id] = P.Var(f"{r.hint or 't'}__bar", array=True)
                     out.append(P.Assign(P.Ref(self.bars[r.id]), P.Call("np.zeros_like", [self.rref(r)])))
 
     def carried_back(self, a: Value, back: int) -> P.Expr:
@@ -254,7 +254,7 @@ class ReverseBuilder:
     # -- adjoints ---------------------------------------------------------------------
     def bar_var(self, v: Value) -> P.Var:
         if v.id not in self.bars:
-            self.bars[v.id] = P.Var(f"{v.hint or 't'}__bar")
+            self.bars[v.id] = P.Var(f"{v.hint or 't'}__bar", array=is_array(v.type))
         return self.bars[v.id]
 
     def take_bar(self, v: Value):
@@ -402,7 +402,7 @@ class ReverseBuilder:
                 self.init.add(var)
             self.carry_bars.add(var)
             shifted = any(other is a and b is not a for b, other, _, _ in slots)
-            self.bars[a.id] = P.Var(f"{a.hint or 't'}__bar") if shifted else var
+            self.bars[a.id] = P.Var(f"{a.hint or 't'}__bar", array=is_array(a.type)) if shifted else var
             carries.append((a, y, var, init))
         return carries
 
@@ -518,7 +518,7 @@ class ReverseBuilder:
             body.extend(tape.alloc(P.Lit("16")))
         self.forward.region(fn.body, body)
         returned = fn.returned
-        seeds = [P.Var(f"{r.hint or 'result'}__bar") for r in returned]
+        seeds = [P.Var(f"{r.hint or 'result'}__bar", array=is_array(r.type)) for r in returned]
         used = set()
         for s in seeds:
             while s.hint in used or s.hint in {p.hint for p in fn.params}:
@@ -528,7 +528,7 @@ class ReverseBuilder:
         body.append(P.Comment("reverse sweep"))
         for v in fn.params + [r for op in fn.body.ops for r in op.results]:
             if self.is_memory(v) and self.act.active(v):
-                self.bars[v.id] = P.Var(f"{v.hint or 't'}__bar")
+                self.bars[v.id] = P.Var(f"{v.hint or 't'}__bar", array=True)
                 body.append(P.Assign(P.Ref(self.bars[v.id]), P.Call("np.zeros_like", [self.rref(v)])))
         for r, seed in zip(returned, seeds):
             if self.is_memory(r) and self.act.active(r):

@@ -194,7 +194,7 @@ class ForwardEmitter:
 
     def var(self, v: Value) -> P.Var:
         if v.id not in self.vars:
-            self.vars[v.id] = P.Var(v.hint or "t")
+            self.vars[v.id] = P.Var(v.hint or "t", array=is_array(v.type))
         return self.vars[v.id]
 
     def can_inline(self, op: Op, region: Region, index: int) -> bool:
@@ -249,7 +249,7 @@ class ForwardEmitter:
             if self.hands_over(init, res, inits):
                 self.vars[arg.id] = self.vars[res.id] = self.vars[init.id]
                 continue
-            var = P.Var(res.hint or arg.hint or "t")
+            var = P.Var(res.hint or arg.hint or "t", array=is_array(res.type))
             self.vars[arg.id] = self.vars[res.id] = var
             out.append(P.Assign(P.Ref(var), self.ref(init)))
 
@@ -333,7 +333,7 @@ class ForwardEmitter:
     def op_if(self, op, region, i, out, force_inline=False):
         then, orelse = op.regions
         for r in op.results:
-            self.vars[r.id] = P.Var(r.hint or "t")
+            self.vars[r.id] = P.Var(r.hint or "t", array=is_array(r.type))
         stmt = P.If(self.ref(op.operands[0]))
         for reg, block in ((then, stmt.body), (orelse, stmt.orelse)):
             self.region(reg, block)

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 
 
 class Var:
-    __slots__ = ("hint", "name")
+    __slots__ = ("hint", "name", "array")
 
-    def __init__(self, hint: str, name: str | None = None):
+    def __init__(self, hint: str, name: str | None = None, array: bool = False):
         self.hint = hint
         self.name = name  # fixed for parameters; set by assign_names otherwise
+        self.array = array  # `a = a * b` on an array must not print as `a *= b`: it may alias, or change dtype
 
     def __repr__(self) -> str:
         return f"Var({self.name or self.hint})"
@@ -419,6 +420,8 @@ def _block_text(stmts, depth) -> str:
 def _as_augmented(s: Assign) -> str | None:
     """`v = v + e` prints as `v += e`, the way a person writes an accumulation."""
     v = s.value
+    if isinstance(s.target, Ref) and s.target.var.array:
+        return None
     if isinstance(s.target, (Ref, Index)) and isinstance(v, BinOp) and v.op in ("+", "-", "*", "/") \
             and type(v.left) is type(s.target) and format_expr(v.left) == format_expr(s.target):
         return f"{format_expr(s.target)} {v.op}= {format_expr(v.right)}"
