@@ -10,8 +10,8 @@ multiples of `hop` and only whole frames are kept (no padding).
 """
 import numpy as np
 
-# istft leaves samples whose summed squared window is below this undivided (the signal's first
-# sample under a periodic Hann window, the tail no frame covers)
+# istft leaves samples whose summed squared window is below this undivided: those no window
+# covers (sample 0 under a periodic Hann window, whose first value is 0; a tail no whole frame reaches)
 WINDOW_SUM_FLOOR = 1e-10
 
 
@@ -33,17 +33,13 @@ def frame(x, frame_length, hop):
 def stft(x, window, hop):
     """Short-time Fourier transform of a 1-d real x: complex (n_frames, frame_length // 2 + 1), frame_length = len(window)."""
     frames = frame(x, window.shape[0], hop)
-    # named, not returned directly: adc's reverse mode breaks on np.abs of an unnamed complex array
-    spectrum = np.fft.rfft(frames * window, axis=1)
-    return spectrum
+    return np.fft.rfft(frames * window, axis=1)
 
 
 def istft(S, window, hop, length):
-    """Inverse of stft for an even frame_length = len(window): irfft per frame, windowed overlap-add, divided by the summed squared window; 1-d, `length` samples."""
+    """Inverse of stft: irfft per frame, windowed overlap-add, divided by the summed squared window; 1-d, `length` samples."""
     frame_length = window.shape[0]
-    # irfft without `n` gives 2 * (n_bins - 1) = frame_length samples per frame when frame_length
-    # is even (an explicit `n` on a 2-d array is refused by adc's reverse mode)
-    frames = np.fft.irfft(S, axis=1)
+    frames = np.fft.irfft(S, frame_length, axis=1)
     acc = np.zeros(length)
     norm = np.zeros(length)
     for t in range(S.shape[0]):
@@ -94,16 +90,7 @@ def mel_filterbank(sample_rate, n_fft, n_mels, fmin=0.0, fmax=None):
 
 def apply_filterbank(S, filterbank):
     """S @ filterbank.T for a real spectrogram S (n_frames, n_bins) and filters (n_bands, n_bins): (n_frames, n_bands)."""
-    # element loops: adc has no 2-d transpose (`filterbank.T`), and a per-band `S @ filterbank[m, :]`
-    # inside the loop breaks the numba backend's reverse mode (see tests/test_dsp_library.py)
-    out = np.zeros((S.shape[0], filterbank.shape[0]))
-    for t in range(S.shape[0]):
-        for m in range(filterbank.shape[0]):
-            acc = 0.0
-            for k in range(S.shape[1]):
-                acc += S[t, k] * filterbank[m, k]
-            out[t, m] = acc
-    return out
+    return S @ filterbank.T
 
 
 def mel_spectrogram(x, window, hop, filterbank):
@@ -118,8 +105,5 @@ def log_compress(s, floor):
 
 def cepstrum(x, floor=1e-10):
     """Real cepstrum of a 1-d real x: irfft(log(|rfft(x)| + floor)), same length as x."""
-    # the spectrum gets a name and the log magnitude `+ 0j`: two adc reverse-mode bugs (see
-    # tests/test_dsp_library.py) break np.abs of an unnamed complex array and irfft of a real local one
     spectrum = np.fft.rfft(x)
-    log_magnitude = np.log(np.abs(spectrum) + floor)
-    return np.fft.irfft(log_magnitude + 0j, x.shape[0])
+    return np.fft.irfft(np.log(np.abs(spectrum) + floor), x.shape[0])

@@ -33,6 +33,16 @@ def resize(v, length):
 
 
 @numba.njit(cache=True)
+def resize_last(v, length):
+    """Each row of a 2-d v cut to `length` or padded with zeros."""
+    out = np.zeros((v.shape[0], length), v.dtype)
+    for r in range(v.shape[0]):
+        for i in range(min(length, v.shape[1])):
+            out[r, i] = v[r, i]
+    return out
+
+
+@numba.njit(cache=True)
 def dct2(x, ortho):
     """DCT-II along the last axis of a 1-d array, scipy's convention: y[k] = 2 sum x[n] cos(pi k (2n+1) / 2N).
 

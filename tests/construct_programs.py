@@ -238,3 +238,19 @@ def shared_adjoint(x, y):
     w = a * 3.0
     z = a + b
     return np.sum(z * z) + np.sum(w)
+
+
+def whole_array_read_in_a_loop(a):
+    s = a * 2.0
+    total = 0.0
+    for _ in range(3):
+        total += np.sum(s * s)
+    return total
+
+
+def calls_helper_with_default(x):
+    return np.sum(helper_with_default(x))
+
+
+def helper_with_default(x, scale=GAIN):
+    return x * scale

@@ -171,3 +171,16 @@ def fftshift_all(x):
 
 def loss_dct(x, w):
     return np.sum(w * np.tanh(dct_ii_ortho(x)) ** 2) + np.sum(w * dct_iii(x))
+
+
+def irfft_rows_explicit_length(x):
+    return np.fft.irfft(x, 8, axis=-1)
+
+
+def irfft_of_computed_real(x):
+    y = np.exp(x)
+    return np.fft.irfft(y)
+
+
+def transpose_product(a, b):
+    return a @ b.T

@@ -42,6 +42,8 @@ DUAL_CASES = [
     (cp.matrix_matrix, (A, A.T.copy()), (0, 1)),
     (cp.broadcasting, (A[:3, :4].copy(), B[:4].copy(), A[:3, :1].copy(), 0.7), (0, 1, 2, 3)),
     (cp.shared_adjoint, (V, W), (0, 1)),
+    (cp.whole_array_read_in_a_loop, (V,), (0,)),
+    (cp.calls_helper_with_default, (V,), (0,)),
     (cp.uses_helper, (V,), (0,)),
 ]
 

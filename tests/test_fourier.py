@@ -27,6 +27,7 @@ TRANSFORMS = [
     (fp.fftn_axis0, cplx(3, 4)), (fp.ifftn_all, cplx(3, 4)), (fp.fft_along_rows, cplx(5, 3)),
     (fp.rfft_rows_of_matrix, real(3, 8)), (fp.shift, real(7)), (fp.ishift_axis, real(3, 5)),
     (fp.dct_ii, real(7)), (fp.dct_ii_ortho, real(8)), (fp.dct_iii, real(8)), (fp.dct_iii_ortho, real(7)),
+    (fp.irfft_rows_explicit_length, cplx(3, 5)),
 ]
 
 
@@ -143,3 +144,24 @@ def test_real_loss_through_each_transform_matches_finite_differences(program, x,
     assert inner(g, v) == pytest.approx(fd, rel=1e-6)
     _, jv = f.jvp(x, w, tangents=v)
     assert jv == pytest.approx(inner(g, v), rel=1e-10)
+
+
+def test_irfft_of_a_real_array_computed_in_the_function(backend):
+    x = real(9)
+    f = adc.differentiate(fp.irfft_of_computed_real, backend=backend)
+    np.testing.assert_allclose(f(x), fp.irfft_of_computed_real(x), atol=1e-12)
+    y = real(16)
+    _, x_bar = f.vjp(x, cotangent=y)
+    v = real(9)
+    _, jv = f.jvp(x, tangents=v)
+    assert inner(jv, y) == pytest.approx(inner(v, x_bar), rel=1e-10)
+
+
+def test_transpose_of_a_matrix(backend):
+    a, b = real(3, 4), real(5, 4)
+    f = adc.differentiate(fp.transpose_product, wrt=(0, 1), backend=backend)
+    np.testing.assert_allclose(f(a, b), a @ b.T)
+    y = real(3, 5)
+    _, (ga, gb) = f.vjp(a, b, cotangent=y)
+    np.testing.assert_allclose(ga, y @ b, atol=1e-12)
+    np.testing.assert_allclose(gb, y.T @ a, atol=1e-12)

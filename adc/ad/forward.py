@@ -297,7 +297,7 @@ class _Unroll:
         if isinstance(e, P.Slice):
             return P.Slice(r(e.lower), r(e.upper), r(e.step))
         if isinstance(e, P.Call):
-            return P.Call(e.fn, [r(a) for a in e.args])
+            return P.Call(r(e.fn) if isinstance(e.fn, P.Expr) else e.fn, [r(a) for a in e.args])
         if isinstance(e, P.Attr):
             return P.Attr(r(e.base), e.attr)
         if isinstance(e, (P.TupleExpr, P.ListExpr)):

@@ -317,7 +317,8 @@ class ReverseBuilder:
                 continue
             var = self.bar_var(v)
             if var not in self.init and v.id not in self.pending:
-                out.append(P.Assign(P.Ref(var), zero(v.type)))
+                start = P.Call("np.zeros_like", [self.rref(v)]) if is_array(v.type) else zero(v.type)
+                out.append(P.Assign(P.Ref(var), start))
                 self.init.add(var)
 
     def reverse_region(self, region: Region, out: list) -> None:

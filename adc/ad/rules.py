@@ -221,6 +221,16 @@ def _mean_vjp(c):
     return [(0, P.Call("np.full_like", [c.x(0), c.g / P.Attr(c.x(0), "size")]))]
 
 
+@register(JVP, "transpose")
+def _transpose_jvp(c):
+    return P.Attr(c.t(0), "T")
+
+
+@register(VJP, "transpose")
+def _transpose_vjp(c):
+    return [(0, P.Attr(c.g, "T"))]
+
+
 @register(JVP, "real", "imag")
 def _part_jvp(c):
     return P.Attr(c.t(0), c.op.opcode)
@@ -355,11 +365,15 @@ def _fourier_vjp(c):
 
 
 def _resized(c, v, length):
-    if c.op.operands[0].type.ndim != 1:
-        loc = c.op.loc
-        raise CompileError("an explicit length `n` is differentiable for 1-d arrays only: pad or slice first",
-                           loc.filename, loc.lineno)
-    return P.Call("rt.resize", [v, length])
+    """The adjoint of a transform's own padding or cutting to `n`, along the transformed axis."""
+    x = c.op.operands[0]
+    if x.type.ndim == 1:
+        return P.Call("rt.resize", [v, length])
+    if x.type.ndim == 2 and c.op.attrs["axes"][-1] == 1:
+        return P.Call("rt.resize_last", [v, length])
+    loc = c.op.loc
+    raise CompileError("an explicit length `n` is differentiable along the last axis of 1-d and 2-d arrays: "
+                       "pad or slice first", loc.filename, loc.lineno, loc.col)
 
 
 @register(VJP, "load", "getslice")

@@ -51,15 +51,11 @@ def call_expr(fn: str, args: list, t, numpy: bool = False) -> P.Expr:
 
 def cast_expr(arg: P.Expr, source, target) -> P.Expr:
     if is_array(target):
-        return P.Call(f"{_format_attr(arg)}.astype", [P.Lit(f"np.{target.dtype}")])
+        return P.Call(P.Attr(arg, "astype"), [P.Lit(f"np.{target.dtype}")])
     name = {"float64": "float", "int64": "int", "complex128": "complex", "bool": "bool"}.get(target.dtype)
     if name == "float" and np.dtype(source.dtype).kind == "f":
         return P.Call("float", [arg])
     return P.Call(name, [arg]) if name else P.Call(f"np.{target.dtype}", [arg])
-
-
-def _format_attr(e: P.Expr) -> str:
-    return P.format_expr(e, 99)
 
 
 def op_expr(op: Op, args: list) -> P.Expr:
@@ -102,6 +98,8 @@ def op_expr(op: Op, args: list) -> P.Expr:
         return P.Call(f"np.{code}", args)
     if code in ("real", "imag"):
         return P.Attr(args[0], code)
+    if code == "transpose":
+        return P.Attr(args[0], "T")
     if code == "conj":
         return P.Call("np.conj", args)
     if code == "full_like":

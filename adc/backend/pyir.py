@@ -53,7 +53,7 @@ class Lit(Expr):
 
 @dataclass(eq=False)
 class Call(Expr):
-    fn: str
+    fn: "str | Expr"  # a name, or an expression such as a method (x.astype)
     args: list
 
 
@@ -186,7 +186,7 @@ def expr_vars(e) -> list[Var]:
     if isinstance(e, (Lit,)):
         return []
     if isinstance(e, Call):
-        return [v for a in e.args for v in expr_vars(a)]
+        return (expr_vars(e.fn) if isinstance(e.fn, Expr) else []) + [v for a in e.args for v in expr_vars(a)]
     if isinstance(e, Attr):
         return expr_vars(e.base)
     if isinstance(e, Index):
@@ -327,7 +327,8 @@ def _format(e) -> str:
     if isinstance(e, Lit):
         return e.text
     if isinstance(e, Call):
-        return f"{e.fn}({', '.join(format_expr(a) for a in e.args)})"
+        fn = e.fn if isinstance(e.fn, str) else format_expr(e.fn, 99)
+        return f"{fn}({', '.join(format_expr(a) for a in e.args)})"
     if isinstance(e, Attr):
         return f"{format_expr(e.base, 99)}.{e.attr}"
     if isinstance(e, Index):

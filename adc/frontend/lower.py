@@ -391,8 +391,8 @@ class Lowerer:
                 return size
         if attr in ("real", "imag"):
             return self.op1(attr, [base], real_part(base.type))
-        if attr == "T" and is_array(base.type) and base.type.ndim == 1:
-            return base
+        if attr == "T" and is_array(base.type):
+            return base if base.type.ndim == 1 else self.op1("transpose", [base], base.type)
         return Static(("method", base, attr))
 
     def dim(self, array: Value, axis: int) -> Value:
@@ -433,6 +433,8 @@ class Lowerer:
             return self.op1("not", [self.condition(node.operand, env) if v.type != BOOL else v], BOOL)
         if isinstance(node.op, gast.UAdd):
             return v
+        if _const_value(v) is not None and not isinstance(_const_value(v), bool):
+            return self.const(-_const_value(v))  # -1 is a constant (an axis, a step)
         return self.op1("neg", [v], with_dtype(v.type, "int64") if v.type.dtype == "bool" else v.type)
 
     def expr_BoolOp(self, node, env):
@@ -755,12 +757,14 @@ class Lowerer:
         bound = dict(zip(params, args))
         for kw in node.keywords:
             bound[kw.arg] = self.expr(kw.value, env)
-        for p, d in zip(params[len(params) - len(defaults):], defaults):
-            bound.setdefault(p, self.expr(d, {}))
-        if set(bound) != set(params):
-            raise self.error(TypeCheckError, f"`{fn.__name__}` needs the arguments {params}", node)
         caller_loc = self.loc
         sub = Lowerer(parsed, fn, self.regions, self.inlining)
+        for p, d in zip(params[len(params) - len(defaults):], defaults):
+            if p not in bound:  # defaults belong to the helper's module, not the caller's
+                bound[p] = sub.expr(d, {})
+        self.loc = caller_loc
+        if set(bound) != set(params):
+            raise self.error(TypeCheckError, f"`{fn.__name__}` needs the arguments {params}", node)
         inner = dict(bound)
         *stmts, ret = parsed.node.body
         sub.block(stmts, inner)

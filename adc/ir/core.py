@@ -144,5 +144,5 @@ def walk(region: Region):
 PURE_OPCODES = frozenset({
     "const", "add", "sub", "mul", "div", "floordiv", "mod", "pow", "neg", "pos", "not",
     "lt", "le", "gt", "ge", "eq", "ne", "and", "or", "select", "call", "cast", "dim",
-    "getslice", "sum", "mean", "dot", "matmul", "real", "imag", "conj", "full_like", "runtime", "fourier",
+    "getslice", "sum", "mean", "dot", "matmul", "real", "imag", "conj", "full_like", "runtime", "fourier", "transpose",
 })
