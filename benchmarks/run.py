@@ -414,6 +414,34 @@ def compile_times():
                   f"   (import adc {t_import:.2f} s, not included)")
 
 
+def fourier_section(repeat, quick):
+    """Gradient/primal of the Fourier-domain losses (target <= 3), checked against central
+    differences along a random direction first."""
+    import adc
+    import fourier_kernels as fk
+    print("Fourier-domain losses (value_and_grad against the compiled primal; target grad/primal <= 3):")
+    ok = True
+    for name, fn, args in (("phase retrieval", fk.phase_retrieval_loss, fk.phase_retrieval_args(quick)),
+                           ("STFT-mel", fk.stft_mel_loss, fk.stft_mel_args(quick))):
+        f = adc.differentiate(fn)
+        g = f.grad(*args)
+        rng = np.random.default_rng(3)
+        v = rng.standard_normal(args[0].shape) + (1j * rng.standard_normal(args[0].shape) if np.iscomplexobj(args[0]) else 0)
+        h = 1e-6
+        fd = (fn(args[0] + h * v, *args[1:]) - fn(args[0] - h * v, *args[1:])) / (2 * h)
+        ad = float(np.real(np.vdot(g, v)))
+        err = abs(ad - fd) / max(abs(fd), 1e-300)
+        check_ok = err <= 1e-5
+        t = best_of({"primal": lambda: f(*args), "grad": lambda: f.value_and_grad(*args)}, repeat)
+        r = t["grad"] / t["primal"]
+        verdict = "ok" if r <= 3 else "MISS"
+        ok = ok and check_ok
+        print(f"  {name:<16} N={args[0].shape[0]:<6} primal {ms(t['primal']):>7} ms  grad {ms(t['grad']):>7} ms  "
+              f"grad/primal {r:5.2f}x {verdict}   check: grad.v ~ fd {err:.1e} {'ok' if check_ok else 'FAIL'}")
+    print()
+    return ok
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -448,6 +476,7 @@ def main():
         ok = all(row.jvp_check for row in rows) and ok
         ok = vector_mode(rows, opts.repeat) and ok
         ok = second_order(rows, opts.repeat) and ok
+        ok = fourier_section(opts.repeat, opts.quick) and ok
         compile_times()
     return 0 if ok else 1
 
