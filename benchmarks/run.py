@@ -417,8 +417,9 @@ def compile_times():
 def fourier_section(repeat, quick):
     """Gradient/primal of the Fourier-domain losses (target <= 3), checked against central
     differences along a random direction first."""
-    import adc
     import fourier_kernels as fk
+
+    import adc
     print("Fourier-domain losses (value_and_grad against the compiled primal; target grad/primal <= 3):")
     ok = True
     for name, fn, args in (("phase retrieval", fk.phase_retrieval_loss, fk.phase_retrieval_args(quick)),
