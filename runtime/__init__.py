@@ -6,11 +6,11 @@ plain Python (the `python` backend).
 """
 from .broadcast import same_shape, unbroadcast_1_1, unbroadcast_2_1, unbroadcast_2_2
 from .fourier import dct as dct  # the user-facing DCT, re-exported as adc.dct
-from .fourier import dct2, dct3, irfft_weights, resize, resize_last, rfft_weights, scale_first
+from .fourier import dct2, dct3, hermitian_weights, resize, resize_last, scale_first
 from .linalg import dot, matmat, matvec, outer, vecmat
 from .numerics import safe_div
 from .tape import grow, trip_count
 
 __all__ = ["grow", "trip_count", "dot", "matvec", "vecmat", "matmat", "outer",
            "unbroadcast_1_1", "unbroadcast_2_1", "unbroadcast_2_2", "same_shape",
-           "rfft_weights", "irfft_weights", "resize", "dct2", "dct3", "scale_first", "safe_div", "resize_last"]
+           "hermitian_weights", "resize", "dct2", "dct3", "scale_first", "safe_div", "resize_last"]

@@ -4,19 +4,13 @@ import numpy as np
 
 
 @numba.njit(cache=True)
-def rfft_weights(m, n):
-    """Weights that make irfft the adjoint of rfft: bins other than DC and Nyquist count once, not twice."""
-    w = np.full(m, 0.5)
-    w[0] = 1.0
-    if n % 2 == 0 and n // 2 < m:
-        w[n // 2] = 1.0
-    return w
+def hermitian_weights(m, n, interior):
+    """1 at DC and (for even n) Nyquist, `interior` between: m bins of an n-point real FFT.
 
-
-@numba.njit(cache=True)
-def irfft_weights(m, n):
-    """Weights that make rfft the adjoint of irfft: interior bins stand for two conjugate terms."""
-    w = np.full(m, 2.0)
+    With interior 1/2, irfft becomes the adjoint of rfft (irfft counts interior bins twice);
+    with interior 2, rfft becomes the adjoint of irfft.
+    """
+    w = np.full(m, interior)
     w[0] = 1.0
     if n % 2 == 0 and n // 2 < m:
         w[n // 2] = 1.0

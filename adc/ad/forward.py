@@ -16,25 +16,6 @@ from ..ir.core import Function, Op, Value, is_array
 from . import rules
 
 
-class _TangentContext:
-    def __init__(self, emitter: "TangentEmitter", op: Op):
-        self.e, self.op = emitter, op
-
-    def x(self, i):
-        return self.e.ref(self.op.operands[i])
-
-    @property
-    def out(self):
-        return self.e.ref(self.op.results[0])
-
-    def t(self, i):
-        return self.e.tref(self.op.operands[i])
-
-    def constant(self, i):
-        owner = self.op.operands[i].owner
-        return owner.attrs["value"] if isinstance(owner, Op) and owner.opcode == "const" else None
-
-
 class TangentEmitter(ForwardEmitter):
     def __init__(self, fn: Function, wrt: list[int], act: Activity, vector: bool, unroll: int = 0):
         self.fn, self.wrt, self.act, self.vector, self.unroll = fn, wrt, act, vector or unroll > 0, unroll
@@ -103,7 +84,7 @@ class TangentEmitter(ForwardEmitter):
             tangent = P.Index(P.Ref(self.dot(array)), ([P.Ref(self.direction)] if self.vector else [])
                               + slice_index(op.attrs["spec"], [self.ref(i) for i in index]))
         else:
-            tangent = rules.jvp(_TangentContext(self, op))
+            tangent = rules.jvp(rules.RuleContext(op, self.ref, self.tref))
         if result.id in self.inlined:
             self.dot_inlined[result.id] = tangent
             return

@@ -103,21 +103,6 @@ class _ForwardSweep(ForwardEmitter):
             out.extend(tape.push(P.Ref(self.b.trips[id(op)])))
 
 
-class _RuleContext:
-    def __init__(self, builder: "ReverseBuilder", op: Op, g: P.Expr):
-        self.b, self.op, self.g = builder, op, g
-
-    def x(self, i):
-        return self.b.rref(self.op.operands[i])
-
-    @property
-    def out(self):
-        return self.b.rref(self.op.results[0])
-
-    def constant(self, i):
-        return _const(self.op.operands[i])
-
-
 class ReverseBuilder:
     def __init__(self, fn: Function, wrt: list[int], act: Activity, rec: Recording, debug: bool = False):
         self.fn, self.wrt, self.act, self.rec, self.debug = fn, wrt, act, rec, debug
@@ -343,7 +328,7 @@ class ReverseBuilder:
         if g is None:
             return
         result_type = op.results[0].type
-        for contribution in rules.vjp(_RuleContext(self, op, g)):
+        for contribution in rules.vjp(rules.RuleContext(op, self.rref, g=g)):
             i, expr = contribution[:2]
             v = op.operands[i]
             if not self.act.active(v):

@@ -348,13 +348,13 @@ def _fourier_vjp(c):
     if kind == "rfft":
         n_out = n if n is not None else length
         bins = P.Index(P.Attr(g, "shape"), [P.Lit(str(axis))])
-        g = g * P.Call("rt.rfft_weights", [bins, n_out])
+        g = g * P.Call("rt.hermitian_weights", [bins, n_out, P.Lit("0.5")])
         back = fourier_expr("irfft", g, n_out, attrs, norm)
     elif kind == "irfft":
         out_len = P.Index(P.Attr(c.out, "shape"), [P.Lit(str(axis))])
         spectrum = fourier_expr("rfft", g, out_len, attrs, norm)
         bins = P.Index(P.Attr(spectrum, "shape"), [P.Lit(str(axis))])
-        back = spectrum * P.Call("rt.irfft_weights", [bins, out_len])
+        back = spectrum * P.Call("rt.hermitian_weights", [bins, out_len, P.Lit("2.0")])
         n = None if len(c.op.operands) == 1 else n
         if n is not None:  # irfft read the first n//2 + 1 bins of its input
             return [(0, _resized(c, back, length))]
@@ -425,6 +425,29 @@ def vjp(c):
     return _adjoints_from_partials(c, PARTIALS[c.op.opcode](c))
 
 
+# -- the context rules run in -----------------------------------------------------------
+class RuleContext:
+    """What a rule sees: primal values through `primal(value)`, tangents through `tangent(value)`
+    (forward mode), the result's adjoint as `g` (reverse mode)."""
+
+    def __init__(self, op: Op, primal, tangent=None, g: P.Expr | None = None):
+        self.op, self._primal, self._tangent, self.g = op, primal, tangent, g
+
+    def x(self, i):
+        return self._primal(self.op.operands[i])
+
+    @property
+    def out(self):
+        return self._primal(self.op.results[0])
+
+    def t(self, i):
+        return self._tangent(self.op.operands[i])
+
+    def constant(self, i):
+        owner = self.op.operands[i].owner
+        return owner.attrs["value"] if isinstance(owner, Op) and owner.opcode == "const" else None
+
+
 # -- what the rules read -------------------------------------------------------------
 class _Read(P.Lit):
     def __init__(self, value):
@@ -432,26 +455,9 @@ class _Read(P.Lit):
         self.value = value
 
 
-class _Probe:
+def _probe(op: Op) -> RuleContext:
     """A rule context whose primal reads are placeholders naming the value read."""
-
-    def __init__(self, op: Op):
-        self.op = op
-        self.g = P.Lit("g")
-
-    def x(self, i):
-        return _Read(self.op.operands[i])
-
-    @property
-    def out(self):
-        return _Read(self.op.results[0])
-
-    def t(self, i):
-        return P.Lit("t")
-
-    def constant(self, i):
-        owner = self.op.operands[i].owner
-        return owner.attrs["value"] if isinstance(owner, Op) and owner.opcode == "const" else None
+    return RuleContext(op, _Read, lambda v: P.Lit("t"), P.Lit("g"))
 
 
 ELEMENTWISE_OPCODES = {"add", "sub", "mul", "div", "pow", "neg", "call", "select", "cast"}
@@ -469,7 +475,7 @@ def needs(op: Op, active) -> list:
     if op.opcode in ("load", "getslice") or not has_rule(op):
         return []
     read = []
-    for i, expr, *_ in vjp(_Probe(op)):
+    for i, expr, *_ in vjp(_probe(op)):
         v = op.operands[i]
         if active(v):
             read.extend(_reads(expr))

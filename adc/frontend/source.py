@@ -74,15 +74,6 @@ def assigned_names(stmts) -> set[str]:
     return names
 
 
-def used_names(stmts) -> set[str]:
-    names = set()
-    for stmt in stmts:
-        for node in gast.walk(stmt):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
-                names.add(node.id)
-    return names
-
-
 def name(id_: str, store: bool = False) -> gast.Name:
     return gast.Name(id=id_, ctx=gast.Store() if store else gast.Load(), annotation=None, type_comment=None)
 
