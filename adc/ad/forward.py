@@ -62,12 +62,16 @@ class TangentEmitter(ForwardEmitter):
         stmt = P.Assign(target, value)
         out.append(P.For(self.direction, [P.Ref(self.directions)], [stmt]) if self.vector else stmt)
 
+    def op_store(self, op, region, i, out, force_inline=False):
+        """The tangent store goes first: its expressions may read the element the store overwrites."""
+        array, *index, value = op.operands
+        if self.act.active(array):
+            target = self.tangent_target(array, [self.ref(i) for i in index])
+            self.assign_tangent(target, self.tref(value), value, out)
+        super().op_store(op, region, i, out, force_inline)
+
     def emitted(self, op: Op, out: list) -> None:
         if op.opcode == "store":
-            array, *index, value = op.operands
-            if self.act.active(array):
-                target = self.tangent_target(array, [self.ref(i) for i in index])
-                self.assign_tangent(target, self.tref(value), value, out)
             return
         result = op.results[0]
         if not self.act.active(result):
@@ -165,17 +169,17 @@ class TangentEmitter(ForwardEmitter):
     # -- the whole function ------------------------------------------------------------
     def build(self, name: str) -> P.FunctionDef:
         fn = self.fn
+        setup: list = []
+        for p in fn.params:  # arguments written with active values, but not in wrt: tangents start at zero
+            if p.id not in self.dots and self.act.active(p) and is_array(p.type):
+                self.fresh_tangent_array(p, setup)
         body: list = []
         self.region(fn.body, body)
-        setup: list = []
         if self.vector:
             first = self.tangent_params[0]
             setup.append(P.Assign(P.Ref(self.directions), P.Index(P.Attr(P.Ref(first), "shape"), [P.Lit("0")])))
             for var, v in self.scalar_dots.items():
                 setup.append(P.Assign(P.Ref(var), P.Call("np.zeros", [P.Ref(self.directions), P.Lit(f"np.{v.type.dtype}")])))
-        for p in fn.params:  # arguments written with active values, but not in wrt: tangents start at zero
-            if p.id not in self.dots and self.act.active(p) and is_array(p.type):
-                self.fresh_tangent_array(p, setup)
         returned = fn.returned
         values = [self.ref(r) for r in returned]
         tangents = [self._result_tangent(r) for r in returned]

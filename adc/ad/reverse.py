@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis.activity import Activity
-from ..analysis.recording import Recording, involved
+from ..analysis.recording import Recording, involved, recomputable_result
 from ..backend import pyir as P
 from ..backend.emit import CONTROL, ForwardEmitter, _const, finite_check, op_expr, slice_index, uses_of, zero
 from ..errors import CompileError
@@ -328,7 +328,11 @@ class ReverseBuilder:
         if g is None:
             return
         result_type = op.results[0].type
-        for contribution in rules.vjp(rules.RuleContext(op, self.rref, g=g)):
+        primal = self.rref
+        if recomputable_result(op, self.rec):  # the result array was overwritten: rebuild what the rule reads
+            def primal(v, op=op):
+                return op_expr(op, [self.rref(o) for o in op.operands]) if v is op.results[0] else self.rref(v)
+        for contribution in rules.vjp(rules.RuleContext(op, primal, g=g)):
             i, expr = contribution[:2]
             v = op.operands[i]
             if not self.act.active(v):
@@ -530,7 +534,10 @@ class ReverseBuilder:
         for i in self.wrt:
             p = fn.params[i]
             bar = self.bars.get(p.id)
-            grads.append(P.Ref(bar) if bar is not None and (bar in self.init or is_array(p.type)) else zero(p.type))
+            if bar is not None and (bar in self.init or is_array(p.type)):
+                grads.append(P.Ref(bar))
+            else:  # the result does not depend on it
+                grads.append(P.Call("np.zeros_like", [P.Ref(self.fwd_vars[p.id])]) if is_array(p.type) else zero(p.type))
         value = self.forward.ref(returned[0]) if len(returned) == 1 else P.TupleExpr([self.forward.ref(r) for r in returned])
         body.append(P.Return(P.TupleExpr([value, P.TupleExpr(grads)])))
         params = [self.fwd_vars[p.id] for p in fn.params] + seeds

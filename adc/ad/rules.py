@@ -299,6 +299,10 @@ def _full_like_vjp(c):
 def _runtime_jvp(c):
     """The runtime's helpers are linear in their first argument (outer: bilinear)."""
     name = f"rt.{c.op.attrs['fn']}"
+    if c.op.attrs["fn"] == "safe_div":  # d(a / b) = (da - (a / b) db) / b, zero where b is
+        ta = c.t(0) if c.t(0) is not None else P.Lit("0.0")
+        tb = c.t(1)
+        return P.Call(name, [ta - c.out * tb if tb is not None else ta, c.x(1)])
     if c.op.attrs["fn"] == "outer":
         terms = [P.Call(name, [c.t(0), c.x(1)]) if c.t(0) is not None else None,
                  P.Call(name, [c.x(0), c.t(1)]) if c.t(1) is not None else None]

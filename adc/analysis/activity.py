@@ -122,6 +122,8 @@ def _forward_control(op: Op, act: Activity) -> bool:
     for _, arg, y, r in slots:
         if y is not None and y.id in act.varied:
             changed |= _mark(act.varied, arg, act) | _mark(act.varied, r, act)
+        if r is not None and arg.id in act.varied:  # a loop that runs no step returns its initial value
+            changed |= _mark(act.varied, r, act)
     return changed
 
 

@@ -181,12 +181,22 @@ def frozen(array: Value, op: Op, rec: Recording) -> bool:
                    for st in rec.stores)
 
 
+def recomputable_result(op: Op, rec: Recording) -> bool:
+    """An array result written to later, but recomputable from its operands (b = np.tanh(x); b[0] = 0)."""
+    result = op.results[0] if op.results else None
+    return (result is not None and is_array(result.type) and not frozen(result, op, rec)
+            and op.opcode in PURE_OPCODES and all(frozen(o, op, rec) for o in op.operands if is_array(o.type)))
+
+
 def _check_array_contents(fn: Function, rec: Recording, act: Activity, needs) -> None:
     """A whole-array read that a rule needs must see the same contents in the reverse sweep."""
     for op in walk(fn.body):
         if op.opcode in ("load", "store") or not involved(op, act):
             continue
         for v in needs(op, act.active):
+            if v in op.results and recomputable_result(op, rec):
+                rec.needed.update(o.id for o in op.operands)
+                continue
             if is_array(v.type) and not frozen(v, op, rec):
                 loc = op.loc
                 raise CompileError(

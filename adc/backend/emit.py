@@ -21,7 +21,9 @@ CONTROL = ("for", "while", "if")
 def literal(value, dtype: str | None = None) -> P.Expr:
     text = repr(value)
     if dtype in ("float32", "complex64"):
-        text = f"np.{dtype}({text})"
+        return P.Lit(f"np.{dtype}({text})")
+    if text.startswith("-"):  # so that (-0.3) ** 2 keeps its parentheses
+        return P.Unary("-", P.Lit(text[1:]))
     return P.Lit(text)
 
 

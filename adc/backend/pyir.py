@@ -299,8 +299,10 @@ def assign_names(fn: FunctionDef, reserved: set[str] = frozenset()) -> None:
                     intervals[var] = [new_s, new_e]
                     changed = True
     holders: dict[str, int] = {}  # name -> end of its latest interval
+    kinds: dict[str, bool] = {}  # name -> whether it holds arrays: a name never switches (numba types it once)
     for p in fn.params:
         holders[p.name] = intervals[p][1]
+        kinds[p.name] = p.array
     taken = set(reserved) | RESERVED
     for var in sorted((v for v in intervals if v.name is None), key=lambda v: intervals[v][0]):
         start, end = intervals[var]
@@ -308,11 +310,12 @@ def assign_names(fn: FunctionDef, reserved: set[str] = frozenset()) -> None:
         k = 0
         while True:
             candidate = base if k == 0 else f"{base}_{k}"
-            if candidate not in taken and holders.get(candidate, -10) < start:
+            if candidate not in taken and holders.get(candidate, -10) < start and kinds.get(candidate, var.array) == var.array:
                 break
             k += 1
         var.name = candidate
         holders[candidate] = end
+        kinds[candidate] = var.array
 
 
 # -- printing --------------------------------------------------------------------

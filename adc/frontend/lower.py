@@ -714,6 +714,8 @@ class Lowerer:
         if name == "outer":
             dtype = promote(*[a.type for a in args]).dtype
             return self.op1("runtime", args, Array(dtype, 2), fn=name)
+        if name == "safe_div":
+            return self.op1("runtime", args, promote(*[a.type for a in args]), fn=name)
         if name.startswith("unbroadcast"):
             return self.op1("runtime", args, Array(args[0].type.dtype, args[1].type.ndim), fn=name)
         return self.op1("runtime", args, args[0].type, fn=name)  # grow, same_shape
