@@ -12,7 +12,7 @@ import numpy as np
 from ..analysis.activity import Activity
 from ..analysis.recording import Recording, involved, recomputable_result
 from ..backend import pyir as P
-from ..backend.emit import CONTROL, ForwardEmitter, _const, finite_check, op_expr, slice_index, uses_of, zero
+from ..backend.emit import CONTROL, ForwardEmitter, _const, finite_check, has_store, op_expr, slice_index, uses_of, zero
 from ..errors import CompileError
 from ..ir.core import Function, Op, Region, Value, is_array
 from . import rules
@@ -372,6 +372,12 @@ class ReverseBuilder:
         load = add.operands[0].owner
         if not isinstance(load, Op) or load.opcode != "load" or load.operands[0] is not array \
                 or load.operands[1:] != index or len(self.uses.get(load.result.id, [])) != 1:
+            return None
+        region = self.rec.op_region[id(store)]
+        if self.rec.op_region.get(id(load)) is not region:
+            return None
+        between = region.ops[region.ops.index(load) + 1:region.ops.index(store)]
+        if any(has_store(o) for o in between):  # `x[0] += f(x)` where f writes x: not a plain increment
             return None
         self.handled.update({id(add), id(load)})
         return add.operands[1], (1 if add.opcode == "add" else -1)

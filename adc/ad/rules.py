@@ -213,12 +213,12 @@ def _reduce_jvp(c):
 
 @register(VJP, "sum")
 def _sum_vjp(c):
-    return [(0, P.Call("np.full_like", [c.x(0), c.g]))]
+    return [(0, P.Call("np.full_like", [c.like(0), c.g]))]
 
 
 @register(VJP, "mean")
 def _mean_vjp(c):
-    return [(0, P.Call("np.full_like", [c.x(0), c.g / P.Attr(c.x(0), "size")]))]
+    return [(0, P.Call("np.full_like", [c.like(0), c.g / P.Attr(c.like(0), "size")]))]
 
 
 @register(JVP, "transpose")
@@ -346,7 +346,7 @@ def _fourier_vjp(c):
         loc = c.op.loc
         raise CompileError(f"the adjoint of np.fft.{kind} is implemented along the last axis only",
                            loc.filename, loc.lineno)
-    length = P.Index(P.Attr(c.x(0), "shape"), [P.Lit(str(axis))])
+    length = P.Index(P.Attr(c.like(0), "shape"), [P.Lit(str(axis))])
     n = c.x(1) if len(c.op.operands) > 1 else None
     g = c.g
     if kind == "rfft":
@@ -434,8 +434,9 @@ class RuleContext:
     """What a rule sees: primal values through `primal(value)`, tangents through `tangent(value)`
     (forward mode), the result's adjoint as `g` (reverse mode)."""
 
-    def __init__(self, op: Op, primal, tangent=None, g: P.Expr | None = None):
+    def __init__(self, op: Op, primal, tangent=None, g: P.Expr | None = None, shape=None):
         self.op, self._primal, self._tangent, self.g = op, primal, tangent, g
+        self._shape = shape or primal
 
     def x(self, i):
         return self._primal(self.op.operands[i])
@@ -447,6 +448,10 @@ class RuleContext:
     def t(self, i):
         return self._tangent(self.op.operands[i])
 
+    def like(self, i):
+        """Operand i read for its shape only (np.full_like, .size): element writes cannot change that."""
+        return self._shape(self.op.operands[i])
+
     def constant(self, i):
         owner = self.op.operands[i].owner
         return owner.attrs["value"] if isinstance(owner, Op) and owner.opcode == "const" else None
@@ -454,14 +459,14 @@ class RuleContext:
 
 # -- what the rules read -------------------------------------------------------------
 class _Read(P.Lit):
-    def __init__(self, value):
+    def __init__(self, value, shape_only: bool = False):
         super().__init__("primal")
-        self.value = value
+        self.value, self.shape_only = value, shape_only
 
 
 def _probe(op: Op) -> RuleContext:
     """A rule context whose primal reads are placeholders naming the value read."""
-    return RuleContext(op, _Read, lambda v: P.Lit("t"), P.Lit("g"))
+    return RuleContext(op, _Read, lambda v: P.Lit("t"), P.Lit("g"), shape=lambda v: _Read(v, shape_only=True))
 
 
 ELEMENTWISE_OPCODES = {"add", "sub", "mul", "div", "pow", "neg", "call", "select", "cast"}
@@ -474,23 +479,24 @@ def broadcasts(op: Op, operand) -> bool:
     return op.opcode in ELEMENTWISE_OPCODES and is_array(operand.type) and arrays > 1
 
 
-def needs(op: Op, active) -> list:
-    """The primal values the reverse rule reads for the contributions to active operands."""
+def needs(op: Op, active, contents_only: bool = False) -> list:
+    """The primal values the reverse rule reads for the contributions to active operands
+    (with `contents_only`, not those read for their shape alone)."""
     if op.opcode in ("load", "getslice") or not has_rule(op):
         return []
     read = []
     for i, expr, *_ in vjp(_probe(op)):
         v = op.operands[i]
         if active(v):
-            read.extend(_reads(expr))
-            if broadcasts(op, v):
+            read.extend(r.value for r in _reads(expr) if not (contents_only and r.shape_only))
+            if broadcasts(op, v) and not contents_only:
                 read.append(v)  # for its shape
     return read
 
 
 def _reads(e) -> list:
     if isinstance(e, _Read):
-        return [e.value]
+        return [e]
     if isinstance(e, (P.Expr, P.Slice)):
         return [v for child in vars(e).values() for item in (child if isinstance(child, list) else [child])
                 for v in _reads(item)]

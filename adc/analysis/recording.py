@@ -193,7 +193,7 @@ def _check_array_contents(fn: Function, rec: Recording, act: Activity, needs) ->
     for op in walk(fn.body):
         if op.opcode in ("load", "store") or not involved(op, act):
             continue
-        for v in needs(op, act.active):
+        for v in needs(op, act.active, contents_only=True):
             if v in op.results and recomputable_result(op, rec):
                 rec.needed.update(o.id for o in op.operands)
                 continue
