@@ -427,20 +427,23 @@ class ReverseBuilder:
     def _iteration(self, region: Region, carries, body: list) -> None:
         outer = set(self.init)
         self.restore(region, body)
-        for a, y, var, _ in carries:
+        accumulations = {id(a): self.accumulation(a, y, region) for a, y, var, _ in carries if self.bars[a.id] is var}
+        if any(acc and acc[0] in region.args for acc in accumulations.values()):
+            accumulations = {}  # `a += s` with s carried too: adding into s's adjoint before it is read is wrong
+        for a, y, var, _ in carries:  # seeds first: they read the incoming adjoints
+            if accumulations.get(id(a)):
+                continue
             if self.bars[a.id] is var and self.through_inner_loop(a, y, region):
                 self.bars[y.id] = var  # the inner loop carries the same adjoint variable
-                continue
-            accumulated = self.accumulation(a, y, region) if self.bars[a.id] is var else None
-            if accumulated:
-                term, positive = accumulated
+            elif y is not a:
+                self.init.discard(self.bars[a.id])
+                self.contribute(y, P.Ref(var), body, pendable=False)
+        for a, y, var, _ in carries:  # then accumulations `s += t`: s's adjoint passes through, t gets it
+            if accumulations.get(id(a)):
+                term, positive = accumulations[id(a)]
                 self.handled.add(id(y.owner))
                 self.carry_bars.discard(var)
                 self.contribute(term, P.Ref(var) if positive else -P.Ref(var), body)
-                continue
-            if y is not a:
-                self.init.discard(self.bars[a.id])
-                self.contribute(y, P.Ref(var), body, pendable=False)
         self.reverse_region(region, body)
         for a, _, var, _ in carries:
             arg_bar = self.bars[a.id]
