@@ -217,6 +217,10 @@ def main(argv=None) -> int:
             (out / "summary.md").write_text(summary_text(tally, shrunk, time.time() - start, args))
     if own_cache:
         shutil.rmtree(os.environ.pop("ADC_CACHE_DIR"), ignore_errors=True)
+    now = compiler_version()
+    if now != VERSION:  # workers started after the change ran the new compiler
+        print(f"warning: the compiler changed during the campaign: {VERSION} -> {now}", flush=True)
+        VERSION = f"{VERSION} -> {now} (changed during the campaign)"
 
     elapsed = time.time() - start
     for key, record in tally.examples.items():  # the smallest program that showed each failure and refusal

@@ -279,6 +279,11 @@ def main(w, y):
     ),
     Regression(
         "reverse_order_of_parameter_update_in_loop", "grad-fd", None,
+        note=("reverse-order-of-parameter-update-in-loop: "
+              "in a loop body updating a scalar argument from a carried value (`a += s0`) and then that "
+              "value (`s0 = 0.5 * s0 + 0.5`), the reverse sweep added into s0's adjoint before s0's own "
+              "adjoint read it: the gradient through `a` missed the later update (found on 2053f80, fixed "
+              "in c42db11)"),
         case=Case(
             source='''\
 import numpy as np

@@ -27,8 +27,8 @@ class KnownBug:
 #              "`(-0.3) ** 2` is generated as `-0.3 ** 2`",
 #              lambda f: f.kind in ("primal", "value", "grad-fd") and "(-0." in f.case.source),
 #
-# The bugs of the first campaigns were fixed in commits a9ab850 and 4943931; their programs stay
-# in tests/fuzz_regressions.py as plain regression tests.
+# The bugs of the campaigns so far were fixed in commits a9ab850, 4943931 and c42db11; their
+# programs stay in tests/fuzz_regressions.py as plain regression tests.
 KNOWN_BUGS: list = []  # every bug the campaigns found is fixed (see tests/fuzz_regressions.py)
 
 

@@ -11,10 +11,15 @@ For a case (source text, arguments, wrt, which costly checks to run):
 5. hvp (when asked): its gradient equals `grad` and H v matches finite differences of `grad`.
 
 Finite differences are only trusted where they are meaningful. The plain function runs in an
-instrumented twin (every `<`/`>` recorded through `_cmp`); a step size h is used only if the branch
-decisions at x +- h v and x +- 2h v are those at x. A mismatch is a failure only if two step
-sizes agree with each other and not with adc; when no step size settles it, or the value is not
-finite or huge, the case is `Invalid` (dropped, not failed).
+instrumented twin (every comparison recorded through `_cmp`); a step size h is used only if the
+branch decisions at x +- h v and x +- 2h v are those at x. Steps shrink with the size of the
+derivative's terms (sum |g_i v_i|), so that they move large intermediates by little. A mismatch
+is a failure only if two steps agree with each other and adc is off by more than the tolerance
+and by more than ten times their spread; when no step settles it, when the plain function
+overflows (numpy floating-point errors are raised) or its value is not finite or over 1e6, or
+when a gradient is non-finite in both modes (0 * inf in the derivative), the case is `Invalid`:
+dropped and counted, not failed. Every failure is recorded and the checks that do not depend on
+it still run; the first is raised with the others in `.also`.
 
 An `adc.CompileError` is a refusal, not a failure: it is reported in the `Outcome` (stage and
 message), unless `strict` (the regression tests), where it fails as `Refused`.
