@@ -10,12 +10,11 @@ from dataclasses import dataclass, field
 from .ad import rules
 from .ad.forward import tangent_function
 from .ad.reverse import ReverseBuilder
-from .analysis.activity import analyse_activity
+from .analysis.activity import alias_classes, analyse_activity
 from .analysis.recording import analyse_recording
 from .backend import compile as backend
 from .backend import pyir as P
 from .backend.primal import primal_function
-from .errors import CompileError
 from .frontend.lower import lower_function
 from .ir.core import Function, walk
 from .ir.dce import eliminate_dead_code
@@ -35,7 +34,7 @@ class Specialization:
     """Everything adc made for one function, one argument-type signature and one `wrt`."""
     ir: Function
     sources: dict[str, str]                 # "primal", "vjp", "jvp", "jvp_vec" -> function source
-    errors: dict[str, CompileError]         # transforms that refused this function, and why
+    errors: dict[str, Exception]            # transforms that refused (or failed on) this function, and why
     kernels: dict[str, object] = field(default_factory=dict)
     python: dict[str, object] = field(default_factory=dict)  # the generated functions, uncompiled
     stored_params: list[int] = field(default_factory=list)
@@ -58,7 +57,7 @@ def specialize(fn, arg_types: list, wrt: list[int], backend_name: str, debug: bo
     for kind, make in TRANSFORMS.items():
         try:
             functions[kind] = make(ir, wrt, f"{name}__{kind}", debug)
-        except CompileError as exc:
+        except Exception as exc:  # noqa: BLE001  a transform that fails (a refusal, or a bug) fails its own calls only
             errors[kind] = exc
     sources = {}
     for kind, function in functions.items():
@@ -68,8 +67,9 @@ def specialize(fn, arg_types: list, wrt: list[int], backend_name: str, debug: bo
     kernels = {kind: _compiled(module, functions[kind].name, backend_name, derivative=kind != "primal")
                for kind in functions}
     python = {kind: getattr(module, functions[kind].name) for kind in functions}
-    stored = sorted({i for i, p in enumerate(ir.params) for op in walk(ir.body)
-                     if op.opcode == "store" and op.operands[0] is p})
+    aliases = alias_classes(ir)
+    targets = {op.operands[0].id for op in walk(ir.body) if op.opcode == "store"}
+    stored = sorted(i for i, p in enumerate(ir.params) if aliases.get(p.id, {p.id}) & targets)  # through views too
     return Specialization(ir, sources, errors, kernels, python, stored)
 
 

@@ -18,3 +18,42 @@ def trip_count(lo, hi, step):
     if step > 0:
         return max(0, (hi - lo + step - 1) // step)
     return max(0, (lo - hi - step - 1) // (-step))
+
+
+@numba.njit(cache=True)
+def record(buf, top, a):
+    """An array tape's push: `buf` (grown when full) with a's entries, then its shape, from `top` on.
+
+    The shape goes last so that a pop, reading down from the top, finds it first; a loop whose
+    array changes size from step to step (each level of a wavelet halves it) tapes exactly.
+    """
+    need = top + a.size + a.ndim
+    if need > buf.shape[0]:
+        bigger = np.empty(max(need, 2 * buf.shape[0]), buf.dtype)
+        bigger[:top] = buf[:top]
+        buf = bigger
+    buf[top:top + a.size] = np.ascontiguousarray(a).reshape(a.size)
+    for k in range(a.ndim):
+        buf[top + a.size + k] = a.shape[k]
+    return buf
+
+
+@numba.njit(cache=True)
+def recorded_1(buf, top):
+    """The 1-d array `record` wrote last below `top` (a view into the tape)."""
+    n = int(buf[top - 1].real)
+    return buf[top - 1 - n:top - 1]
+
+
+@numba.njit(cache=True)
+def recorded_2(buf, top):
+    """The 2-d array `record` wrote last below `top` (a view into the tape)."""
+    rows, cols = int(buf[top - 2].real), int(buf[top - 1].real)
+    return buf[top - 2 - rows * cols:top - 2].reshape((rows, cols))
+
+
+@numba.njit(cache=True)
+def recorded_3(buf, top):
+    """The 3-d array `record` wrote last below `top` (a view into the tape)."""
+    a, b, c = int(buf[top - 3].real), int(buf[top - 2].real), int(buf[top - 1].real)
+    return buf[top - 3 - a * b * c:top - 3].reshape((a, b, c))

@@ -14,7 +14,7 @@ from ..analysis.recording import Recording, involved, recomputable_result
 from ..backend import pyir as P
 from ..backend.emit import CONTROL, ForwardEmitter, _const, finite_check, has_store, op_expr, slice_index, uses_of, zero
 from ..errors import CompileError
-from ..ir.core import Function, Op, Region, Value, is_array
+from ..ir.core import Function, Op, Region, Value, is_array, same_shape_operand
 from . import rules
 
 
@@ -43,6 +43,32 @@ class _Tape:
                 P.Assign(P.Ref(var), P.Index(P.Ref(self.buf), [P.Ref(self.top)]))]
 
 
+class _ArrayTape:
+    """Whole arrays, one after another in a flat buffer that grows (each followed by its shape)."""
+
+    def __init__(self, hint: str, type_):
+        self.buf = P.Var(f"{hint}__tape")
+        self.top = P.Var(f"{hint}__top")
+        self.type = type_
+        self.exact = False
+
+    def alloc(self, capacity: P.Expr) -> list:
+        dtype = "int64" if self.type.dtype == "bool" else self.type.dtype
+        return [P.Assign(P.Ref(self.buf), P.Call("np.empty", [capacity, P.Lit(f"np.{dtype}")])),
+                P.Assign(P.Ref(self.top), P.Lit("0"))]
+
+    def push(self, value: P.Expr) -> list:
+        return [P.Assign(P.Ref(self.buf), P.Call("rt.record", [P.Ref(self.buf), P.Ref(self.top), value])),
+                P.AugAssign(P.Ref(self.top), "+", self.extent(value))]
+
+    def pop(self, var: P.Var) -> list:
+        return [P.Assign(P.Ref(var), P.Call(f"rt.recorded_{self.type.ndim}", [P.Ref(self.buf), P.Ref(self.top)])),
+                P.AugAssign(P.Ref(self.top), "-", self.extent(P.Ref(var)))]
+
+    def extent(self, value: P.Expr) -> P.Expr:
+        return P.Attr(value, "size") + self.type.ndim
+
+
 def trip_count(lo: P.Expr, hi: P.Expr, step: P.Expr, loop: Op) -> P.Expr:
     lo_value, hi_value, step_value = loop.operands[:3]
     if _const(step_value) == 1 and _const(lo_value) == 0 and isinstance(hi_value.owner, Op) and hi_value.owner.opcode == "dim":
@@ -57,7 +83,8 @@ class _ForwardSweep(ForwardEmitter):
         rec = builder.rec
         in_scope = {v for v in rec.needed if rec.region_of.get(v, rec.top) is rec.top}
         returned = {v.id for v in builder.fn.returned}
-        super().__init__(builder.fn.body, builder.fwd_vars, materialize=rec.taped | in_scope | returned,
+        snapshot = {v.id for vs in rec.snapshots.values() for v in vs}
+        super().__init__(builder.fn.body, builder.fwd_vars, materialize=rec.taped | in_scope | returned | snapshot,
                          debug=builder.debug)
         self.b = builder
 
@@ -66,6 +93,14 @@ class _ForwardSweep(ForwardEmitter):
         tape = self.b.tapes.get(v.id)
         if tape:
             out.extend(tape.push(P.Ref(self.var(v))))
+
+    def emitted(self, op, out):
+        for v in self.b.rec.snapshots.get(id(op), ()):
+            key = ("snapshot", id(op), v.id)
+            if key in self.b.tapes:
+                out.extend(self.b.tapes[key].push(self.ref(v)))
+            else:
+                out.append(P.Assign(P.Ref(self.b.snapshot_vars[key]), P.Call("np.copy", [self.ref(v)])))
 
     def before_loop(self, op, out):
         for tape, chain in self.b.exact_allocations.get(id(op), []):
@@ -117,7 +152,9 @@ class ReverseBuilder:
         self.trips: dict[int, P.Var] = {}
         self.tapes: dict = {}
         self.exact_allocations: dict[int, list] = {}
-        self.growable: list[_Tape] = []
+        self.growable: list = []
+        self.snapshot_vars: dict[tuple, P.Var] = {}
+        self.view_bars: set[int] = set()  # adjoints of views that are views of their base's adjoint
         self.line = None
         self.memory = self._memory_arrays()
         self._plan_tapes()
@@ -126,14 +163,18 @@ class ReverseBuilder:
     def _memory_arrays(self) -> set[int]:
         """Arrays read or written element-wise: their adjoint is a zeroed buffer, updated in place.
 
-        Other arrays (results of whole-array expressions) accumulate adjoints as values.
+        Other arrays (results of whole-array expressions) accumulate adjoints as values. Views
+        (x[1:], m.T) of memory are memory, their adjoint the same view of their base's.
         """
         memory = {p.id for p in self.fn.params if is_array(p.type)}
         for op in _walk(self.fn.body):
-            if op.opcode in ("alloc", "alloc_like", "copy", "arange"):
+            if op.opcode in ("alloc", "alloc_like", "copy", "arange", "getslice"):
                 memory.add(op.result.id)
             if op.opcode in ("load", "store", "getslice"):
                 memory.add(op.operands[0].id)
+        for op in _walk(self.fn.body):  # a view of memory is memory: its reads are reads of its base, when they happen
+            if op.opcode == "transpose" and op.operands[0].id in memory:
+                memory.add(op.result.id)
         return memory
 
     def is_memory(self, v: Value) -> bool:
@@ -149,14 +190,30 @@ class ReverseBuilder:
                     self.growable.append(self.tapes[("trips", id(op))])
         for vid in sorted(self.rec.taped):
             v = self.rec.values[vid]
-            chain = self.rec.enclosing_ops(self.rec.region_of[vid])
-            exact = all(o.opcode == "for" and all(self.hoistable(b) for b in o.operands[:3]) for o in chain)
-            tape = _Tape(v.hint or "t", v.type.dtype, exact)
-            self.tapes[vid] = tape
-            if exact:
-                self.exact_allocations.setdefault(id(chain[-1]), []).append((tape, chain))
-            else:
-                self.growable.append(tape)
+            self.tapes[vid] = self._new_tape(v.hint or "t", v.type, self.rec.region_of[vid])
+        for op in _walk(self.fn.body):
+            for v in self.rec.snapshots.get(id(op), ()):
+                key, hint = ("snapshot", id(op), v.id), f"{v.hint or 't'}__saved"
+                region = self.rec.op_region[id(op)]
+                if region is self.fn.body:
+                    self.snapshot_vars[key] = P.Var(hint, array=True)
+                else:
+                    self.tapes[key] = self._new_tape(hint, v.type, region)
+
+    def _new_tape(self, hint: str, type_, region: Region):
+        """A tape for a value of `region`: exact-sized for scalars in `for` loops with bounds known before them."""
+        chain = self.rec.enclosing_ops(region)
+        if is_array(type_):
+            tape = _ArrayTape(hint, type_)
+            self.growable.append(tape)
+            return tape
+        exact = all(o.opcode == "for" and all(self.hoistable(b) for b in o.operands[:3]) for o in chain)
+        tape = _Tape(hint, type_.dtype, exact)
+        if exact:
+            self.exact_allocations.setdefault(id(chain[-1]), []).append((tape, chain))
+        else:
+            self.growable.append(tape)
+        return tape
 
     def hoistable(self, v: Value) -> bool:
         """Computable before any loop: in scope, or pure arithmetic on such values (x.shape[0] - 1)."""
@@ -193,7 +250,15 @@ class ReverseBuilder:
             if a.id in self.rec.shifted and a.id not in self.rec.taped and a.id in self.rec.needed:
                 self.rev_vars[a.id] = P.Var(a.hint or "t", array=is_array(a.type))
                 out.append(P.Assign(P.Ref(self.rev_vars[a.id]), self.carried_back(a, 0)))
+        for a in region.args:
+            if self.is_memory(a) and self.act.active(a):  # a carried array read by element or slice
+                self.memory_bar(a, out)
+                self.init.add(self.bars[a.id])
         for op in region.ops:
+            for v in self.rec.snapshots.get(id(op), ()):
+                key = ("snapshot", id(op), v.id)
+                self.snapshot_vars[key] = P.Var(f"{v.hint or 't'}__saved", array=True)
+                out.extend(self.tapes[key].pop(self.snapshot_vars[key]))
             for r in op.results:
                 if r.id not in self.rec.needed:
                     continue
@@ -204,9 +269,22 @@ class ReverseBuilder:
                     expr = op_expr(op, [self.rref(o) for o in op.operands])
                     self.rev_vars[r.id] = P.Var(r.hint, array=is_array(r.type))
                     out.append(P.Assign(P.Ref(self.rev_vars[r.id]), expr))
+            for r in op.results:
                 if self.is_memory(r) and self.act.active(r):
-                    self.bars[r.id] = P.Var(f"{r.hint or 't'}__bar", array=True)
-                    out.append(P.Assign(P.Ref(self.bars[r.id]), P.Call("np.zeros_like", [self.rref(r)])))
+                    self.memory_bar(r, out)
+
+    def memory_bar(self, v: Value, out: list) -> None:
+        """The adjoint buffer of an array in memory: zeros, or for a view, the same view of its base's adjoint
+        (so that a store through either kills the same entries)."""
+        self.bars[v.id] = P.Var(f"{v.hint or 't'}__bar", array=True)
+        owner = v.owner
+        if isinstance(owner, Op) and owner.opcode in ("getslice", "transpose") and owner.operands[0].id in self.bars \
+                and self.is_memory(owner.operands[0]):
+            start = op_expr(owner, [P.Ref(self.bars[owner.operands[0].id])] + [self.rref(o) for o in owner.operands[1:]])
+            self.view_bars.add(v.id)
+        else:
+            start = P.Call("np.zeros_like", [self.rref(v)])
+        out.append(P.Assign(P.Ref(self.bars[v.id]), start))
 
     def carried_back(self, a: Value, back: int) -> P.Expr:
         """Block argument a as it was `back` steps before this one: its initial value on the first
@@ -323,16 +401,35 @@ class ReverseBuilder:
                     stmts.insert(0, P.Comment(f"{op.loc}  {op.loc.text}"))
                 out.extend(stmts)
 
+    def primal_for(self, op: Op):
+        """How op's rule reads primal values: copies taken at op, a rebuilt overwritten result, or as usual."""
+        saved = {v.id: self.snapshot_vars[("snapshot", id(op), v.id)] for v in self.rec.snapshots.get(id(op), ())}
+        rebuilt = recomputable_result(op, self.rec)
+
+        def primal(v):
+            if v.id in saved:
+                return P.Ref(saved[v.id])
+            if rebuilt and v is op.results[0]:
+                return op_expr(op, [self.rref(o) for o in op.operands])
+            return self.rref(v)
+        return primal
+
+    def shape_ref(self, v: Value, primal) -> P.Expr:
+        """An expression of v's shape, the cheapest there is: an elementwise result has its one array operand's."""
+        while v.id not in self.rev_vars and not self.rec.in_scope(v) and same_shape_operand(v) is not None:
+            v = same_shape_operand(v)
+        return primal(v)
+
     def reverse_op(self, op: Op, out: list) -> None:
+        if op.results and op.results[0].id in self.view_bars:
+            return  # the view's adjoint is a view of its base's: contributions are there already
         g = self.take_bar(op.results[0])
         if g is None:
             return
         result_type = op.results[0].type
-        primal = self.rref
-        if recomputable_result(op, self.rec):  # the result array was overwritten: rebuild what the rule reads
-            def primal(v, op=op):
-                return op_expr(op, [self.rref(o) for o in op.operands]) if v is op.results[0] else self.rref(v)
-        for contribution in rules.vjp(rules.RuleContext(op, primal, g=g)):
+        primal = self.primal_for(op)
+        context = rules.RuleContext(op, primal, g=g, shape=lambda v: self.shape_ref(v, primal))
+        for contribution in rules.vjp(context):
             i, expr = contribution[:2]
             v = op.operands[i]
             if not self.act.active(v):
@@ -349,7 +446,7 @@ class ReverseBuilder:
             if is_array(result_type) and not is_array(v.type):
                 expr = P.Call("np.sum", [expr])
             elif rules.broadcasts(op, v):
-                expr = unbroadcast(expr, result_type.ndim, v.type.ndim, self.rref(v))
+                expr = unbroadcast(expr, result_type.ndim, v.type.ndim, self.shape_ref(v, primal))
             self.contribute(v, expr, out)
 
     def reverse_store(self, op: Op, out: list) -> None:
@@ -394,13 +491,19 @@ class ReverseBuilder:
         for a, y, r, init in slots:
             var = self.bar_var(r)
             if var not in self.init:
-                out.append(P.Assign(P.Ref(var), zero(r.type)))
+                out.append(P.Assign(P.Ref(var), self.zeros_like(r)))
                 self.init.add(var)
             self.carry_bars.add(var)
             shifted = any(other is a and b is not a for b, other, _, _ in slots)
-            self.bars[a.id] = P.Var(f"{a.hint or 't'}__bar", array=is_array(a.type)) if shifted else var
+            if self.is_memory(a):
+                self.bars.pop(a.id, None)  # each reversed step zeroes a buffer of its own (restore)
+            else:
+                self.bars[a.id] = P.Var(f"{a.hint or 't'}__bar", array=is_array(a.type)) if shifted else var
             carries.append((a, y, var, init))
         return carries
+
+    def zeros_like(self, v: Value) -> P.Expr:
+        return P.Call("np.zeros_like", [self.rref(v)]) if is_array(v.type) else zero(v.type)
 
     def accumulation(self, a: Value, y: Value, region: Region):
         """`s += t` carried by a loop: the carried adjoint passes through unchanged, t gets it."""
@@ -436,7 +539,8 @@ class ReverseBuilder:
             if self.bars[a.id] is var and self.through_inner_loop(a, y, region):
                 self.bars[y.id] = var  # the inner loop carries the same adjoint variable
             elif y is not a:
-                self.init.discard(self.bars[a.id])
+                if self.bars[a.id] is var:
+                    self.init.discard(var)
                 self.contribute(y, P.Ref(var), body, pendable=False)
         for a, y, var, _ in carries:  # then accumulations `s += t`: s's adjoint passes through, t gets it
             if accumulations.get(id(a)):
@@ -448,9 +552,9 @@ class ReverseBuilder:
         for a, _, var, _ in carries:
             arg_bar = self.bars[a.id]
             if arg_bar is not var:
-                body.append(P.Assign(P.Ref(var), P.Ref(arg_bar) if arg_bar in self.init else zero(a.type)))
+                body.append(P.Assign(P.Ref(var), P.Ref(arg_bar) if arg_bar in self.init else self.zeros_like(a)))
             elif var not in self.init:
-                body.append(P.Assign(P.Ref(var), zero(a.type)))
+                body.append(P.Assign(P.Ref(var), self.zeros_like(a)))
         self.init = outer
 
     def _finish_loop(self, op: Op, loop: P.For, carries, out: list) -> None:
@@ -527,8 +631,7 @@ class ReverseBuilder:
         body.append(P.Comment("reverse sweep"))
         for v in fn.params + [r for op in fn.body.ops for r in op.results]:
             if self.is_memory(v) and self.act.active(v):
-                self.bars[v.id] = P.Var(f"{v.hint or 't'}__bar", array=True)
-                body.append(P.Assign(P.Ref(self.bars[v.id]), P.Call("np.zeros_like", [self.rref(v)])))
+                self.memory_bar(v, body)
         for r, seed in zip(returned, seeds):
             if self.is_memory(r) and self.act.active(r):
                 body.append(P.AugAssign(P.Ref(self.bars[r.id]), "+", P.Ref(seed)))

@@ -23,7 +23,7 @@ import numpy as np
 from ..backend import pyir as P
 from ..backend.emit import call_expr, fourier_expr
 from ..errors import CompileError
-from ..ir.core import Op, is_array
+from ..ir.core import ELEMENTWISE_OPCODES, Op, is_array
 
 ONE, MINUS_ONE = "one", "minus one"  # partials that need no multiplication
 PARTIALS, JVP, VJP = {}, {}, {}
@@ -97,6 +97,18 @@ def _pow(c):
     if exponent is not None:
         return [(0, exponent * c.x(0) ** (exponent - 1))]
     return [(0, c.x(1) * c.x(0) ** (c.x(1) - 1)), (1, c.out * fn(c, "log", c.x(0)))]
+
+
+@register(PARTIALS, "mod")
+def _mod(c):
+    """x % m = x - floor(x / m) * m: slope 1 in x, -floor(x / m) in m (jumps where x / m is an integer)."""
+    return [(0, ONE), (1, -fn(c, "floor", c.x(0) / c.x(1)))]
+
+
+@register(PARTIALS, "floordiv")
+def _floordiv(c):
+    """Piecewise constant."""
+    return []
 
 
 @register(PARTIALS, "neg")
@@ -243,6 +255,8 @@ def _real_vjp(c):
 
 @register(VJP, "imag")
 def _imag_vjp(c):
+    if not _complex(c.op.operands[0].type):
+        return []  # the imaginary part of a real number is 0 whatever the number
     return [(0, P.Lit("1j") * c.g)]
 
 
@@ -415,7 +429,11 @@ def jvp(c):
         return None
     if c.op.opcode in JVP:
         return JVP[c.op.opcode](c)
-    return _from_partials(c, PARTIALS[c.op.opcode](c))
+    tangent = _from_partials(c, PARTIALS[c.op.opcode](c))
+    arrays_moving = any(c.t(i) is not None and is_array(o.type) for i, o in enumerate(c.op.operands))
+    if tangent is not None and is_array(c.op.results[0].type) and not arrays_moving:
+        return P.Call("np.full_like", [c.out, tangent])  # a + y with only the scalar a moving: every entry moves
+    return tangent
 
 
 def vjp(c):
@@ -467,9 +485,6 @@ class _Read(P.Lit):
 def _probe(op: Op) -> RuleContext:
     """A rule context whose primal reads are placeholders naming the value read."""
     return RuleContext(op, _Read, lambda v: P.Lit("t"), P.Lit("g"), shape=lambda v: _Read(v, shape_only=True))
-
-
-ELEMENTWISE_OPCODES = {"add", "sub", "mul", "div", "pow", "neg", "call", "select", "cast"}
 
 
 def broadcasts(op: Op, operand) -> bool:

@@ -1,9 +1,9 @@
 """Activity: which values carry derivatives (varied by `wrt` and useful to the result).
 
 Arrays are memory: a store of a varied value makes the whole array varied, and a
-useful load makes the whole array useful. Array values that may share memory (a loop's
-carried array and its initial value, a branch's results, a grown tape) are one class:
-marking one marks all.
+useful load makes the whole array useful. Array values that may share memory (a view
+and the array it looks into, a loop's carried array and its initial value, a branch's
+results, a grown tape) are one class: marking one marks all.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class Activity:
 
 
 def analyse_activity(fn: Function, wrt: list[int]) -> Activity:
-    act = Activity(aliases=_alias_classes(fn))
+    act = Activity(aliases=alias_classes(fn))
     act.stored = {op.operands[0].id for op in walk(fn.body) if op.opcode == "store"}
     act.varied = set()
     for i in wrt:
@@ -37,7 +37,10 @@ def analyse_activity(fn: Function, wrt: list[int]) -> Activity:
     return act
 
 
-def _alias_classes(fn: Function) -> dict[int, set[int]]:
+VIEW_OPCODES = ("getslice", "transpose", "real", "imag")  # results that may look into their operand's memory
+
+
+def alias_classes(fn: Function) -> dict[int, set[int]]:
     parent: dict[int, int] = {}
 
     def find(i):
@@ -61,7 +64,7 @@ def _alias_classes(fn: Function) -> dict[int, set[int]]:
                 for r, ys in zip(op.results, zip(*(reg.yielded for reg in op.regions))):
                     for y in ys:
                         union(r, y)
-        elif op.opcode == "runtime" and op.attrs["fn"] == "grow":
+        elif op.opcode in VIEW_OPCODES or (op.opcode == "runtime" and op.attrs["fn"] == "grow"):
             union(op.operands[0], op.result)
     classes: dict[int, set[int]] = {}
     for i in list(parent):

@@ -6,14 +6,18 @@ arrays nothing writes), or recorded on a tape in the forward sweep (loop-carried
 state, loads from arrays that are overwritten, results of inner loops). Recording
 only what cannot be recomputed is what keeps the tape to one value a step for an IIR
 filter and to the a-priori error for LMS.
+
+Arrays are values too: an array carried by a loop (`y = a * y + x`) or computed in one
+from memory written later is recorded whole, on an array tape. An array a rule reads
+whose memory (itself, a view of it, or what it views) is written after the read is
+copied at the read (a snapshot), so the reverse sweep sees the contents the read saw.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import CompileError
-from ..ir.core import PURE_OPCODES, Function, Op, Region, Value, is_array, walk
-from .activity import Activity
+from ..ir.core import PURE_OPCODES, Function, Op, Region, Value, is_array, same_shape_operand, walk
+from .activity import VIEW_OPCODES, Activity
 
 
 @dataclass
@@ -27,7 +31,12 @@ class Recording:
     order: dict[int, int] = field(default_factory=dict)  # id(op) -> position in program order
     stores: list = field(default_factory=list)
     shifted: dict[int, tuple] = field(default_factory=dict)  # block arg id -> (loop, slot): last step's yield
+    snapshots: dict[int, list] = field(default_factory=dict)  # id(op) -> arrays its rule reads, copied at the op
+    aliases: dict[int, set[int]] = field(default_factory=dict)  # array id -> ids that may share its memory
     top: Region | None = None
+
+    def memory_of(self, v: Value) -> set[int]:
+        return self.aliases.get(v.id, {v.id})
 
     def in_scope(self, v: Value) -> bool:
         """Defined in the function body itself: the reverse sweep reads it by name."""
@@ -44,23 +53,67 @@ class Recording:
 
 def analyse_recording(fn: Function, act: Activity, needs) -> Recording:
     """`needs(op, active)` lists the primal values an op's derivative rule reads."""
-    rec = Recording(top=fn.body)
+    rec = Recording(top=fn.body, aliases=act.aliases)
     _index(fn.body, rec)
     rec.order = {id(op): k for k, op in enumerate(walk(fn.body))}
     rec.stores = [op for op in walk(fn.body) if op.opcode == "store"]
-    work = []
+    work, shapes = [], []
     for op in walk(fn.body):
-        work.extend(_seeds(op, act, needs))
-        # an active array made inside a loop needs its value again, for the shape of its adjoint
-        work.extend(r for r in op.results if is_array(r.type) and act.active(r) and not rec.in_scope(r))
-    while work:
-        v = work.pop()
-        if v.id in rec.needed:
-            continue
-        rec.needed.add(v.id)
-        work.extend(_sources(v, rec, act))
-    _check_array_contents(fn, rec, act, needs)
+        work.extend(_plan_snapshots(op, rec, act, needs))
+        saved = rec.snapshots.get(id(op), ())
+        contents = [v for v in _seeds(op, act, needs, contents_only=True) if v not in saved]
+        work.extend(contents)
+        shapes.extend(v for v in _seeds(op, act, needs) if v not in saved and v not in contents)
+        # an active array in memory made inside a loop needs its value again, for the shape of its adjoint
+        shapes.extend(r for r in op.results if is_array(r.type) and act.active(r) and not rec.in_scope(r)
+                      and (op.opcode in ("alloc", "alloc_like", "copy", "arange") or _element_accessed(r, fn)))
+        shapes.extend(_carried_array_shapes(op, act))
+        shapes.extend(a for r in op.regions for a in r.args if is_array(a.type) and act.active(a) and _element_accessed(a, fn))
+    shaped = set()
+    while work or shapes:
+        while work:
+            v = work.pop()
+            if v.id not in rec.needed:
+                rec.needed.add(v.id)
+                work.extend(_sources(v, rec, act))
+        v = shapes.pop() if shapes else None
+        if v is not None and v.id not in rec.needed and v.id not in shaped:
+            shaped.add(v.id)
+            more = _shape_sources(v, rec, act)
+            shapes.extend(o for o in more if is_array(o.type))
+            work.extend(o for o in more if not is_array(o.type))
+    rec.needed |= shaped
     return rec
+
+
+def _shape_sources(v: Value, rec: Recording, act: Activity) -> list[Value]:
+    """What the reverse sweep needs to have an array of v's shape: an array a pure op computes has
+    its shape whatever its operands' contents are, so it is recomputed even from memory written since."""
+    owner = v.owner
+    if rec.in_scope(v) or not isinstance(owner, Op) or owner.opcode not in PURE_OPCODES:
+        return _sources(v, rec, act)
+    like = same_shape_operand(v)
+    return [like] if like is not None else list(owner.operands)
+
+
+def _element_accessed(v: Value, fn: Function) -> bool:
+    return any(op.opcode in ("load", "store", "getslice") and op.operands[0] is v for op in walk(fn.body))
+
+
+def _carried_array_shapes(op: Op, act: Activity) -> list[Value]:
+    """A loop's carried array adjoints start as zeros shaped like its results, and a block argument
+    nothing reads gets zeros shaped like itself."""
+    if op.opcode not in ("for", "while") or not involved(op, act):
+        return []
+    body = op.regions[-1]
+    args = body.args[1:] if op.opcode == "for" else body.args
+    out = []
+    for a, r in zip(args, op.results):
+        if is_array(r.type) and (act.active(a) or act.active(r)):
+            out.append(r)
+            if not any(a in o.operands for o in walk(body)):
+                out.append(a)
+    return out
 
 
 def _index(region: Region, rec: Recording) -> None:
@@ -86,7 +139,7 @@ def involved(op: Op, act: Activity) -> bool:
     return any(involved(o, act) for r in op.regions for o in r.ops)
 
 
-def _seeds(op: Op, act: Activity, needs) -> list[Value]:
+def _seeds(op: Op, act: Activity, needs, contents_only: bool = False) -> list[Value]:
     if not involved(op, act):
         return []
     if op.opcode == "for":
@@ -97,7 +150,7 @@ def _seeds(op: Op, act: Activity, needs) -> list[Value]:
         return []
     if op.opcode in ("load", "store", "getslice"):
         return [v for v in op.operands[1:] if not is_array(v.type) and v.type.dtype in ("int64", "bool")]
-    return list(needs(op, act.active))
+    return list(needs(op, act.active, contents_only))
 
 
 def _sources(v: Value, rec: Recording, act: Activity) -> list[Value]:
@@ -109,7 +162,7 @@ def _sources(v: Value, rec: Recording, act: Activity) -> list[Value]:
         loop, _ = rec.parent[id(rec.region_of[v.id])]
         if loop.opcode == "for" and v is loop.regions[0].args[0]:
             return loop.operands[:3]  # the reverse loop regenerates the induction variable
-        if loop.opcode == "for":
+        if loop.opcode == "for" and not is_array(v.type):
             slot = loop.regions[0].args.index(v) - 1
             found = _shift_leaves(loop.regions[0].yielded[slot], loop, rec, (v,))
             if found is not None:  # a delay line (x1 = x[n], y2 = y1): last step's value, no tape of its own
@@ -118,10 +171,19 @@ def _sources(v: Value, rec: Recording, act: Activity) -> list[Value]:
                     _tape(recurrence, rec)
                 return found[0] + [loop.operands[3 + slot]] + loop.operands[:3]
         return _tape(v, rec)
-    recomputable = owner.opcode in PURE_OPCODES or (owner.opcode == "load" and frozen(owner.operands[0], owner, rec))
-    if recomputable:
+    if recomputable(owner, rec):
         return list(owner.operands)
     return _tape(v, rec)
+
+
+def recomputable(op: Op, rec: Recording) -> bool:
+    """The reverse sweep can compute op again and get what the forward sweep got: a pure op whose
+    array operands nothing writes afterwards, or a view (what it looks into is checked at its reads)."""
+    if op.opcode in VIEW_OPCODES:
+        return True
+    if op.opcode not in PURE_OPCODES and op.opcode != "load":
+        return False
+    return all(frozen(o, op, rec) for o in op.operands if is_array(o.type))
 
 
 def _shift_leaves(v: Value, loop: Op, rec: Recording, path: tuple):
@@ -143,8 +205,7 @@ def _shift_leaves(v: Value, loop: Op, rec: Recording, path: tuple):
         rec.shifted[v.id] = (loop, slot)
         return found[0] + [loop.operands[3 + slot]], found[1]
     owner = v.owner
-    if rec.region_of[v.id] is not body or not (owner.opcode in PURE_OPCODES or
-                                               (owner.opcode == "load" and frozen(owner.operands[0], owner, rec))):
+    if rec.region_of[v.id] is not body or is_array(v.type) or not recomputable(owner, rec):
         return None
     leaves, tapes = [], []
     for o in owner.operands:
@@ -165,19 +226,14 @@ def _inside(region: Region, outer: Region, rec: Recording) -> bool:
 
 
 def _tape(v: Value, rec: Recording) -> list[Value]:
-    if is_array(v.type):
-        loc = v.owner.loc if isinstance(v.owner, Op) else None
-        raise CompileError(
-            f"reverse mode would have to record the whole array `{v.hint or 'temporary'}` at every step of a loop: "
-            "allocate it once before the loop and write its elements in place",
-            loc.filename if loc else "<unknown>", loc.lineno if loc else 0, loc.col if loc else 0)
     rec.taped.add(v.id)
     return []
 
 
 def frozen(array: Value, op: Op, rec: Recording) -> bool:
-    """No store to `array` can run after `op`: the reverse sweep sees the contents `op` saw."""
-    return not any(st.operands[0] is array and (rec.order[id(st)] > rec.order[id(op)] or _share_loop(st, op, rec))
+    """No store into `array`'s memory can run after `op`: the reverse sweep sees the contents `op` saw."""
+    memory = rec.memory_of(array)
+    return not any(st.operands[0].id in memory and (rec.order[id(st)] > rec.order[id(op)] or _share_loop(st, op, rec))
                    for st in rec.stores)
 
 
@@ -188,21 +244,20 @@ def recomputable_result(op: Op, rec: Recording) -> bool:
             and op.opcode in PURE_OPCODES and all(frozen(o, op, rec) for o in op.operands if is_array(o.type)))
 
 
-def _check_array_contents(fn: Function, rec: Recording, act: Activity, needs) -> None:
-    """A whole-array read that a rule needs must see the same contents in the reverse sweep."""
-    for op in walk(fn.body):
-        if op.opcode in ("load", "store") or not involved(op, act):
+def _plan_snapshots(op: Op, rec: Recording, act: Activity, needs) -> list[Value]:
+    """Arrays op's rule reads whose memory is written afterwards: copied at op (a tape in a loop).
+    Returns what rebuilding an overwritten result needs instead (b = np.tanh(x); b[0] = 0)."""
+    if op.opcode in ("load", "store") or not involved(op, act):
+        return []
+    rebuild = []
+    for v in needs(op, act.active, contents_only=True):
+        if not is_array(v.type) or frozen(v, op, rec):
             continue
-        for v in needs(op, act.active, contents_only=True):
-            if v in op.results and recomputable_result(op, rec):
-                rec.needed.update(o.id for o in op.operands)
-                continue
-            if is_array(v.type) and not frozen(v, op, rec):
-                loc = op.loc
-                raise CompileError(
-                    f"`{v.hint}` is read as a whole array here and written to afterwards, so reverse mode cannot "
-                    f"read the contents it had here: use `{v.hint}.copy()` at this point",
-                    loc.filename, loc.lineno, loc.col)
+        if v in op.results and recomputable_result(op, rec):
+            rebuild.extend(op.operands)
+        elif v not in rec.snapshots.setdefault(id(op), []):
+            rec.snapshots[id(op)].append(v)
+    return rebuild
 
 
 def _share_loop(a: Op, b: Op, rec: Recording) -> bool:

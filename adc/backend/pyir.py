@@ -223,7 +223,9 @@ def assign_names(fn: FunctionDef, reserved: set[str] = frozenset()) -> None:
     """Give each variable a name: its hint when free, reusing names of dead variables.
 
     Live ranges are intervals over a linear walk; a variable read in a loop before
-    (or without) being written there is live over the whole loop.
+    (or without) being written there is live over the whole loop. A second `t` is `t1`, never
+    `t_1`: numba names the versions of a reassigned `t` `t.1`, and its array-expression pass turns
+    `t.1.1` into `t_1_1`, which must not meet `t_1.1` (numba's "not unique" assertion).
     """
     occurrences: dict[Var, list[tuple[int, bool]]] = {}
     loops: list[tuple[int, int]] = []
@@ -309,7 +311,7 @@ def assign_names(fn: FunctionDef, reserved: set[str] = frozenset()) -> None:
         base = var.hint if var.hint.isidentifier() else "t"
         k = 0
         while True:
-            candidate = base if k == 0 else f"{base}_{k}"
+            candidate = base if k == 0 else f"{base}{k}" if base[-1].isalpha() else f"{base}__{k}"
             if candidate not in taken and holders.get(candidate, -10) < start and kinds.get(candidate, var.array) == var.array:
                 break
             k += 1

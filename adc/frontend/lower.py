@@ -25,6 +25,7 @@ from ..ir.core import (
     is_array,
     promote,
     real_part,
+    walk,
     with_dtype,
 )
 from . import resolve
@@ -438,15 +439,30 @@ class Lowerer:
         return self.op1("neg", [v], with_dtype(v.type, "int64") if v.type.dtype == "bool" else v.type)
 
     def expr_BoolOp(self, node, env):
-        values = [self.condition(v, env) for v in node.values]
+        """`a and b`, `a or b`, short-circuiting as Python does: an operand that writes memory (a helper
+        that stores into an array) runs inside an `if`; constants decide or drop out (the flags
+        desugaring introduces start as False)."""
         is_and = isinstance(node.op, gast.And)
-        # constants decide or drop out (the flags desugaring introduces start as False)
-        if any(_const_value(v) is (not is_and) for v in values):
-            return self.const(not is_and)
-        values = [v for v in values if _const_value(v) is None] or [self.const(is_and)]
-        result = values[0]
-        for v in values[1:]:
-            result = self.op1("and" if is_and else "or", [result, v], BOOL)
+        result = self.condition(node.values[0], env)
+        for operand in node.values[1:]:
+            if _const_value(result) is (not is_and):
+                return result
+            region, v = self.region_of(lambda r, operand=operand: self.condition(operand, env))
+            if _const_value(result) is is_and:
+                self.region.ops.extend(region.ops)
+                result = v
+            elif any(op.opcode == "store" for op in walk(region)):
+                decided = Region()
+                self.regions.append(decided)
+                self.finish_yield([self.const(not is_and)], [BOOL])
+                self.regions.pop()
+                self.finish(region, [v], [BOOL])
+                result = self.emit("if", [result], [BOOL], regions=[region, decided] if is_and else [decided, region]).result
+            else:
+                self.region.ops.extend(region.ops)
+                decided = _const_value(v) is not None
+                result = (result if _const_value(v) is is_and else v) if decided else \
+                    self.op1("and" if is_and else "or", [result, v], BOOL)
         return result
 
     def expr_Compare(self, node, env):

@@ -1,0 +1,266 @@
+"""Arrays as values in reverse mode ([1/10]): reads of arrays written later, views, arrays carried by loops.
+
+Each program runs through the fuzzer's oracle (tests/fuzz/oracle.py) with `strict=True`: the primal
+equals plain Python, `grad` matches central finite differences, the jvp/vjp dot-product test holds,
+and (numba=True) the numba backend agrees with the python backend. A refusal fails the test.
+"""
+import numpy as np
+import pytest
+from fuzz.oracle import Case, check_case
+
+HEADER = "import math\nimport numpy as np\n\n\n"
+rng = np.random.default_rng(7)
+
+
+def vec(n):
+    return np.round(rng.standard_normal(n), 3)
+
+
+def mat(r, c):
+    return np.round(rng.standard_normal((r, c)), 3)
+
+
+# name: (source, arguments, wrt)
+WRITTEN_AFTER_READ = {
+    # the issue's smallest case: the slice's adjoint came from the array's final contents
+    "slice_then_write": ("""
+def main(x):
+    a = np.sum(x[1:] ** 2)
+    x[1] = 0.0
+    return a
+""", (vec(4),), ("x",)),
+    "named_view_then_write": ("""
+def main(x):
+    y = x[1:]
+    a = np.sum(y ** 2)
+    x[1] = 0.0
+    return a
+""", (vec(5),), ("x",)),
+    "view_read_after_write_sees_it": ("""
+def main(x):
+    y = x[1:]
+    x[1] = 0.5 * x[2]
+    return np.sum(y ** 2)
+""", (vec(5),), ("x",)),
+    "store_through_a_view": ("""
+def main(x):
+    y = x[1:]
+    y[0] = 3.0 * y[1]
+    return np.sum(x * x)
+""", (vec(4),), ("x",)),
+    "step_slice_then_write": ("""
+def main(x):
+    a = np.sum(x[::2] * x[1::2])
+    x[0] = 2.0 * x[3]
+    return a + x[0]
+""", (vec(6),), ("x",)),
+    "local_array_slices": ("""
+def main(x):
+    z = np.sin(x)
+    a = np.sum(z[:-1] * z[1:])
+    z[0] = 2.0
+    return a + np.sum(z)
+""", (vec(6),), ("x",)),
+    "matrix_row": ("""
+def main(m):
+    a = np.sum(m[0, :] ** 2)
+    m[0, 1] = 0.0
+    return a
+""", (mat(3, 3),), ("m",)),
+    "matrix_transpose": ("""
+def main(m):
+    a = np.sum(m.T * m.T)
+    m[0, 1] = 0.0
+    return a
+""", (mat(3, 3),), ("m",)),
+    "fuzzer_program_1": ("""
+def main(x, a):
+    s = 0.07 * np.sum(a * x[:-1] + x[1:])
+    for i in range(1, x.shape[0]):
+        x[i] = 0.35 * x[i] + 0.2 * math.tanh(x[i - 1] * a)
+    return math.tanh(s) + np.sum(x)
+""", (vec(8), 0.7), ("x", "a")),
+    "fuzzer_program_2": ("""
+def main(x, a):
+    s = 0.1 * np.dot(a * x[:-1], np.exp(-0.5 * x[:-1] ** 2))
+    for i in range(3):
+        x[i] = 0.61 * x[i] + 0.46 * a
+    return s + x[0]
+""", (vec(9), 0.7), ("x", "a")),
+    "lms_with_slices": ("""
+def main(w, x, d):
+    loss = 0.0
+    for n in range(4, x.shape[0]):
+        e = d[n] - np.dot(w[0:4], x[n - 4:n])
+        for k in range(4):
+            w[k] = w[k] + 0.1 * e * x[n - 4 + k]
+        loss += e * e
+    return loss
+""", (vec(4), vec(12), vec(12)), ("w", "x")),
+    "slices_in_a_loop_that_writes": ("""
+def main(x):
+    s = 0.0
+    for i in range(3):
+        s += np.sum(x[1:] * x[:-1])
+        x[i] = 0.5 * x[i + 1]
+    return s
+""", (vec(6),), ("x",)),
+    "reduction_in_a_loop_that_writes": ("""
+def main(x):
+    acc = 0.0
+    for i in range(x.shape[0]):
+        s = np.sum(x)
+        acc += s * s
+        x[i] = 0.5 * x[i]
+    return acc
+""", (vec(5),), ("x",)),
+    "dot_into_its_own_operand": ("""
+def main(x, b0):
+    b0[0] = np.dot(x, b0)
+    return np.sum(b0 * b0)
+""", (vec(4), vec(4)), ("x", "b0")),
+    "sum_then_scale_in_place": ("""
+def main(x):
+    s = np.sum(x)
+    for i in range(x.shape[0]):
+        x[i] = s * x[i]
+    return np.sum(x * x)
+""", (vec(5),), ("x",)),
+}
+
+CARRIED_ARRAYS = {
+    "leaky_whole_array_recurrence": ("""
+def main(a, x):
+    y = np.zeros(x.shape[0])
+    for n in range(6):
+        y = a * y + x
+    return np.sum(y * y)
+""", (0.8, vec(5)), ("a", "x")),
+    "elementwise_map_iterated": ("""
+def main(a, w):
+    for k in range(4):
+        a = np.sin(a ** 2 + w)
+    return np.sum(a * a)
+""", (vec(5), 0.3), ("a", "w")),
+    "haar_three_levels": ("""
+def main(x):
+    s = x
+    total = 0.0
+    for level in range(3):
+        approx = (s[0::2] + s[1::2]) / math.sqrt(2.0)
+        detail = (s[0::2] - s[1::2]) / math.sqrt(2.0)
+        total += np.sum(detail ** 2) * (level + 1)
+        s = approx
+    return total + np.sum(s ** 4)
+""", (vec(16),), ("x",)),
+    "kalman_two_state": ("""
+def main(q, r, F, H, z):
+    x = np.zeros(2)
+    P = np.zeros((2, 2))
+    P[0, 0] = 1.0
+    P[1, 1] = 1.0
+    Q = np.zeros((2, 2))
+    Q[0, 0] = q
+    Q[1, 1] = q
+    nll = 0.0
+    for k in range(z.shape[0]):
+        x = F @ x
+        P = F @ P @ F.T + Q
+        S = H @ P @ H.T + r
+        s = S[0, 0]
+        K = P @ H.T / s
+        innov = z[k] - np.sum(H @ x)
+        x = x + K[:, 0] * innov
+        P = P - K @ H @ P
+        nll += 0.5 * (math.log(s) + innov ** 2 / s)
+    return nll
+""", (0.1, 0.5, np.array([[1.0, 0.1], [0.0, 0.95]]), np.array([[1.0, 0.0]]), vec(10)), ("q", "r", "F", "H")),
+    "unrolled_ista": ("""
+def soft(v, t):
+    return np.sign(v) * np.maximum(np.abs(v) - t, 0.0)
+
+
+def main(A, b, lam):
+    x = np.zeros(A.shape[1])
+    step = 0.1
+    for k in range(5):
+        x = soft(x + step * A.T @ (b - A @ x), lam * step)
+    return np.sum((A @ x - b) ** 2) + lam * np.sum(np.abs(x))
+""", (mat(6, 4), vec(6), 0.05), ("A", "b", "lam")),
+    "carried_array_written_in_place": ("""
+def main(x, c):
+    y = x * 1.0
+    for n in range(3):
+        y = np.tanh(c * y)
+        y[0] = y[1] * c
+    return np.sum(y * x)
+""", (vec(5), 0.9), ("x", "c")),
+    "carried_array_in_a_while_loop": ("""
+def main(x, c):
+    y = x * c
+    k = 0
+    while k < 3:
+        y = 0.5 * y + np.sin(y) * c
+        k += 1
+    return np.sum(y ** 2)
+""", (vec(4), 0.7), ("x", "c")),
+}
+
+SECTION_3 = {
+    "float_mod_and_floordiv": ("""
+def main(x, c):
+    return (x % c) * x + x // c
+""", (1.7, 0.6), ("x", "c")),
+    "phase_accumulator_mod": ("""
+def main(w, x):
+    phase = 0.0
+    s = 0.0
+    for n in range(x.shape[0]):
+        phase = (phase + w) % (2 * np.pi)
+        s += x[n] * math.sin(phase)
+    return s
+""", (0.9, vec(6)), ("w", "x")),
+    "imag_of_a_real_array": ("""
+def main(x):
+    return np.sum(np.imag(x) + x * x)
+""", (vec(4),), ("x",)),
+    "jvp_of_scalar_plus_array": ("""
+def main(x, a, y):
+    return np.dot(x, a + y)
+""", (vec(4), 0.3, vec(4)), ("x", "a")),
+    "short_circuit_skips_a_writing_helper": ("""
+def bump(y, k):
+    y[k] = 2.0 * y[k]
+    return y[k] > 0.0
+
+
+def main(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        if x[0] > 100.0 and bump(x, i):
+            s += 1.0
+        if x[0] < 100.0 or bump(x, i):
+            s += x[i]
+    return s * np.sum(x)
+""", (vec(5),), ("x",)),
+}
+
+
+def _cases(table, numba):
+    return [pytest.param(Case(HEADER + src.lstrip("\n"), args, wrt, numba=numba), id=name)
+            for name, (src, args, wrt) in table.items()]
+
+
+@pytest.mark.parametrize("case", _cases(WRITTEN_AFTER_READ, numba=True))
+def test_array_read_then_written(case):
+    check_case(case, strict=True)
+
+
+@pytest.mark.parametrize("case", _cases(CARRIED_ARRAYS, numba=True))
+def test_array_carried_by_a_loop(case):
+    check_case(case, strict=True)
+
+
+@pytest.mark.parametrize("case", _cases(SECTION_3, numba=True))
+def test_other_derivative_defects(case):
+    check_case(case, strict=True)
