@@ -196,7 +196,22 @@ class Differentiated:
 
     def _untouched(self, spec: Specialization, args) -> list:
         """Copies of the arrays the function writes into, so derivatives leave the caller's alone."""
+        if spec.stored_params:
+            self._check_no_aliasing(spec, args)
         return [a.copy() if i in spec.stored_params else a for i, a in enumerate(args)]
+
+    def _check_no_aliasing(self, spec: Specialization, args) -> None:
+        """f(z, z) where f writes one and reads the other is a different function from f(x, y): each
+        argument has no derivative of its own there, so derivatives refuse it (the primal runs as Python)."""
+        for i in spec.stored_params:
+            for j, other in enumerate(args):
+                if j != i and isinstance(other, np.ndarray) and np.may_share_memory(args[i], other) \
+                        and np.shares_memory(args[i], other):
+                    name, other_name = self.params[i], self.params[j]
+                    raise ValueError(
+                        f"arguments `{name}` and `{other_name}` of {self.python.__name__} share memory, and it writes "
+                        f"into `{name}`: derivatives treat every argument as its own array, so pass a copy "
+                        f"(`{other_name}.copy()`), or differentiate a function that takes the array once")
 
     def _per_wrt(self, values: tuple):
         return values if self.wrt_is_tuple else values[0]

@@ -16,7 +16,7 @@ from .backend import compile as backend
 from .backend import pyir as P
 from .backend.primal import primal_function
 from .frontend.lower import lower_function
-from .ir.core import Function, walk
+from .ir.core import STORES, Function, walk
 from .ir.dce import eliminate_dead_code
 from .ir.printer import format_function
 from .ir.verify import verify
@@ -68,7 +68,7 @@ def specialize(fn, arg_types: list, wrt: list[int], backend_name: str, debug: bo
                for kind in functions}
     python = {kind: getattr(module, functions[kind].name) for kind in functions}
     aliases = alias_classes(ir)
-    targets = {op.operands[0].id for op in walk(ir.body) if op.opcode == "store"}
+    targets = {op.operands[0].id for op in walk(ir.body) if op.opcode in STORES}
     stored = sorted(i for i, p in enumerate(ir.params) if aliases.get(p.id, {p.id}) & targets)  # through views too
     return Specialization(ir, sources, errors, kernels, python, stored)
 

@@ -81,10 +81,10 @@ def iterates_over_array(x):
     return s
 
 
-def slice_assignment(x):
+def slice_assignment_of_higher_rank(x):
     y = np.zeros(4)
-    y[1:] = x[1:]  # <- error
-    return np.sum(y)
+    y[1:] = np.zeros((3, 3))  # <- error
+    return np.sum(y * x)
 
 
 def is_comparison(x):

@@ -56,7 +56,7 @@ def test_unsupported_syntax_is_refused_at_decoration(fn, cls, words):
     (bad.unsupported_numpy_call, (np.ones(4),), adc.UnsupportedCallError, "cannot differentiate calls to"),
     (bad.unknown_function, (np.ones(4),), adc.UnknownNameError, "unknown name `undefined_helper`"),
     (bad.iterates_over_array, (np.ones(4),), adc.UnsupportedSyntaxError, "must iterate over range"),
-    (bad.slice_assignment, (np.ones(4),), adc.UnsupportedSyntaxError, "slice assignment is not supported"),
+    (bad.slice_assignment_of_higher_rank, (np.ones(4),), adc.TypeCheckError, "2-d array cannot be stored into a 1-d slice"),
     (bad.defined_only_in_loop, (np.ones(4),), adc.UnknownNameError, "give it a value before the loop"),
     (bad.array_condition, (np.ones(4),), adc.TypeCheckError, "comparisons of whole arrays are not supported"),
     (bad.complex_into_real_array, (1.0,), adc.TypeCheckError, "complex value cannot be stored"),

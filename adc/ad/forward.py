@@ -12,7 +12,7 @@ from ..analysis.activity import Activity
 from ..backend import pyir as P
 from ..backend.emit import ForwardEmitter, slice_index, zero
 from ..errors import CompileError
-from ..ir.core import Function, Op, Value, is_array
+from ..ir.core import STORES, Function, Op, Value, is_array
 from . import rules
 
 
@@ -70,8 +70,17 @@ class TangentEmitter(ForwardEmitter):
             self.assign_tangent(target, self.tref(value), value, out)
         super().op_store(op, region, i, out, force_inline)
 
+    def op_setslice(self, op, region, i, out, force_inline=False):
+        """x[a:b] = v: the tangent's slice gets v's tangent (zero when v has none), first, as for a store."""
+        array, *index, value = op.operands
+        if self.act.active(array):
+            target = self.tangent_target(array, slice_index(op.attrs["spec"], [self.ref(i) for i in index]))
+            tangent = self.tref(value)
+            self.assign_tangent(target, tangent if tangent is not None else zero(value.type), value, out)
+        super().op_setslice(op, region, i, out, force_inline)
+
     def emitted(self, op: Op, out: list) -> None:
-        if op.opcode == "store":
+        if op.opcode in STORES:
             return
         result = op.results[0]
         if not self.act.active(result):

@@ -155,6 +155,7 @@ class ReverseBuilder:
         self.growable: list = []
         self.snapshot_vars: dict[tuple, P.Var] = {}
         self.view_bars: set[int] = set()  # adjoints of views that are views of their base's adjoint
+        self.shaped_like: dict[int, P.Expr] = {}  # carried arrays whose adjoint has another's shape
         self.line = None
         self.memory = self._memory_arrays()
         self._plan_tapes()
@@ -170,7 +171,7 @@ class ReverseBuilder:
         for op in _walk(self.fn.body):
             if op.opcode in ("alloc", "alloc_like", "copy", "arange", "getslice"):
                 memory.add(op.result.id)
-            if op.opcode in ("load", "store", "getslice"):
+            if op.opcode in ("load", "getslice", "store", "setslice"):
                 memory.add(op.operands[0].id)
         for op in _walk(self.fn.body):  # a view of memory is memory: its reads are reads of its base, when they happen
             if op.opcode == "transpose" and op.operands[0].id in memory:
@@ -283,7 +284,7 @@ class ReverseBuilder:
             start = op_expr(owner, [P.Ref(self.bars[owner.operands[0].id])] + [self.rref(o) for o in owner.operands[1:]])
             self.view_bars.add(v.id)
         else:
-            start = P.Call("np.zeros_like", [self.rref(v)])
+            start = P.Call("np.zeros_like", [self.shaped_like.get(v.id) or self.rref(v)])
         out.append(P.Assign(P.Ref(self.bars[v.id]), start))
 
     def carried_back(self, a: Value, back: int) -> P.Expr:
@@ -393,6 +394,8 @@ class ReverseBuilder:
                 getattr(self, "reverse_" + op.opcode)(op, stmts)
             elif op.opcode == "store":
                 self.reverse_store(op, stmts)
+            elif op.opcode == "setslice":
+                self.reverse_setslice(op, stmts)
             else:
                 self.reverse_op(op, stmts)
             if stmts:
@@ -460,6 +463,21 @@ class ReverseBuilder:
         self.contribute(value, element, out, pendable=False)
         out.append(P.Assign(P.Index(P.Ref(self.bars[array.id]), [self.rref(x) for x in index]), zero(value.type)))
 
+    def reverse_setslice(self, op: Op, out: list) -> None:
+        """x[s] = v: v gets (a copy of) the adjoint of the slice it wrote, summed down to its shape; the slice's
+        adjoint is then zero (the old contents were overwritten)."""
+        array, *index, value = op.operands
+        where = slice_index(op.attrs["spec"], [self.rref(x) for x in index])
+        written = P.Index(P.Ref(self.bars[array.id]), where)
+        if self.act.active(value):
+            if not is_array(value.type):
+                part = P.Call("np.sum", [written])
+            else:
+                view_ndim = array.type.ndim - op.attrs["spec"].count("i")
+                part = unbroadcast(P.Call("np.copy", [written]), view_ndim, value.type.ndim, self.shape_ref(value, self.rref))
+            self.contribute(value, part, out, pendable=False)
+        out.append(P.Assign(written, zero(array.type)))
+
     def increment(self, store: Op):
         """`a[i] += d` (load, add, store of the same element): its adjoint is d_bar += a_bar[i]."""
         array, *index, value = store.operands
@@ -497,6 +515,8 @@ class ReverseBuilder:
             shifted = any(other is a and b is not a for b, other, _, _ in slots)
             if self.is_memory(a):
                 self.bars.pop(a.id, None)  # each reversed step zeroes a buffer of its own (restore)
+                if y is a:  # written in place only: shaped like the adjoint carried in
+                    self.shaped_like[a.id] = P.Ref(var)
             else:
                 self.bars[a.id] = P.Var(f"{a.hint or 't'}__bar", array=is_array(a.type)) if shifted else var
             carries.append((a, y, var, init))
@@ -538,7 +558,7 @@ class ReverseBuilder:
                 continue
             if self.bars[a.id] is var and self.through_inner_loop(a, y, region):
                 self.bars[y.id] = var  # the inner loop carries the same adjoint variable
-            elif y is not a:
+            elif y is not a or self.is_memory(a):
                 if self.bars[a.id] is var:
                     self.init.discard(var)
                 self.contribute(y, P.Ref(var), body, pendable=False)

@@ -317,6 +317,9 @@ def _runtime_jvp(c):
         ta = c.t(0) if c.t(0) is not None else P.Lit("0.0")
         tb = c.t(1)
         return P.Call(name, [ta - c.out * tb if tb is not None else ta, c.x(1)])
+    if c.op.attrs["fn"] == "record":  # a tape of tangents beside the tape of values, laid out the same
+        buf, array = (c.t(i) if c.t(i) is not None else P.Call("np.zeros_like", [c.x(i)]) for i in (0, 2))
+        return P.Call(name, [buf, c.x(1), array])
     if c.op.attrs["fn"] == "outer":
         terms = [P.Call(name, [c.t(0), c.x(1)]) if c.t(0) is not None else None,
                  P.Call(name, [c.x(0), c.t(1)]) if c.t(1) is not None else None]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..ir.core import Function, Op, Region, Value, is_array, is_differentiable, walk
+from ..ir.core import STORES, Function, Op, Region, Value, is_array, is_differentiable, walk
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Activity:
 
 def analyse_activity(fn: Function, wrt: list[int]) -> Activity:
     act = Activity(aliases=alias_classes(fn))
-    act.stored = {op.operands[0].id for op in walk(fn.body) if op.opcode == "store"}
+    act.stored = {op.operands[0].id for op in walk(fn.body) if op.opcode in STORES}
     act.varied = set()
     for i in wrt:
         _mark(act.varied, fn.params[i], act)
@@ -64,7 +64,7 @@ def alias_classes(fn: Function) -> dict[int, set[int]]:
                 for r, ys in zip(op.results, zip(*(reg.yielded for reg in op.regions))):
                     for y in ys:
                         union(r, y)
-        elif op.opcode in VIEW_OPCODES or (op.opcode == "runtime" and op.attrs["fn"] == "grow"):
+        elif op.opcode in VIEW_OPCODES or (op.opcode == "runtime" and op.attrs["fn"] in ("grow", "record")):
             union(op.operands[0], op.result)
     classes: dict[int, set[int]] = {}
     for i in list(parent):
@@ -87,7 +87,7 @@ def _mark(s: set[int], v: Value, act: Activity) -> bool:
 def _forward(region: Region, act: Activity) -> bool:
     changed = False
     for op in region.ops:
-        if op.opcode == "store":
+        if op.opcode in STORES:
             if op.operands[-1].id in act.varied:
                 changed |= _mark(act.varied, op.operands[0], act)
         elif op.opcode in ("for", "while", "if"):
@@ -133,7 +133,7 @@ def _forward_control(op: Op, act: Activity) -> bool:
 def _backward(region: Region, act: Activity) -> bool:
     changed = False
     for op in reversed(region.ops):
-        if op.opcode == "store":
+        if op.opcode in STORES:
             if op.operands[0].id in act.useful:
                 changed |= _mark(act.useful, op.operands[-1], act)
         elif op.opcode in ("yield", "return"):

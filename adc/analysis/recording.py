@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..ir.core import PURE_OPCODES, Function, Op, Region, Value, is_array, same_shape_operand, walk
+from ..ir.core import PURE_OPCODES, STORES, Function, Op, Region, Value, is_array, same_shape_operand, walk
 from .activity import VIEW_OPCODES, Activity
 
 
@@ -56,7 +56,7 @@ def analyse_recording(fn: Function, act: Activity, needs) -> Recording:
     rec = Recording(top=fn.body, aliases=act.aliases)
     _index(fn.body, rec)
     rec.order = {id(op): k for k, op in enumerate(walk(fn.body))}
-    rec.stores = [op for op in walk(fn.body) if op.opcode == "store"]
+    rec.stores = [op for op in walk(fn.body) if op.opcode in STORES]
     work, shapes = [], []
     for op in walk(fn.body):
         work.extend(_plan_snapshots(op, rec, act, needs))
@@ -68,7 +68,7 @@ def analyse_recording(fn: Function, act: Activity, needs) -> Recording:
         shapes.extend(r for r in op.results if is_array(r.type) and act.active(r) and not rec.in_scope(r)
                       and (op.opcode in ("alloc", "alloc_like", "copy", "arange") or _element_accessed(r, fn)))
         shapes.extend(_carried_array_shapes(op, act))
-        shapes.extend(a for r in op.regions for a in r.args if is_array(a.type) and act.active(a) and _element_accessed(a, fn))
+        shapes.extend(_carried_memory_shapes(op, act, fn))
     shaped = set()
     while work or shapes:
         while work:
@@ -97,7 +97,17 @@ def _shape_sources(v: Value, rec: Recording, act: Activity) -> list[Value]:
 
 
 def _element_accessed(v: Value, fn: Function) -> bool:
-    return any(op.opcode in ("load", "store", "getslice") and op.operands[0] is v for op in walk(fn.body))
+    return any(op.opcode in ("load", "getslice") + STORES and op.operands[0] is v for op in walk(fn.body))
+
+
+def _carried_memory_shapes(op: Op, act: Activity, fn: Function) -> list[Value]:
+    """A carried array read or written by element or slice has an adjoint buffer per reversed step, shaped
+    like it, unless the loop writes it in place only (then the carried adjoint has its shape)."""
+    if op.opcode not in ("for", "while"):
+        return []
+    body = op.regions[-1]
+    return [a for a, y in zip(body.args[len(body.args) - len(body.yielded):], body.yielded)
+            if y is not a and is_array(a.type) and act.active(a) and _element_accessed(a, fn)]
 
 
 def _carried_array_shapes(op: Op, act: Activity) -> list[Value]:
@@ -132,7 +142,7 @@ def _index(region: Region, rec: Recording) -> None:
 
 def involved(op: Op, act: Activity) -> bool:
     """Whether the reverse sweep has work for this op (it or something inside is active)."""
-    if op.opcode == "store":
+    if op.opcode in STORES:
         return act.active(op.operands[0])
     if any(act.active(r) for r in op.results):
         return True
@@ -148,8 +158,10 @@ def _seeds(op: Op, act: Activity, needs, contents_only: bool = False) -> list[Va
         return op.operands[:1]
     if op.opcode in ("while", "yield", "return"):
         return []
-    if op.opcode in ("load", "store", "getslice"):
-        return [v for v in op.operands[1:] if not is_array(v.type) and v.type.dtype in ("int64", "bool")]
+    if op.opcode in ("load", "getslice") + STORES:
+        indices = [v for v in op.operands[1:] if not is_array(v.type) and v.type.dtype in ("int64", "bool")]
+        value = op.operands[-1]  # a slice write's adjoint is summed down to the shape of what it wrote
+        return indices + ([value] if op.opcode == "setslice" and is_array(value.type) and not contents_only else [])
     return list(needs(op, act.active, contents_only))
 
 
@@ -247,7 +259,7 @@ def recomputable_result(op: Op, rec: Recording) -> bool:
 def _plan_snapshots(op: Op, rec: Recording, act: Activity, needs) -> list[Value]:
     """Arrays op's rule reads whose memory is written afterwards: copied at op (a tape in a loop).
     Returns what rebuilding an overwritten result needs instead (b = np.tanh(x); b[0] = 0)."""
-    if op.opcode in ("load", "store") or not involved(op, act):
+    if op.opcode in ("load",) + STORES or not involved(op, act):
         return []
     rebuild = []
     for v in needs(op, act.active, contents_only=True):

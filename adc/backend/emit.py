@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir.core import Function, Op, Region, Value, is_array, walk, with_dtype
+from ..ir.core import STORES, Function, Op, Region, Value, is_array, walk, with_dtype
 from . import pyir as P
 
 MATH_NAMES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh", "arctanh": "atanh",
@@ -173,7 +173,7 @@ def finite_check(e: P.Expr, v: Value, what: str, sweep: str) -> list:
 
 
 def has_store(op: Op) -> bool:
-    return op.opcode == "store" or any(o.opcode == "store" for r in op.regions for o in walk(r))
+    return op.opcode in STORES or any(o.opcode in STORES for r in op.regions for o in walk(r))
 
 
 class ForwardEmitter:
@@ -238,6 +238,12 @@ class ForwardEmitter:
     def op_store(self, op, region, i, out, force_inline=False):
         array, *index, value = op.operands
         out.append(P.Assign(P.Index(self.ref(array), [self.ref(x) for x in index]), self.ref(value)))
+        self.emitted(op, out)
+
+    def op_setslice(self, op, region, i, out, force_inline=False):
+        array, *index, value = op.operands
+        out.append(P.Assign(P.Index(self.ref(array), slice_index(op.attrs["spec"], [self.ref(x) for x in index])),
+                            self.ref(value)))
         self.emitted(op, out)
 
     def carry_vars(self, op: Op, args: list[Value], inits: list[Value], out: list) -> None:

@@ -14,6 +14,7 @@ from ..errors import CompileError, TypeCheckError, UnknownNameError, Unsupported
 from ..ir.core import (
     BOOL,
     I64,
+    STORES,
     Array,
     Function,
     Loc,
@@ -59,6 +60,20 @@ def _flatten(value) -> list:
 
 def _const_value(v: Value):
     return v.owner.attrs["value"] if isinstance(v.owner, Op) and v.owner.opcode == "const" else None
+
+
+def _slice_spec(parts) -> tuple[tuple, list]:
+    """Index parts (values, or (lower, upper, step) with None for absent) as a spec and its operands:
+    "i" for an integer index, and for a slice which of lower, upper, step are given ("101": x[a::c])."""
+    spec, operands = [], []
+    for p in parts:
+        if isinstance(p, Value):
+            spec.append("i")
+            operands.append(p)
+        else:
+            spec.append("".join("1" if e is not None else "0" for e in p))
+            operands.extend(e for e in p if e is not None)
+    return tuple(spec), operands
 
 
 def parse_checked(fn) -> ParsedFunction:
@@ -197,7 +212,11 @@ class Lowerer:
         target = node.target
         if isinstance(target, gast.Name):
             old = self.as_value(self.name(target, env), target)
-            self.assign(target, self.binop(op, old, self.as_value(self.expr(node.value, env), node.value)), env)
+            new = self.binop(op, old, self.as_value(self.expr(node.value, env), node.value))
+            if is_array(old.type):  # numpy's `y += e` writes into y's memory, which views of y see
+                self.store(old, [(None, None, None)] * old.type.ndim, new, target)
+            else:
+                self.assign(target, new, env)
         elif isinstance(target, gast.Subscript):
             array, index = self.subscript_parts(target, env)
             old = self.load(array, index, target)
@@ -451,7 +470,7 @@ class Lowerer:
             if _const_value(result) is is_and:
                 self.region.ops.extend(region.ops)
                 result = v
-            elif any(op.opcode == "store" for op in walk(region)):
+            elif any(op.opcode in STORES for op in walk(region)):
                 decided = Region()
                 self.regions.append(decided)
                 self.finish_yield([self.const(not is_and)], [BOOL])
@@ -514,23 +533,25 @@ class Lowerer:
     def load(self, array, parts, node) -> Value:
         if len(parts) == array.type.ndim and all(isinstance(p, Value) for p in parts):
             return self.op1("load", [array, *parts], Scalar(array.type.dtype))
-        spec, operands = [], [array]
-        for p in parts:
-            if isinstance(p, Value):
-                spec.append("i")
-                operands.append(p)
-            else:
-                spec.append("".join("1" if e is not None else "0" for e in p))
-                operands.extend(e for e in p if e is not None)
+        spec, operands = _slice_spec(parts)
         ndim = array.type.ndim - spec.count("i")
-        return self.op1("getslice", operands, Array(array.type.dtype, ndim), spec=tuple(spec))
+        return self.op1("getslice", [array, *operands], Array(array.type.dtype, ndim), spec=spec)
 
     def store(self, array, parts, value, node) -> None:
-        if len(parts) != array.type.ndim or not all(isinstance(p, Value) for p in parts):
-            raise self.error(UnsupportedSyntaxError, "write array elements one at a time (y[n] = ...) with one integer index per dimension; slice assignment is not supported", node)
-        if is_array(value.type):
+        element = len(parts) == array.type.ndim and all(isinstance(p, Value) for p in parts)
+        if element and is_array(value.type):
             raise self.error(TypeCheckError, "an array cannot be stored into one element", node)
-        self.emit("store", [array, *parts, self.cast(value, Scalar(array.type.dtype))], [])
+        if np.dtype(value.type.dtype).kind == "c" and np.dtype(array.type.dtype).kind != "c":
+            raise self.error(TypeCheckError, "a complex value cannot be stored into a real array: take .real or abs() first", node)
+        if element:
+            self.emit("store", [array, *parts, self.cast(value, Scalar(array.type.dtype))], [])
+            return
+        spec, operands = _slice_spec(parts)
+        view_ndim = array.type.ndim - spec.count("i")
+        if is_array(value.type) and value.type.ndim > view_ndim:
+            raise self.error(TypeCheckError, f"a {value.type.ndim}-d array cannot be stored into a {view_ndim}-d slice", node)
+        value = self.cast(value, with_dtype(value.type, array.type.dtype))
+        self.emit("setslice", [array, *operands, value], [], {"spec": spec})
 
     # -- calls ---------------------------------------------------------------------
     def expr_Call(self, node, env):
@@ -734,7 +755,9 @@ class Lowerer:
             return self.op1("runtime", args, promote(*[a.type for a in args]), fn=name)
         if name.startswith("unbroadcast"):
             return self.op1("runtime", args, Array(args[0].type.dtype, args[1].type.ndim), fn=name)
-        return self.op1("runtime", args, args[0].type, fn=name)  # grow, same_shape
+        if name.startswith("recorded_"):
+            return self.op1("runtime", args, Array(args[0].type.dtype, int(name[-1])), fn=name)
+        return self.op1("runtime", args, args[0].type, fn=name)  # grow, record, same_shape
 
     def call_reduction(self, name, node, env, obj):
         if name == "dot":

@@ -140,6 +140,9 @@ def walk(region: Region):
             yield from walk(sub)
 
 
+STORES = ("store", "setslice")  # writes into an array: one element, or a slice from a value or an array
+
+
 # Opcodes with no effect on memory and no nested regions: safe to recompute in the reverse sweep.
 PURE_OPCODES = frozenset({
     "const", "add", "sub", "mul", "div", "floordiv", "mod", "pow", "neg", "pos", "not",
