@@ -144,3 +144,15 @@ def test_lambda_and_builtins_cannot_be_differentiated():
         adc.differentiate(lambda x: x * 2)
     with pytest.raises(TypeError, match="needs a Python function"):
         adc.differentiate(np.sin)
+
+
+def test_reverse_mode_refusals_name_the_users_line():
+    """A construct only reverse mode cannot do: the primal and forward mode run; grad names the line."""
+    f = adc.differentiate(bad.broadcast_into_three_dims, wrt=("x", "v"), backend="python")
+    x, v = np.ones((2, 2, 3)), np.arange(3.0)
+    assert f(x, v) == pytest.approx(np.sum(x * v))
+    with pytest.raises(adc.CompileError, match="broadcasting a 1-d array against 3-d") as info:
+        f.grad(x, v)
+    assert info.value.filename.endswith("bad_programs.py")
+    assert info.value.lineno == marked_line(bad.broadcast_into_three_dims)
+    assert info.value.col_offset > 0

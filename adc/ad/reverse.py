@@ -449,7 +449,7 @@ class ReverseBuilder:
             if is_array(result_type) and not is_array(v.type):
                 expr = P.Call("np.sum", [expr])
             elif rules.broadcasts(op, v):
-                expr = unbroadcast(expr, result_type.ndim, v.type.ndim, self.shape_ref(v, primal))
+                expr = unbroadcast(expr, result_type.ndim, v.type.ndim, self.shape_ref(v, primal), op.loc)
             self.contribute(v, expr, out)
 
     def reverse_store(self, op: Op, out: list) -> None:
@@ -474,7 +474,8 @@ class ReverseBuilder:
                 part = P.Call("np.sum", [written])
             else:
                 view_ndim = array.type.ndim - op.attrs["spec"].count("i")
-                part = unbroadcast(P.Call("np.copy", [written]), view_ndim, value.type.ndim, self.shape_ref(value, self.rref))
+                part = unbroadcast(P.Call("np.copy", [written]), view_ndim, value.type.ndim,
+                                   self.shape_ref(value, self.rref), op.loc)
             self.contribute(value, part, out, pendable=False)
         out.append(P.Assign(written, zero(array.type)))
 
@@ -676,13 +677,14 @@ class ReverseBuilder:
         return P.FunctionDef(name, params, body)
 
 
-def unbroadcast(g: P.Expr, result_ndim: int, operand_ndim: int, operand: P.Expr) -> P.Expr:
+def unbroadcast(g: P.Expr, result_ndim: int, operand_ndim: int, operand: P.Expr, loc) -> P.Expr:
     if (result_ndim, operand_ndim) in ((1, 1), (2, 1), (2, 2)):
         return P.Call(f"rt.unbroadcast_{result_ndim}_{operand_ndim}", [g, operand])
     if result_ndim == operand_ndim:
         return P.Call("rt.same_shape", [g, operand])
     raise CompileError(f"broadcasting a {operand_ndim}-d array against {result_ndim}-d is not differentiable yet: "
-                       "add the missing axes explicitly with reshape outside the function")
+                       "add the missing axes explicitly with reshape outside the function",
+                       loc.filename, loc.lineno, loc.col)
 
 
 def _pull_negation(e: P.Expr) -> P.Expr:

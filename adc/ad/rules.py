@@ -361,8 +361,8 @@ def _fourier_vjp(c):
     axis = attrs["axes"][-1]
     if kind in ("rfft", "irfft") and axis != x.type.ndim - 1:
         loc = c.op.loc
-        raise CompileError(f"the adjoint of np.fft.{kind} is implemented along the last axis only",
-                           loc.filename, loc.lineno)
+        raise CompileError(f"the adjoint of np.fft.{kind} is implemented along the last axis only: "
+                           "move the axis last with .T first", loc.filename, loc.lineno, loc.col)
     length = P.Index(P.Attr(c.like(0), "shape"), [P.Lit(str(axis))])
     n = c.x(1) if len(c.op.operands) > 1 else None
     g = c.g
@@ -446,7 +446,7 @@ def vjp(c):
     if c.op.opcode not in PARTIALS:
         loc = c.op.loc
         raise CompileError(f"reverse mode has no rule for `{c.op.opcode}` {c.op.attrs.get('fn', '')}".rstrip(),
-                           loc.filename if loc else "<unknown>", loc.lineno if loc else 0)
+                           loc.filename if loc else "<unknown>", loc.lineno if loc else 0, loc.col if loc else 0)
     return _adjoints_from_partials(c, PARTIALS[c.op.opcode](c))
 
 
