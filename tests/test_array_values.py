@@ -253,6 +253,34 @@ def main(x, a):
 """, (vec(6), 0.7), ("x", "a")),
 }
 
+FUZZER_FOUND = {  # found by the widened generator (tests/fuzz/gen.py), shrunk
+    "while_result_loaded_after": ("""
+def main(x):
+    s0 = 0.0
+    k1 = 0
+    while k1 < 4 and s0 < 0.1:
+        k1 += 1
+        s0 = s0 + 0.3 * np.tanh(0.5) + 0.2
+        x = 0.5 * x + x
+    s0 += x[0]
+    return s0
+""", (np.array([0.12573, -0.132105]),), ("x",)),
+    "while_in_a_for_both_rebinding_an_argument": ("""
+def main(x):
+    n = x.shape[0]
+    s0 = 0.0
+    s0 += x[0]
+    for i in range(n):
+        k1 = 0
+        while k1 < 4 and s0 < 0.1:
+            k1 += 1
+            s0 = s0 + 0.3 * np.tanh(0.5) + 0.2
+            x = 0.5 * x + x
+        x = 0.5 * x + x
+    return s0 + np.sum(x * x)
+""", (np.array([0.12573, -0.132105]),), ("x",)),
+}
+
 SECTION_3 = {
     "float_mod_and_floordiv": ("""
 def main(x, c):
@@ -313,6 +341,11 @@ def test_array_carried_by_a_loop(case):
 
 @pytest.mark.parametrize("case", _cases(SLICE_WRITES, numba=True))
 def test_slice_writes(case):
+    check_case(case, strict=True)
+
+
+@pytest.mark.parametrize("case", _cases(FUZZER_FOUND, numba=True))
+def test_fuzzer_finds(case):
     check_case(case, strict=True)
 
 

@@ -509,7 +509,7 @@ class ReverseBuilder:
         carries = []
         for a, y, r, init in slots:
             var = self.bar_var(r)
-            if var not in self.init:
+            if var not in self.init and not self.is_memory(r):  # (memory's adjoint buffer exists already)
                 out.append(P.Assign(P.Ref(var), self.zeros_like(r)))
                 self.init.add(var)
             self.carry_bars.add(var)

@@ -68,6 +68,7 @@ def analyse_recording(fn: Function, act: Activity, needs) -> Recording:
         shapes.extend(r for r in op.results if is_array(r.type) and act.active(r) and not rec.in_scope(r)
                       and (op.opcode in ("alloc", "alloc_like", "copy", "arange") or _element_accessed(r, fn)))
         shapes.extend(_carried_array_shapes(op, act))
+        shapes.extend(_adjoints_zeroed_before(op, act))
         shapes.extend(_carried_memory_shapes(op, act, fn))
     shaped = set()
     while work or shapes:
@@ -108,6 +109,21 @@ def _carried_memory_shapes(op: Op, act: Activity, fn: Function) -> list[Value]:
     body = op.regions[-1]
     return [a for a, y in zip(body.args[len(body.args) - len(body.yielded):], body.yielded)
             if y is not a and is_array(a.type) and act.active(a) and _element_accessed(a, fn)]
+
+
+def _adjoints_zeroed_before(op: Op, act: Activity) -> list[Value]:
+    """Arrays from outside a loop or branch that it adds adjoints into: zeroed before it, like themselves."""
+    if op.opcode not in ("for", "while", "if") or not involved(op, act):
+        return []
+    inside = {a.id for o in [op] + list(walk_regions(op)) for r in o.regions for a in r.args}
+    inside |= {r.id for o in walk_regions(op) for r in o.results}
+    read = list(op.operands) + [v for o in walk_regions(op) for v in o.operands]
+    return [v for v in read if v.id not in inside and is_array(v.type) and act.active(v)]
+
+
+def walk_regions(op: Op):
+    for r in op.regions:
+        yield from walk(r)
 
 
 def _carried_array_shapes(op: Op, act: Activity) -> list[Value]:
