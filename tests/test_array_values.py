@@ -279,6 +279,21 @@ def main(x):
         x = 0.5 * x + x
     return s0 + np.sum(x * x)
 """, (np.array([0.12573, -0.132105]),), ("x",)),
+    "array_made_and_written_in_a_branch_then_read": ("""
+def helper0(v, u):
+    for i in range(v.shape[0]):
+        v[i] = np.tanh(v[i] + u)
+    return v
+
+
+def main(x, a, c):
+    s0 = 0.0
+    if c < a:
+        s0 += 1.0
+    else:
+        s0 += np.dot(x, helper0(x * 1.0, 0.5))
+    return s0
+""", (np.array([-0.530103, -0.42672, -0.809756]), -0.903613, 0.149858), ("x",)),
 }
 
 SECTION_3 = {

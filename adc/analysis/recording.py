@@ -259,9 +259,14 @@ def _tape(v: Value, rec: Recording) -> list[Value]:
 
 
 def frozen(array: Value, op: Op, rec: Recording) -> bool:
-    """No store into `array`'s memory can run after `op`: the reverse sweep sees the contents `op` saw."""
+    """The reverse sweep gets the contents `op` saw: no store into `array`'s memory can run after `op`.
+
+    An array made inside a branch has no name in the reverse sweep, which rebuilds it from what made
+    it: a store into it anywhere in that branch, before `op` too, means the rebuilt one differs."""
     memory = rec.memory_of(array)
-    return not any(st.operands[0].id in memory and (rec.order[id(st)] > rec.order[id(op)] or _share_loop(st, op, rec))
+    made_here = not rec.in_scope(array)
+    return not any(st.operands[0].id in memory and (rec.order[id(st)] > rec.order[id(op)] or _share_loop(st, op, rec)
+                                                     or (made_here and _share_control(st, op, rec)))
                    for st in rec.stores)
 
 
@@ -289,6 +294,10 @@ def _plan_snapshots(op: Op, rec: Recording, act: Activity, needs) -> list[Value]
 
 
 def _share_loop(a: Op, b: Op, rec: Recording) -> bool:
-    def loops(op):
-        return {id(o) for o in rec.enclosing_ops(rec.op_region[id(op)]) if o.opcode in ("for", "while")}
-    return bool(loops(a) & loops(b))
+    return _share_control(a, b, rec, ("for", "while"))
+
+
+def _share_control(a: Op, b: Op, rec: Recording, kinds=("for", "while", "if")) -> bool:
+    def around(op):
+        return {id(o) for o in rec.enclosing_ops(rec.op_region[id(op)]) if o.opcode in kinds}
+    return bool(around(a) & around(b))
