@@ -294,6 +294,45 @@ def main(x, a, c):
         s0 += np.dot(x, helper0(x * 1.0, 0.5))
     return s0
 """, (np.array([-0.530103, -0.42672, -0.809756]), -0.903613, 0.149858), ("x",)),
+    "carried_array_written_after_its_update": ("""
+def main(x, a):
+    b0 = np.zeros(x.shape[0])
+    for i in range(x.shape[0]):
+        b0 = np.sin(b0)
+        b0[i] = a
+    return np.sum(b0 * b0)
+""", (np.array([0.12573, -0.132105, 0.4]), -1.377079), ("a",)),
+    "view_of_a_view_in_a_helper": ("""
+def helper0(v, u):
+    return np.mean(np.sin(u * v[::2]))
+
+
+def main(x):
+    s0 = helper0(x[1:], 0.5)
+    s0 += 0.5
+    return s0
+""", (vec(5),), ("x",)),
+    "view_into_a_helper_in_a_branch": ("""
+def helper0(v, u):
+    acc = 0.0
+    for i in range(v.shape[0]):
+        acc = u * acc + np.tanh(v[i])
+    return acc
+
+
+def main(x):
+    s0 = 0.0
+    if x[0] > 0.1:
+        s0 += helper0(x[1:], 0.5)
+    return s0
+""", (np.array([0.3, -0.132105, 0.4]),), ("x",)),
+    "matrix_rebound_in_a_loop_rows_read": ("""
+def main(x, A):
+    for i in range(x.shape[0]):
+        A = 0.5 * A + A
+        x[i] = A[0, i]
+    return np.sum(x * x)
+""", (np.array([0.12573, -0.132105]), np.array([[0.640423, 0.1049]])), ("A",)),
 }
 
 SECTION_3 = {

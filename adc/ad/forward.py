@@ -88,14 +88,15 @@ class TangentEmitter(ForwardEmitter):
         if op.opcode in ("alloc", "alloc_like", "copy"):
             self.fresh_tangent_array(result, out, copy_of=op.operands[0] if op.opcode == "copy" else None)
             return
-        if op.opcode == "load":
+        if op.opcode in ("load", "getslice"):
             array, *index = op.operands
-            tangent = P.Index(P.Ref(self.dot(array)), ([P.Ref(self.direction)] if self.vector else [])
-                              + [self.ref(i) for i in index])
-        elif op.opcode == "getslice":
-            array, *index = op.operands
-            tangent = P.Index(P.Ref(self.dot(array)), ([P.Ref(self.direction)] if self.vector else [])
-                              + slice_index(op.attrs["spec"], [self.ref(i) for i in index]))
+            index = [self.ref(i) for i in index]
+            if op.opcode == "getslice":
+                index = slice_index(op.attrs["spec"], index)
+            if array.id in self.dot_inlined:  # a view of a view: x[1:][::2]
+                tangent = P.Index(self.dot_inlined[array.id], index)
+            else:
+                tangent = P.Index(P.Ref(self.dot(array)), ([P.Ref(self.direction)] if self.vector else []) + index)
         else:
             tangent = rules.jvp(rules.RuleContext(op, self.ref, self.tref))
         if result.id in self.inlined:

@@ -94,8 +94,16 @@ class _ForwardSweep(ForwardEmitter):
         if tape:
             out.extend(tape.push(P.Ref(self.var(v))))
 
+    def emitting(self, op, out):
+        self.snapshot(op, [v for v in self.b.rec.snapshots.get(id(op), ()) if v not in op.results], out)
+
     def emitted(self, op, out):
-        for v in self.b.rec.snapshots.get(id(op), ()):
+        self.snapshot(op, [v for v in self.b.rec.snapshots.get(id(op), ()) if v in op.results], out)
+
+    def snapshot(self, op, values, out):
+        """Copies of arrays op's rule reads, before op for its operands (the statement may reuse an
+        operand's variable for its result) and after it for its result."""
+        for v in values:
             key = ("snapshot", id(op), v.id)
             if key in self.b.tapes:
                 out.extend(self.b.tapes[key].push(self.ref(v)))

@@ -215,6 +215,7 @@ class ForwardEmitter:
         for i, op in enumerate(region.ops):
             if op.opcode in ("yield", "return"):
                 continue
+            self.emitting(op, out)
             getattr(self, "op_" + op.opcode, self.op_pure)(op, region, i, out, force_inline)
 
     def op_pure(self, op, region, i, out, force_inline=False):
@@ -226,6 +227,9 @@ class ForwardEmitter:
             self.defined(op.result, out)
         if not force_inline:
             self.emitted(op, out)
+
+    def emitting(self, op: Op, out: list) -> None:
+        """Hook: before an op's statement (the forward sweep copies the arrays it reads here)."""
 
     def defined(self, v: Value, out: list) -> None:
         """A value has just been assigned: in debug mode, check it is finite."""

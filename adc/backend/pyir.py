@@ -301,7 +301,8 @@ def assign_names(fn: FunctionDef, reserved: set[str] = frozenset()) -> None:
                     intervals[var] = [new_s, new_e]
                     changed = True
     holders: dict[str, int] = {}  # name -> end of its latest interval
-    kinds: dict[str, bool] = {}  # name -> whether it holds arrays: a name never switches (numba types it once)
+    kinds: dict[str, bool] = {}  # name -> whether it holds arrays: arrays never share a name (numba types a name
+    # once per loop, and two arrays may differ in rank or layout), scalars only with scalars
     for p in fn.params:
         holders[p.name] = intervals[p][1]
         kinds[p.name] = p.array
@@ -312,7 +313,8 @@ def assign_names(fn: FunctionDef, reserved: set[str] = frozenset()) -> None:
         k = 0
         while True:
             candidate = base if k == 0 else f"{base}{k}" if base[-1].isalpha() else f"{base}__{k}"
-            if candidate not in taken and holders.get(candidate, -10) < start and kinds.get(candidate, var.array) == var.array:
+            free = candidate not in holders or (holders[candidate] < start and not var.array and not kinds[candidate])
+            if candidate not in taken and free:
                 break
             k += 1
         var.name = candidate
