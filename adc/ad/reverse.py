@@ -429,6 +429,8 @@ class ReverseBuilder:
         """An expression of v's shape, the cheapest there is: an elementwise result has its one array operand's."""
         while v.id not in self.rev_vars and not self.rec.in_scope(v) and same_shape_operand(v) is not None:
             v = same_shape_operand(v)
+        if v.id not in self.rev_vars and v.id in self.shaped_like:
+            return self.shaped_like[v.id]
         return primal(v)
 
     def reverse_op(self, op: Op, out: list) -> None:
@@ -480,6 +482,8 @@ class ReverseBuilder:
         if self.act.active(value):
             if not is_array(value.type):
                 part = P.Call("np.sum", [written])
+            elif op.attrs["exact"]:
+                part = P.Call("np.copy", [written])
             else:
                 view_ndim = array.type.ndim - op.attrs["spec"].count("i")
                 part = unbroadcast(P.Call("np.copy", [written]), view_ndim, value.type.ndim,

@@ -87,10 +87,24 @@ def analyse_recording(fn: Function, act: Activity, needs) -> Recording:
     return rec
 
 
+def written_in_place_only(v: Value, rec: Recording) -> bool:
+    """A loop's carried array that each step yields itself: it changes by element and slice writes only."""
+    if isinstance(v.owner, Op) or v.id not in rec.region_of or rec.in_scope(v):
+        return False
+    loop, _ = rec.parent[id(rec.region_of[v.id])]
+    body = loop.regions[-1]
+    if loop.opcode not in ("for", "while") or rec.region_of[v.id] is not body:
+        return False
+    carried = body.args[len(body.args) - len(body.yielded):]
+    return v in carried and body.yielded[carried.index(v)] is v
+
+
 def _shape_sources(v: Value, rec: Recording, act: Activity) -> list[Value]:
     """What the reverse sweep needs to have an array of v's shape: an array a pure op computes has
     its shape whatever its operands' contents are, so it is recomputed even from memory written since."""
     owner = v.owner
+    if not isinstance(owner, Op) and written_in_place_only(v, rec):
+        return []  # shaped like the adjoint the loop carries for it
     if rec.in_scope(v) or not isinstance(owner, Op) or owner.opcode not in PURE_OPCODES:
         return _sources(v, rec, act)
     like = same_shape_operand(v)
@@ -177,7 +191,8 @@ def _seeds(op: Op, act: Activity, needs, contents_only: bool = False) -> list[Va
     if op.opcode in ("load", "getslice") + STORES:
         indices = [v for v in op.operands[1:] if not is_array(v.type) and v.type.dtype in ("int64", "bool")]
         value = op.operands[-1]  # a slice write's adjoint is summed down to the shape of what it wrote
-        return indices + ([value] if op.opcode == "setslice" and is_array(value.type) and not contents_only else [])
+        summed = op.opcode == "setslice" and is_array(value.type) and not op.attrs["exact"]
+        return indices + ([value] if summed and not contents_only else [])
     return list(needs(op, act.active, contents_only))
 
 

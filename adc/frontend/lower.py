@@ -214,13 +214,14 @@ class Lowerer:
             old = self.as_value(self.name(target, env), target)
             new = self.binop(op, old, self.as_value(self.expr(node.value, env), node.value))
             if is_array(old.type):  # numpy's `y += e` writes into y's memory, which views of y see
-                self.store(old, [(None, None, None)] * old.type.ndim, new, target)
+                self.store(old, [(None, None, None)] * old.type.ndim, new, target, in_place=True)
             else:
                 self.assign(target, new, env)
         elif isinstance(target, gast.Subscript):
             array, index = self.subscript_parts(target, env)
             old = self.load(array, index, target)
-            self.store(array, index, self.binop(op, old, self.as_value(self.expr(node.value, env), node.value)), target)
+            self.store(array, index, self.binop(op, old, self.as_value(self.expr(node.value, env), node.value)), target,
+                       in_place=True)
         else:
             raise self.error(UnsupportedSyntaxError, "augmented assignment needs a name or an array element as its target", node)
 
@@ -537,7 +538,9 @@ class Lowerer:
         ndim = array.type.ndim - spec.count("i")
         return self.op1("getslice", [array, *operands], Array(array.type.dtype, ndim), spec=spec)
 
-    def store(self, array, parts, value, node) -> None:
+    def store(self, array, parts, value, node, in_place: bool = False) -> None:
+        """array[parts] = value. `in_place`: value is `array[parts] <op> e`, which numpy computes only when it
+        has the slice's shape, so its adjoint needs no summing down."""
         element = len(parts) == array.type.ndim and all(isinstance(p, Value) for p in parts)
         if element and is_array(value.type):
             raise self.error(TypeCheckError, "an array cannot be stored into one element", node)
@@ -551,7 +554,8 @@ class Lowerer:
         if is_array(value.type) and value.type.ndim > view_ndim:
             raise self.error(TypeCheckError, f"a {value.type.ndim}-d array cannot be stored into a {view_ndim}-d slice", node)
         value = self.cast(value, with_dtype(value.type, array.type.dtype))
-        self.emit("setslice", [array, *operands, value], [], {"spec": spec})
+        exact = in_place and is_array(value.type) and value.type.ndim == view_ndim
+        self.emit("setslice", [array, *operands, value], [], {"spec": spec, "exact": exact})
 
     # -- calls ---------------------------------------------------------------------
     def expr_Call(self, node, env):
