@@ -333,6 +333,35 @@ def main(x, A):
         x[i] = A[0, i]
     return np.sum(x * x)
 """, (np.array([0.12573, -0.132105]), np.array([[0.640423, 0.1049]])), ("A",)),
+    "while_in_a_for_rebinding_then_loaded": ("""
+def main(x):
+    n = x.shape[0]
+    s0 = 0.5
+    for i in range(n):
+        k1 = 0
+        while k1 < 4 and s0 < 0.1:
+            k1 += 1
+            s0 = s0 + 0.3 * np.tanh(0.5) + 0.2
+            x = 0.5 * x + x
+    s0 += x[0]
+    return s0
+""", (np.array([0.12573, -0.132105]),), ("x",)),
+    "rebound_then_written_shape_from_scalars_not_recorded": ("""
+def main(x, y):
+    s0 = 0.0
+    for i in range(x.shape[0]):
+        s0 += 0.5
+        x = np.tanh(0.5 * x) + y * s0
+        x[i] = 0.5
+    return s0 + np.sum(x * x)
+""", (np.array([0.12573, -0.132105]), np.array([0.640423, 0.1049])), ("x",)),
+    "tangent_of_a_sum_with_one_moving_slice_is_new_memory": ("""
+def main(x, y):
+    b0 = np.copy(x)
+    b1 = b0[:2] + y[1:]
+    b0[0] = 0.5
+    return np.sum(b0 * b0) + np.sum(b1 * b1)
+""", (np.array([0.12573, -0.132105, 0.640423]), np.array([0.1049, -0.535669, 0.361595])), ("x",)),
 }
 
 SECTION_3 = {

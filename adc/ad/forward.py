@@ -8,7 +8,7 @@ allocating inside the user's loops.
 """
 from __future__ import annotations
 
-from ..analysis.activity import Activity
+from ..analysis.activity import VIEW_OPCODES, Activity
 from ..backend import pyir as P
 from ..backend.emit import ForwardEmitter, slice_index, zero
 from ..errors import CompileError
@@ -106,6 +106,8 @@ class TangentEmitter(ForwardEmitter):
             out.append(P.Assign(P.Ref(self.dot(result)), P.Call(
                 "np.empty", [P.BinOp("+", P.TupleExpr([P.Ref(self.directions)]), P.Attr(self.ref(result), "shape")),
                              P.Lit(f"np.{result.type.dtype}")])))
+        elif is_array(result.type) and op.opcode not in VIEW_OPCODES and isinstance(tangent, (P.Ref, P.Index, P.Attr)):
+            tangent = P.Call("np.copy", [tangent])  # b = a[:2] + c with only a moving: b's tangent is new memory
         self.assign_tangent(self.tangent_target(result), tangent, result, out)
 
     def fresh_tangent_array(self, v: Value, out: list, copy_of: Value | None = None) -> None:

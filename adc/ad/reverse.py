@@ -262,7 +262,6 @@ class ReverseBuilder:
         for a in region.args:
             if self.is_memory(a) and self.act.active(a):  # a carried array read by element or slice
                 self.memory_bar(a, out)
-                self.init.add(self.bars[a.id])
         for op in region.ops:
             for v in self.rec.snapshots.get(id(op), ()):
                 key = ("snapshot", id(op), v.id)
@@ -274,7 +273,7 @@ class ReverseBuilder:
                 if r.id in self.rec.taped:
                     self.rev_vars[r.id] = P.Var(r.hint or "t", array=is_array(r.type))
                     out.extend(self.tapes[r.id].pop(self.rev_vars[r.id]))
-                elif r.hint and op.opcode not in ("const", "dim"):
+                elif r.hint and op.opcode not in ("const", "dim") and r.id not in self.rec.shaped:
                     expr = op_expr(op, [self.rref(o) for o in op.operands])
                     self.rev_vars[r.id] = P.Var(r.hint, array=is_array(r.type))
                     out.append(P.Assign(P.Ref(self.rev_vars[r.id]), expr))
@@ -292,8 +291,9 @@ class ReverseBuilder:
             start = op_expr(owner, [P.Ref(self.bars[owner.operands[0].id])] + [self.rref(o) for o in owner.operands[1:]])
             self.view_bars.add(v.id)
         else:
-            start = P.Call("np.zeros_like", [self.shaped_like.get(v.id) or self.rref(v)])
+            start = P.Call("np.zeros_like", [self.shaped_like.get(v.id) or self.shape_ref(v)])
         out.append(P.Assign(P.Ref(self.bars[v.id]), start))
+        self.init.add(self.bars[v.id])
 
     def carried_back(self, a: Value, back: int) -> P.Expr:
         """Block argument a as it was `back` steps before this one: its initial value on the first
@@ -389,7 +389,7 @@ class ReverseBuilder:
                 continue
             var = self.bar_var(v)
             if var not in self.init and v.id not in self.pending:
-                start = P.Call("np.zeros_like", [self.rref(v)]) if is_array(v.type) else zero(v.type)
+                start = self.zeros_like(v)
                 out.append(P.Assign(P.Ref(var), start))
                 self.init.add(var)
 
@@ -425,13 +425,20 @@ class ReverseBuilder:
             return self.rref(v)
         return primal
 
-    def shape_ref(self, v: Value, primal) -> P.Expr:
-        """An expression of v's shape, the cheapest there is: an elementwise result has its one array operand's."""
-        while v.id not in self.rev_vars and not self.rec.in_scope(v) and same_shape_operand(v) is not None:
-            v = same_shape_operand(v)
-        if v.id not in self.rev_vars and v.id in self.shaped_like:
+    def shape_ref(self, v: Value, primal=None) -> P.Expr:
+        """An array of v's shape, the cheapest there is: v itself when the sweep has it, an elementwise result's
+        one array operand, the adjoint an in-place carried array is shaped like, or else v's op computed again
+        from arrays of its operands' shapes (what it computes is wrong where its operands were written since,
+        its shape is not)."""
+        primal = primal or self.rref
+        if v.id in self.rev_vars or self.rec.in_scope(v) or v.id not in self.rec.shaped:
+            return primal(v)
+        if same_shape_operand(v) is not None:
+            return self.shape_ref(same_shape_operand(v), primal)
+        if v.id in self.shaped_like:
             return self.shaped_like[v.id]
-        return primal(v)
+        owner = v.owner
+        return op_expr(owner, [self.shape_ref(o, primal) if is_array(o.type) else primal(o) for o in owner.operands])
 
     def reverse_op(self, op: Op, out: list) -> None:
         if op.results and op.results[0].id in self.view_bars:
@@ -521,7 +528,7 @@ class ReverseBuilder:
         carries = []
         for a, y, r, init in slots:
             var = self.bar_var(r)
-            if var not in self.init and not self.is_memory(r):  # (memory's adjoint buffer exists already)
+            if var not in self.init:
                 out.append(P.Assign(P.Ref(var), self.zeros_like(r)))
                 self.init.add(var)
             self.carry_bars.add(var)
@@ -536,7 +543,7 @@ class ReverseBuilder:
         return carries
 
     def zeros_like(self, v: Value) -> P.Expr:
-        return P.Call("np.zeros_like", [self.rref(v)]) if is_array(v.type) else zero(v.type)
+        return P.Call("np.zeros_like", [self.shape_ref(v)]) if is_array(v.type) else zero(v.type)
 
     def accumulation(self, a: Value, y: Value, region: Region):
         """`s += t` carried by a loop: the carried adjoint passes through unchanged, t gets it."""

@@ -32,6 +32,7 @@ class Recording:
     stores: list = field(default_factory=list)
     shifted: dict[int, tuple] = field(default_factory=dict)  # block arg id -> (loop, slot): last step's yield
     snapshots: dict[int, list] = field(default_factory=dict)  # id(op) -> arrays its rule reads, copied at the op
+    shaped: set[int] = field(default_factory=set)  # arrays the reverse sweep needs for their shape only
     aliases: dict[int, set[int]] = field(default_factory=dict)  # array id -> ids that may share its memory
     top: Region | None = None
 
@@ -83,6 +84,7 @@ def analyse_recording(fn: Function, act: Activity, needs) -> Recording:
             more = _shape_sources(v, rec, act)
             shapes.extend(o for o in more if is_array(o.type))
             work.extend(o for o in more if not is_array(o.type))
+    rec.shaped = shaped - rec.needed
     rec.needed |= shaped
     return rec
 
@@ -108,7 +110,7 @@ def _shape_sources(v: Value, rec: Recording, act: Activity) -> list[Value]:
     if rec.in_scope(v) or not isinstance(owner, Op) or owner.opcode not in PURE_OPCODES:
         return _sources(v, rec, act)
     like = same_shape_operand(v)
-    return [like] if like is not None else list(owner.operands)
+    return [like] if like is not None else list(owner.operands)  # arrays for their shape, the rest as values
 
 
 def _element_accessed(v: Value, fn: Function) -> bool:

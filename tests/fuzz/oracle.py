@@ -444,11 +444,15 @@ class Checker:
         """Step sizes whose finite-difference points take the branches the test point takes.
 
         Steps shrink with the size of the derivative's terms (`scale`, sum |g_i v_i|), so that a
-        step moves the intermediates by little: sin(s) of a large, fast-moving s needs a tiny step."""
+        step moves the intermediates by little: sin(s) of a large, fast-moving s needs a tiny step.
+        None below 1e-12: such a step moves the inputs by less than their rounding (a derivative of
+        1e18, as a chaotic `(s + s * s) % c` recurrence has, cannot be checked by differences)."""
         _, trace, _ = self.at(0.0)
         shrink = min(1.0, 10.0 / self.scale) if self.scale > 0 else 1.0
         for h in STEPS:
             h = float(h * shrink)
+            if h < 1e-12:
+                continue
             points = [self.at(t) for t in (h, -h, 2 * h, -2 * h)]
             if all(p[1] == trace and np.isfinite(p[0]) for p in points):
                 yield h
