@@ -55,6 +55,13 @@ else:
     def test_fuzz_complex(program):
         check_program(program)
 
+    @settings(max_examples=70, **CI)
+    @given(programs("views"))
+    def test_fuzz_views(program):
+        """Arrays as values: slices and views of arrays written later, arrays carried by loops and
+        helpers, writes after whole reads, float % and //, and/or skipping a writing helper."""
+        check_program(program)
+
     @settings(max_examples=8, **CI)
     @given(programs("numba"))
     def test_fuzz_numba(program):
@@ -62,7 +69,7 @@ else:
         check_program(program)
 
     @settings(max_examples=60, **CI)
-    @given(programs("mixed"))
+    @given(programs("mixed") | programs("views"))
     def test_generated_programs_stay_in_the_subset(program):
         source = program.source()
         tree = ast.parse(source)

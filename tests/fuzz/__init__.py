@@ -2,8 +2,9 @@
 
 - `gen`: hypothesis strategies that build small random programs of adc's subset (loops with
   recurrences, element overwrites, while loops, branches on data, break/continue, helpers,
-  whole-array expressions, complex intermediates, FFTs) with their inputs, printed as Python;
-  `programs(profile)` is the strategy ("mixed", "loops", "arrays", "complex", "numba").
+  whole-array expressions, slices and views of arrays written later, arrays carried by loops,
+  complex intermediates, FFTs) with their inputs, printed as Python; `programs(profile)` is the
+  strategy ("mixed", "loops", "arrays", "complex", "numba", "views").
 - `oracle`: `check_case(Case(source, args, wrt, ...))` writes the program to a real file, imports
   it and checks adc against it: the compiled primal, grad against finite differences (only at
   points where no branch flips), the jvp/vjp dot-product test, hvp against differences of grad,

@@ -9,29 +9,59 @@ rest) units, so putting the rest in a unit's place deletes a statement; statemen
 are labelled units, so a loop or branch can be replaced by one of its own statements and an
 expression by a subexpression; a statement kind is drawn with the same weights in every block, so
 it means the same thing when moved. Smaller integers mean simpler choices (the first kind, form,
-constant). Constructs: scalar recurrences, element reads/writes (argument and local arrays,
-overwrites of elements already read), for loops of ten range forms (negative steps, triangular
-`range(i)`/`range(i, n)`, 2-d row loops), while loops with a counter (on a scalar, or scanning an
-array), if/elif/else on data (against constants or data), break/continue, helpers (scalar, with
-a branch, calling helpers, reducing an array, a while loop reassigning an argument, writing into
-an array argument), whole-array expressions and np.sum/mean/dot, complex locals and recurrences
-with real losses, np.fft.fft/rfft (of arrays or expressions) with |X|**2 losses.
+constant).
 
-Generation keeps to the subset by construction:
+Constructs:
+
+- scalars: recurrences (`s = 0.9 * s + ...`, `s *= 0.5`, a phase `s = (s + e) % 6.283`), float
+  `%` and `//` in expressions, complex locals and recurrences with real losses;
+- control flow: for loops of fourteen range forms (negative steps, triangular `range(i)` /
+  `range(i, n)`, 2-d row loops, sliding windows `range(n - K + 1)` / `range(K, n)` with
+  `x[i:i + K]` / `x[i - K:i]`), while loops with a counter (on a scalar, or scanning an array),
+  if/elif/else on data (against constants or data), `and`/`or` whose right side may call a helper
+  that writes an array (so it runs only when Python's short-circuit says so), break/continue;
+- element reads and writes of argument arrays, local arrays, views and block temporaries, with
+  indices valid by construction (loop indices only on axes at least as long as the loop's range);
+- whole-array reads, anywhere, of arrays written before, after or in the same loop: the array or a
+  slice of it (`x[1:]`, `x[:-1]`, `x[::2]`, `x[1::2]`, `x[1:-1]`, `x[:2]`, `x[::-1]`,
+  `x[n - K:n]`, windows in loops), rows `A[i, :]`, columns `A[:, j]`, transposes `A.T`, in
+  elementwise expressions of matching concrete length, `np.sum` / `np.mean` / `np.dot`,
+  `A @ v`, `A.T @ u`, matrix products and sums of matrix expressions; element writes whose value
+  reads the written array whole (`x[i] = np.sum(x) * x[i]`, `b[0] = np.dot(x, b)`);
+- named views `v = x[1:]`, `v = A[:, 0]`, `v = A.T` (read after their base is written, and
+  written through: `v[0] = ...` changes the base);
+- arrays as values: local arrays (zeros, copies of arrays or slices, expressions), matrix state
+  (`P = A.T @ A * 0.1`), whole arrays reassigned in any block, so carried by loops
+  (`y = 0.9 * y + x`, `y = np.tanh(c * y) + ...`, `y = np.sin(y)` then `y[0] = ...`,
+  `P = A.T @ (A @ P @ A.T) @ A * 0.05 + 0.5 * P`, `y = helper(y, c)`), also of argument arrays
+  and inside branches; array temporaries inside blocks; Haar-like halving `h = 0.5 * (h[0::2] +
+  h[1::2])` of a length-8/16 local for at most log2 levels (for, or while with a counter);
+- helpers: scalar, with a branch, calling helpers, reducing an array (also over slices), a while
+  loop reassigning an argument, writing into an array argument (then returning an element or
+  reading it whole), returning arrays (`c * v + np.sin(v)`, a filter loop into a copy, writing
+  into the argument and returning it, `0.5 * (v[1:] + v[:-1])`), predicates that write an element
+  and compare it; array arguments may be named arrays or slices (views: the writes go through);
+- np.fft.fft/rfft (of arrays, slices or expressions) with |X|**2 losses.
+
+Generation keeps to the subset and to valid numpy by construction:
 
 - locals are given a value at the top level before any loop or branch assigns them; a
-  temporary first assigned inside a block is used only later in that block;
-- arrays are created only at the top level; an array read as a whole (np.sum, np.copy, fft,
-  whole-array arithmetic) is never written afterwards: argument arrays are either writable
-  (element reads and writes only) or read-only, and a local array read whole is frozen;
+  temporary (scalar or array) first assigned inside a block is used only later in that block;
+- every array has a concrete shape at generation time (the program runs at one n and m), and
+  whole-array expressions combine only operands of equal shape; arrays whose length a loop
+  changes by a data-dependent number of steps are only summed into the result;
+- argument arrays are either writable or never written (not even through views or helpers);
+  views are never reassigned; argument arrays are never passed twice to one call;
 - math stays in smooth domains (exp of bounded values, log(1 + v*v), sqrt(1 + v*v), division by
-  constants or 1 + v*v), branch thresholds are constants, `while` loops have a counter bound.
+  constants or 1 + v*v, tanh around matrix recurrences), branch thresholds are constants,
+  `while` loops have a counter bound.
 """
 from __future__ import annotations
 
 import hashlib
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 from hypothesis import strategies as st
@@ -42,6 +72,10 @@ SCALAR_PARAMS = ("a", "c")
 VECTOR_PARAMS = ("x", "y", "w")
 MATRIX_PARAM = "A"
 LOOP_VARS = ("i", "j", "l")
+# slices of a vector, simplest first: (text after the name, the slice)
+SLICES = (("[1:]", slice(1, None)), ("[:-1]", slice(None, -1)), ("[::2]", slice(None, None, 2)),
+          ("[1::2]", slice(1, None, 2)), ("[1:-1]", slice(1, -1)), ("[:2]", slice(None, 2)),
+          ("[::-1]", slice(None, None, -1)))
 
 
 # -- the program tree ------------------------------------------------------------------------
@@ -57,9 +91,18 @@ class Cmp:
 
 
 @dataclass
+class Call:
+    """A condition that is a call (a predicate helper)."""
+    text: str
+
+    def render(self) -> str:
+        return self.text
+
+
+@dataclass
 class BoolOp:
     op: str  # "and" / "or"
-    parts: list  # of Cmp
+    parts: list  # of Cmp / Call
 
     def render(self) -> str:
         return f" {self.op} ".join(p.render() for p in self.parts)
@@ -119,6 +162,11 @@ class Helper:
     body: list
     ret: str
     writes: bool = False  # writes into its array argument
+    # "scalar" (u, v2) -> float; "vec" (v, u) -> float; "array" (v, u) -> array of len(v) + delta;
+    # "pred" (v, k) -> bool
+    kind: str = "scalar"
+    delta: int = 0
+    alias: bool = False  # returns its argument itself
 
 
 @dataclass
@@ -191,25 +239,39 @@ class Profile:
     stmt: tuple  # weights of the statement kinds, in KINDS order
     matrix: int = 1  # weight of having a 2-d argument (against 3)
     max_top: int = 5
+    min_top: int = 1  # top-level statements at least (the shrinker cannot go below)
     max_body: int = 3
     max_depth: int = 3
     budget: int = 12  # statements in all (not counting initialisations)
     hvp: tuple = (1, 1)  # odds of running the hvp check (for, against)
     numba: tuple = (0, 1)  # odds of also checking the numba backend (for, against)
+    slices: tuple = (1, 2)  # odds that an array operand is a slice, row, column or window (for, against)
+    reduce: int = 4  # weight of np.sum/mean/dot among the expression kinds (about 100 in all)
+    mod: int = 1  # weight of float % and // among the expression kinds; odds (against 30) of a % update
+    self_read: tuple = (1, 6)  # odds that an element write's value reads the written array whole
+    cond_helper: tuple = (1, 3)  # odds that the right side of and/or calls a helper writing an array
+    boolop: tuple = (1, 3)  # odds that a branch condition is an and/or of two
+    view_write: tuple = (1, 3)  # odds that an element write goes through a view (when there is one)
 
 
 # "temp" is a new local at the top level, a temporary in a block; break/continue only in loops;
-# local arrays, complex locals and ffts only at the top level
+# local arrays, complex locals, ffts, views, halving loops and matrix state only at the top level
+# ("array_temp" there is a local array); "array_update" reassigns a whole array in any block
 KINDS = ("update", "elem_write", "temp", "for", "if", "while", "break", "complex_update", "local_array", "complex",
-         "fft")
+         "fft", "view", "array_update", "array_temp", "halving", "matrix_state")
 
 PROFILES = {
-    #                 update write temp for if while break cplx_upd local cplx fft
-    "mixed": Profile(stmt=(25, 15, 8, 20, 10, 4, 5, 3, 6, 3, 3)),
-    "loops": Profile(stmt=(25, 20, 8, 30, 12, 6, 7, 0, 5, 0, 0)),
-    "arrays": Profile(stmt=(20, 25, 6, 18, 6, 2, 3, 0, 14, 0, 6), matrix=2),
-    "complex": Profile(stmt=(20, 12, 8, 16, 8, 3, 3, 12, 4, 12, 10), matrix=0),
-    "numba": Profile(stmt=(25, 15, 8, 20, 10, 4, 5, 3, 6, 3, 3), max_top=4, numba=(1, 0)),
+    #                 update write temp for if while break cplx_upd local cplx fft view arr_upd arr_tmp halve mat
+    "mixed": Profile(stmt=(25, 15, 8, 20, 10, 4, 5, 3, 6, 3, 3, 3, 4, 2, 1, 1)),
+    "loops": Profile(stmt=(25, 20, 8, 30, 12, 6, 7, 0, 5, 0, 0, 2, 6, 3, 1, 0)),
+    "arrays": Profile(stmt=(20, 25, 6, 18, 6, 2, 3, 0, 14, 0, 6, 6, 8, 4, 2, 2), matrix=2, slices=(1, 1), reduce=6),
+    "complex": Profile(stmt=(20, 12, 8, 16, 8, 3, 3, 12, 4, 12, 10, 2, 3, 1, 1, 0), matrix=0),
+    "numba": Profile(stmt=(25, 15, 8, 20, 10, 4, 5, 3, 6, 3, 3, 3, 4, 2, 1, 1), max_top=4, numba=(1, 0)),
+    # arrays as values: slices and views of arrays written before, after and in the same loop,
+    # arrays carried by loops and helpers, writes after whole reads, % and //, writing predicates
+    "views": Profile(stmt=(15, 22, 6, 18, 6, 3, 3, 1, 8, 1, 3, 10, 14, 6, 5, 5), matrix=2, slices=(3, 1),
+                     reduce=8, mod=2, self_read=(1, 2), cond_helper=(2, 1), boolop=(1, 1), view_write=(1, 1),
+                     min_top=3, max_top=6),
 }
 
 
@@ -218,8 +280,9 @@ PROFILES = {
 @dataclass
 class LoopVar:
     name: str
-    dim: str | None  # "n" (indexes vectors / matrix columns), "m" (matrix rows) or None
-    indices: tuple  # index expressions valid for arrays of length `dim`
+    dim: str | None  # "n" (the range is within 0..n-1), "m" (within 0..m-1) or None
+    indices: tuple  # index expressions in 0..n-1 (or 0..m-1)
+    windows: tuple = ()  # (slice text, length) of windows `x[i:i + K]` valid for arrays of length >= n
 
 
 @dataclass
@@ -232,27 +295,41 @@ class Scope:
     depth: int = 0
     top: bool = True
     helper: bool = False  # a helper's body: its parameters only, no arrays or calls
+    temps: list = field(default_factory=list)  # array temporaries of this block (ArrayInfo)
 
     def child(self, loop: LoopVar | None = None, in_loop: bool = False) -> "Scope":
         return Scope(list(self.scalars), list(self.assignable), list(self.complexes),
                      self.loops + ([loop] if loop else []), self.in_loop or in_loop, self.depth + 1, False,
-                     self.helper)
+                     self.helper, list(self.temps))
 
 
 @dataclass
 class ArrayInfo:
     name: str
-    kind: str  # "vector" / "matrix"
-    writable: bool  # element writes allowed (and so no whole reads before the end)
+    shape: tuple | None  # concrete; None: unknown (only summed into the result)
+    writable: bool  # element writes allowed (argument arrays: half of them are never written)
     local: bool
-    frozen: bool = False  # read as a whole: no more writes
-    busy: bool = False  # the target of the statement being drawn: not to be read whole in it
+    view: bool = False  # names (part of) another array's memory; never reassigned
+
+    @property
+    def kind(self) -> str:
+        return "vector" if self.shape is not None and len(self.shape) == 1 else "matrix"
+
+
+@dataclass
+class Source:
+    """An array operand of a whole-array expression: an array or a view of it."""
+    length: int
+    whole: bool
+    make: Callable  # () -> text (draws the indices of rows and columns)
+    base: ArrayInfo
+    window: bool = False  # x[i:i + K] of an enclosing window loop
 
 
 @dataclass
 class Expr:
     text: str
-    prec: int  # 100 atom/call, 90 power, 80 unary minus, 70 * /, 60 + -
+    prec: int  # 100 atom/call, 90 power, 80 unary minus, 70 * / @ % //, 60 + -
 
 
 ATOM, POW, NEG, MUL, ADD = 100, 90, 80, 70, 60
@@ -266,7 +343,7 @@ class Gen:
     def __init__(self, draw, profile: Profile):
         self.draw = draw
         self.p = profile
-        self.arrays: list[ArrayInfo] = []
+        self.arrays: list[ArrayInfo] = []  # top-level arrays (arguments, locals, views)
         self.helpers: list[Helper] = []
         self.counter = 0
         self.tags: set[str] = set()
@@ -274,6 +351,7 @@ class Gen:
         self.top_scalars: list[str] = []  # locals summed into the result
         self.top_complex: list[str] = []
         self.budget = profile.budget
+        self.n = self.m = 0
 
     # -- drawing ------------------------------------------------------------------------------
     def int(self, lo: int, hi: int) -> int:
@@ -323,55 +401,97 @@ class Gen:
         return f"{prefix}{self.counter}"
 
     # -- arrays and indices ----------------------------------------------------------------------
-    def vectors(self, readable_whole: bool = False, writable: bool = False, top: bool = True):
-        out = []
-        for a in self.arrays:
-            if a.kind != "vector":
-                continue
-            if writable and not (a.writable and not a.frozen):
-                continue
-            if readable_whole and not self.whole_readable(a, top):
-                continue
-            out.append(a)
-        return out
+    def arrays_in(self, scope: Scope) -> list:
+        """The arrays of known shape visible in `scope` (none in a helper's body)."""
+        if scope.helper:
+            return []
+        return [a for a in self.arrays + scope.temps if a.shape is not None]
 
-    def whole_readable(self, a: ArrayInfo, top: bool) -> bool:
-        if a.busy:
-            return False
-        if a.local:
-            return a.frozen or top  # at the top level a local is frozen by reading it whole
-        return not a.writable
+    def vectors(self, scope: Scope, writable: bool = False, min_len: int = 1) -> list:
+        return [a for a in self.arrays_in(scope) if a.kind == "vector" and a.shape[0] >= min_len
+                and (a.writable or not writable)]
 
-    def read_whole(self, a: ArrayInfo) -> str:
-        if a.local:
-            a.frozen = True
-        return a.name
+    def matrices(self, scope: Scope) -> list:
+        return [a for a in self.arrays_in(scope) if a.kind == "matrix"]
 
-    def vector_index(self, scope: Scope) -> str:
-        options = [ix for lv in scope.loops if lv.dim == "n" for ix in lv.indices]
-        options += ["0", "-1", "1"]
-        return self.pick(options)
+    def param_matrix(self) -> ArrayInfo | None:
+        return next((a for a in self.arrays if a.name == MATRIX_PARAM), None)
 
-    def row_index(self, scope: Scope) -> str:
-        options = [ix for lv in scope.loops if lv.dim == "m" for ix in lv.indices]
-        return self.pick(options + ["0", "-1"])
+    def bound(self, dim: str | None) -> int:
+        return {"n": self.n, "m": self.m}.get(dim, 1 << 30)
+
+    def index(self, length: int, scope: Scope) -> str:
+        """An index valid on an axis of this length: a loop index whose range fits, or a constant."""
+        options = [ix for lv in scope.loops if lv.dim and self.bound(lv.dim) <= length for ix in lv.indices]
+        return self.pick(options + ["0", "-1"] + (["1"] if length >= 2 else []))
 
     def element(self, a: ArrayInfo, scope: Scope) -> str:
-        if a.kind == "vector":
-            return f"{a.name}[{self.vector_index(scope)}]"
-        return f"{a.name}[{self.row_index(scope)}, {self.vector_index(scope)}]"
+        return f"{a.name}[{', '.join(self.index(d, scope) for d in a.shape)}]"
+
+    def sources(self, scope: Scope, length: int | None = None, min_len: int = 1, writable: bool = False) -> list:
+        """The array operands of a given length: whole vectors, their slices and windows, matrix rows
+        and columns (all views of an array of this scope)."""
+        out = []
+        for a in self.arrays_in(scope):
+            if writable and not a.writable:
+                continue
+            if a.kind == "vector":
+                size = a.shape[0]
+                out.append(Source(size, True, lambda a=a: a.name, a))
+                for text, sl in SLICES:
+                    k = len(range(size)[sl])
+                    if k:
+                        out.append(Source(k, False, lambda a=a, t=text: self._tag(a.name + t, "slice"), a))
+                if size >= self.n:
+                    for k in (2, 3):
+                        if k <= self.n:
+                            out.append(Source(k, False, lambda a=a, k=k: self._tag(f"{a.name}[n - {k}:n]", "slice_end"),
+                                              a))
+                    for lv in scope.loops:
+                        for w, k in lv.windows:
+                            out.append(Source(k, False, lambda a=a, w=w: self._tag(f"{a.name}[{w}]", "window"), a,
+                                              window=True))
+            else:
+                r, c = a.shape
+                out.append(Source(c, False, lambda a=a, r=r: self._tag(f"{a.name}[{self.index(r, scope)}, :]",
+                                                                       "matrix_row"), a))
+                out.append(Source(r, False, lambda a=a, c=c: self._tag(f"{a.name}[:, {self.index(c, scope)}]",
+                                                                       "matrix_col"), a))
+        return [s for s in out if (length is None or s.length == length) and s.length >= min_len]
+
+    def _tag(self, text: str, tag: str) -> str:
+        self.tags.add(tag)
+        return text
+
+    def pick_source(self, scope: Scope, length: int | None = None, min_len: int = 1, writable: bool = False,
+                    base: ArrayInfo | None = None, window: bool = False):
+        """(text, length, source) of an array operand; a slice with the profile's odds."""
+        options = self.sources(scope, length, min_len, writable)
+        if base is not None:
+            options = [s for s in options if s.base is base] or options
+        if window:
+            options = [s for s in options if s.window] or options
+        whole = [s for s in options if s.whole]
+        parts = [s for s in options if not s.whole]
+        pool = parts if parts and (not whole or self.chance(*self.p.slices)) else whole
+        windows = [s for s in pool if s.window]
+        if windows and len(windows) < len(pool) and self.chance(1, 1):  # the loop's own window
+            pool = windows
+        s = self.pick(pool)
+        return s.make(), s.length, s
 
     # -- expressions --------------------------------------------------------------------------
     def atom(self, scope: Scope) -> Expr:
         kinds = ["const", "scalar", "element"]
-        weights = [2, 4 if scope.scalars else 0, 6 if self.arrays and not scope.helper else 0]
+        arrays = self.arrays_in(scope)
+        weights = [2, 4 if scope.scalars else 0, 6 if arrays else 0]
         kind = self.weighted(kinds, weights)
         if kind == "const":
             c = self.pick(CONSTS)
             return Expr(c, NEG if c.startswith("-") else ATOM)
         if kind == "scalar":
             return Expr(self.pick(scope.scalars), ATOM)
-        a = self.pick(self.arrays)
+        a = self.pick(arrays)
         return Expr(self.element(a, scope), ATOM)
 
     def expr(self, scope: Scope, depth: int = 2) -> Expr:
@@ -380,11 +500,11 @@ class Gen:
     def _expr(self, scope: Scope, depth: int) -> Expr:
         if depth <= 0:
             return self.atom(scope)
-        kinds = ["atom", "binop", "func", "pow", "div", "neg", "helper", "complex_real", "reduce", "fft_loss"]
-        whole = self.vectors(readable_whole=True, top=scope.top) and not scope.helper
+        kinds = ["atom", "binop", "func", "pow", "div", "neg", "helper", "complex_real", "reduce", "fft_loss", "mod"]
+        whole = bool(self.arrays_in(scope))
         calls = 0 if scope.helper else 1
-        weights = [30, 30, 18, 5, 5, 2, 4 * calls, 4 if scope.complexes or self.ffts and calls else 0, 3 if whole else 0,
-                   3 * calls if self.ffts else 0]
+        weights = [30, 30, 18, 5, 5, 2, 4 * calls, 4 if scope.complexes or self.ffts and calls else 0,
+                   self.p.reduce if whole else 0, 3 * calls if self.ffts else 0, self.p.mod]
         kind = self.weighted(kinds, weights)
         if kind == "atom":
             return self.atom(scope)
@@ -420,6 +540,13 @@ class Gen:
             return self.complex_real(scope)
         if kind == "reduce":
             return self.reduction(scope)
+        if kind == "mod":
+            e = self.expr(scope, depth - 1)
+            if self.chance(1, 2):
+                self.tags.add("floordiv")
+                return Expr(f"0.5 * ({paren(e, e.prec < MUL)} // {self.pick(('1.5', '0.7'))})", MUL)
+            self.tags.add("mod")
+            return Expr(f"{paren(e, e.prec < MUL)} % {self.pick(('2.0', '6.283', '1.5'))}", MUL)
         self.tags.add("fft_loss")
         X = self.pick(self.ffts)
         form = self.int(0, 1)
@@ -461,74 +588,179 @@ class Gen:
             return Expr(f"({ce}).real", ATOM)
         return Expr(f"abs({ce}) ** 2", POW)
 
-    def array_expr(self, scope: Scope, depth: int = 1, bare: bool = True) -> Expr:
-        """A whole-array expression over arrays that may be read whole here (freezes locals); not a
-        bare array name unless `bare` (`b = x` would alias x, not copy it)."""
-        candidates = self.vectors(readable_whole=True, top=scope.top)
-        form = self.int(0, 4) if depth > 0 else 0
+    # -- whole-array expressions ------------------------------------------------------------------
+    def array_expr(self, scope: Scope, length: int | None = None, depth: int = 1, bare: bool = True,
+                   first: Expr | None = None):
+        """(Expr, length): a vector expression of the given length (any, if None) over the arrays,
+        slices, rows and columns of this scope; not a bare array or view unless `bare` (`b = x[1:]`
+        would alias x, not copy it). `first`, a source's text, is its first operand."""
+        return self.span(lambda: self._array_expr(scope, length, depth, bare, first), _expr)
+
+    def _array_expr(self, scope: Scope, length, depth, bare, first):
+        self.tags.add("whole_array")
+        form = self.int(0, 6) if depth > 0 else 0
+        if form == 5 and first is None:  # a matrix times a vector
+            options = [(a, False) for a in self.matrices(scope) if length in (None, a.shape[0])]
+            options += [(a, True) for a in self.matrices(scope) if length in (None, a.shape[1])]
+            if options:
+                a, transposed = self.pick(options)
+                self.tags.add("matvec")
+                if transposed:
+                    self.tags.add("transpose")
+                inner, _ = self.array_expr(scope, a.shape[0] if transposed else a.shape[1], 0)
+                name = f"{a.name}.T" if transposed else a.name
+                return Expr(f"{name} @ {paren(inner, inner.prec <= MUL)}", MUL), a.shape[1] if transposed else a.shape[0]
+        if form == 6 and first is None:  # a helper returning an array
+            call = self.array_helper_call(scope, length)
+            if call is not None:
+                e, size, h = call
+                if h.alias and not bare:  # `b = helper(x, c)` would alias x
+                    return Expr(f"{e.text} * 1.0", MUL), size
+                return e, size
+        if form >= 5:
+            form = 3
+        if first is None:
+            text, length, _ = self.pick_source(scope, length)
+            first = Expr(text, ATOM)
         if form == 0 and not bare:
             form = 3
-        first = Expr(self.read_whole(self.pick(candidates)), ATOM)
-        self.tags.add("whole_array")
+        if form == 0:
+            return first, length
+        if form == 1:
+            return Expr(f"{self.pick(('np.tanh', 'np.sin', 'np.cos'))}({first.text})", ATOM), length
+        if form == 2:
+            other, _ = self.array_expr(scope, length, depth - 1)
+            op = self.pick("*+-")
+            prec = MUL if op == "*" else ADD
+            return Expr(f"{first.text} {op} {paren(other, other.prec <= prec)}", prec), length
+        if form == 3:
+            s = self.atom(scope)
+            return Expr(f"{first.text} * {paren(s, s.prec <= MUL)}", MUL), length
+        other, _ = self.array_expr(scope, length, depth - 1)
+        return Expr(f"np.tanh({first.text}) * {paren(other, other.prec <= MUL)}", MUL), length
+
+    def oriented(self, scope: Scope) -> list:
+        """(text, shape) of the matrices of this scope and their transposes."""
+        out = []
+        for a in self.matrices(scope):
+            out.append((a.name, a.shape))
+            out.append((f"{a.name}.T", a.shape[::-1]))
+        return out
+
+    def matrix_expr(self, scope: Scope, shape: tuple, depth: int = 1) -> Expr:
+        """A matrix expression of this shape: matrices, transposes, products, elementwise maps."""
+        return self.span(lambda: self._matrix_expr(scope, shape, depth), _expr)
+
+    def _matrix_expr(self, scope: Scope, shape: tuple, depth: int) -> Expr:
+        oriented = self.oriented(scope)
+        direct = [t for t, s in oriented if s == shape]
+        products = [f"{t1} @ {t2}" for t1, s1 in oriented for t2, s2 in oriented
+                    if s1[0] == shape[0] and s2[1] == shape[1] and s1[1] == s2[0]]
+        if products and (not direct or self.chance(1, 2)):
+            self.tags.add("matmat")
+            first = Expr(self.pick(products), MUL)
+        else:
+            first = Expr(self.pick(direct), ATOM)
+        if ".T" in first.text:
+            self.tags.add("transpose")
+        form = self.int(0, 4) if depth > 0 else 0
         if form == 0:
             return first
         if form == 1:
             return Expr(f"{self.pick(('np.tanh', 'np.sin', 'np.cos'))}({first.text})", ATOM)
         if form == 2:
-            other = self.array_expr(scope, depth - 1)
-            op = self.pick("*+-")
-            prec = MUL if op == "*" else ADD
-            return Expr(f"{first.text} {op} {paren(other, other.prec <= prec)}", prec)
-        if form == 3:
             s = self.atom(scope)
-            return Expr(f"{first.text} * {paren(s, s.prec <= MUL)}", MUL)
-        other = self.array_expr(scope, depth - 1)
+            return Expr(f"{paren(first, first.prec < MUL)} * {paren(s, s.prec <= MUL)}", MUL)
+        other = self.matrix_expr(scope, shape, depth - 1)
+        if form == 3:
+            return Expr(f"{first.text} + {paren(other, other.prec <= ADD)}", ADD)
         return Expr(f"np.tanh({first.text}) * {paren(other, other.prec <= MUL)}", MUL)
 
-    def reduction(self, scope: Scope) -> Expr:
-        form = self.pick(("sum", "dot", "mean"))
+    def reduction(self, scope: Scope, base: ArrayInfo | None = None, window: bool = False) -> Expr:
+        """np.sum / np.mean / np.dot of vector expressions (of `base`'s memory first, if given; of
+        the enclosing loop's window if `window`), or np.sum / np.mean of a matrix expression."""
+        forms = ["sum", "dot", "mean"] + (["matrix"] if self.matrices(scope) and base is None and not window else [])
+        form = self.pick(forms)
+        if form == "matrix":
+            shape = self.pick([s for _, s in self.oriented(scope)])
+            e = self.matrix_expr(scope, shape)
+            self.tags.add("matrix_sum")
+            red = self.pick(("sum", "mean"))
+            if self.chance(1, 1):
+                f = self.matrix_expr(scope, shape, 0)
+                return Expr(f"np.{red}({paren(e, e.prec < MUL)} * {paren(f, f.prec <= MUL)})", ATOM)
+            return Expr(f"np.{red}({e.text})", ATOM)
         self.tags.add(form)
+        first = None
+        length = None
+        if base is not None or window:
+            text, length, _ = self.pick_source(scope, base=base, window=window)
+            first = Expr(text, ATOM)
         if form == "dot":
-            u = self.read_whole(self.pick(self.vectors(readable_whole=True, top=scope.top)))
-            v = self.read_whole(self.pick(self.vectors(readable_whole=True, top=scope.top)))
-            return Expr(f"np.dot({u}, {v})", ATOM)
-        e = self.array_expr(scope)
+            if first is None:
+                first, length = self.array_expr(scope, None, 0)
+            other, _ = self.array_expr(scope, length, 1 if self.chance(1, 2) else 0)
+            return Expr(f"np.dot({first.text}, {other.text})", ATOM)
+        e, _ = self.array_expr(scope, length, first=first)
         return Expr(f"np.{form}({e.text})", ATOM)
 
+    # -- helpers ------------------------------------------------------------------------------------
     def helper_call(self, scope: Scope) -> Expr:
+        """A call of a helper returning a real scalar."""
         self.tags.add("helper")
-        if self.helpers and self.chance(1, 1):
-            h = self.pick(self.helpers)
+        callable_ = [h for h in self.helpers if h.kind in ("scalar", "vec")]
+        if callable_ and self.chance(1, 1):
+            h = self.pick(callable_)
         else:
-            h = self.new_helper()
-        if h.params[0] == "v" and h.writes and not self.vectors(writable=True):
+            h = self.new_helper(scope)
+        if h.kind == "vec" and not self.vectors(scope, writable=h.writes):
             h = self.new_scalar_helper()
         args = []
         for p in h.params:
             if p == "v":
-                options = self.vectors(writable=True) if h.writes else self.vectors()
-                args.append(self.pick(options).name)
+                args.append(self.array_argument(scope, None, h.writes)[0])
             else:
                 args.append(self.expr(scope, 1).text)
         return Expr(f"{h.name}({', '.join(args)})", ATOM)
 
-    def new_helper(self) -> Helper:
-        form = self.int(0, 5) if self.vectors() else 0
+    def array_argument(self, scope: Scope, length: int | None, writes: bool, min_len: int = 1):
+        """(text, length) of an array passed to a helper: a named vector or (with the profile's
+        odds) a slice, row or column; a view of a writable array when the helper writes into it."""
+        if self.chance(*self.p.slices):
+            options = self.sources(scope, length, min_len, writable=writes)
+            if options:
+                s = self.pick(options)
+                self.tags.add("view_argument")
+                return s.make(), s.length
+        options = [a for a in self.vectors(scope, writable=writes, min_len=min_len)
+                   if length in (None, a.shape[0])]
+        if options:
+            a = self.pick(options)
+            return a.name, a.shape[0]
+        text, size, _ = self.pick_source(scope, length, min_len, writable=writes)
+        return text, size
+
+    def new_helper(self, scope: Scope) -> Helper:
+        form = self.int(0, 7) if self.vectors(scope) else 0
         if form in (0, 3):
             return self.new_scalar_helper()
         name = f"helper{len(self.helpers)}"
-        if form == 1 or (form == 5 and not self.vectors(writable=True)):  # a reduction over an array argument
+        writable = bool(self.vectors(scope, writable=True))
+        if form in (5, 6) and not writable:
+            form = 1
+        if form == 1:  # a reduction over an array argument
             self.tags.add("helper_loop")
             update = self.pick(("acc = u * acc + np.tanh(v[i])", "acc += v[i] * v[i] * u",
                                 "acc = 0.5 * acc + np.sin(u * v[i])"))
-            h = Helper(name, ["v", "u"], [Line("acc = 0.0"), For("i", "range(v.shape[0])", [Line(update)])], "acc")
+            h = Helper(name, ["v", "u"], [Line("acc = 0.0"), For("i", "range(v.shape[0])", [Line(update)])], "acc",
+                       kind="vec")
         elif form == 2:  # a loop with a data-dependent exit, on a scalar argument it reassigns
             self.tags.add("helper_while")
             body = [Line("k = 0"),
                     While(BoolOp("and", [Cmp("k", "<", "v.shape[0] - 1"),
                                           Cmp("u", "<", self.pick(("1.0", "0.5", "2.0")))]),
                           [Line("k += 1"), Line("u = u + 0.3 * np.tanh(v[k] * u) + 0.25")])]
-            h = Helper(name, ["v", "u"], body, "u * v[0]")
+            h = Helper(name, ["v", "u"], body, "u * v[0]", kind="vec")
         elif form == 4:  # a branch inside the helper
             self.tags.add("helper_if")
             hscope = Scope(["u", "v2"], [], [], [], top=False, helper=True)
@@ -536,11 +768,17 @@ class Gen:
             body = [If([(cond, [Line(f"r = {self.expr(hscope, 2).text}")]),
                         (None, [Line(f"r = {self.expr(hscope, 2).text}")])])]
             h = Helper(name, ["u", "v2"], body, "r")
+        elif form == 7:  # slices of its argument, read whole
+            self.tags.add("helper_slices")
+            ret = self.pick(("np.sum(v[1:] * v[:-1]) * u", "np.dot(v[::-1], v) + u", "np.mean(np.sin(u * v[::2]))"))
+            h = Helper(name, ["v", "u"], [], ret, kind="vec")
         else:  # writes into its array argument: the caller's array changes
             self.tags.add("helper_writes")
             update = self.pick(("v[i] = 0.5 * v[i] + u", "v[i] = v[i] * np.tanh(u + v[i])", "v[i] += u * u"))
-            h = Helper(name, ["v", "u"], [For("i", "range(v.shape[0])", [Line(update)])], "v[0]")
-            h.writes = True
+            ret = "v[0]" if form == 5 else self.pick(("np.sum(v * v) * u", "np.dot(v[1:], v[:-1]) + u"))
+            if form == 6:
+                self.tags.add("helper_writes_then_reads")
+            h = Helper(name, ["v", "u"], [For("i", "range(v.shape[0])", [Line(update)])], ret, writes=True, kind="vec")
         self.helpers.append(h)
         return h
 
@@ -560,6 +798,90 @@ class Gen:
         self.helpers.append(h)
         return h
 
+    def new_array_helper(self) -> Helper:
+        """A helper taking an array and a scalar and returning an array."""
+        name = f"helper{len(self.helpers)}"
+        self.tags.add("array_helper")
+        form = self.int(0, 5)
+        if form == 0:
+            h = Helper(name, ["v", "u"], [], self.pick(("u * v + np.sin(v)", "np.tanh(u * v) + 0.5 * v",
+                                                         "0.5 * v + u * np.cos(v)")), kind="array")
+        elif form == 1:  # a filter loop into a copy
+            self.tags.add("array_helper_loop")
+            body = [Line("r = np.copy(v)"),
+                    For("i", "range(1, v.shape[0])",
+                        [Line(self.pick(("r[i] = 0.5 * r[i - 1] + u * v[i]", "r[i] = np.tanh(u * r[i - 1]) + v[i]")))])]
+            h = Helper(name, ["v", "u"], body, "r", kind="array")
+        elif form == 2:  # writes into its argument and returns it
+            self.tags.add("array_helper_writes")
+            body = [For("i", "range(v.shape[0])", [Line(self.pick(("v[i] = np.tanh(v[i] + u)",
+                                                                    "v[i] = 0.5 * v[i] + u * v[0]")))])]
+            h = Helper(name, ["v", "u"], body, "v", writes=True, kind="array", alias=True)
+        elif form == 3:  # reads slices: one shorter
+            self.tags.add("array_helper_slices")
+            h = Helper(name, ["v", "u"], [], self.pick(("0.5 * (v[1:] + v[:-1]) * u", "u * v[1:] - np.sin(v[:-1])")),
+                       kind="array", delta=-1)
+        elif form == 4:  # reads its argument whole, writes it, returns a new array
+            self.tags.add("array_helper_writes")
+            body = [Line("s = np.sum(v[1:] * v[:-1])"), Line("v[0] = np.tanh(s) * u")]
+            h = Helper(name, ["v", "u"], body, "v * 0.5", writes=True, kind="array")
+        else:  # a whole-array recurrence inside the helper
+            self.tags.add("array_helper_loop")
+            body = [Line("r = v * 1.0"), For("i", "range(2)", [Line("r = np.tanh(u * r) + v")])]
+            h = Helper(name, ["v", "u"], body, "r", kind="array")
+        self.helpers.append(h)
+        return h
+
+    def array_helper_call(self, scope: Scope, length: int | None, delta: int | None = None):
+        """(Expr, length, helper) of a call of an array helper whose result has this length, or None."""
+        options = [h for h in self.helpers if h.kind == "array" and delta in (None, h.delta)]
+        h = self.pick(options) if options and self.chance(1, 1) else self.new_array_helper()
+        if delta is not None and h.delta != delta:
+            return None
+        need = None if length is None else length - h.delta
+        min_len = 1 - h.delta
+        if not self.sources(scope, need, min_len, writable=h.writes):
+            if h.writes:  # a temporary to write into
+                if not self.sources(scope, need, min_len):
+                    return None
+                arg, size = self.array_expr(scope, need, 0)
+                text = f"{paren(arg, arg.prec < MUL)} * 1.0"
+            else:
+                return None
+        elif h.writes:
+            text, size = self.array_argument(scope, need, True, min_len)
+        else:
+            arg, size = self.array_expr(scope, need, 1 if self.chance(1, 2) else 0)
+            text = arg.text
+        return Expr(f"{h.name}({text}, {self.expr(scope, 1).text})", ATOM), size + h.delta, h
+
+    def predicate_call(self, scope: Scope):
+        """A condition calling a helper that writes into an array: a predicate `v[k] = ...; return
+        v[k] > t`, or a writing helper compared with a threshold."""
+        self.tags.add("cond_helper")
+        if self.chance(1, 1):
+            preds = [h for h in self.helpers if h.kind == "pred"]
+            if preds and self.chance(1, 1):
+                h = self.pick(preds)
+            else:
+                update = self.pick(("v[k] = 2.0 * v[k]", "v[k] = 0.5 * v[k] + 0.3", "v[k] = np.tanh(v[k]) + 0.1"))
+                h = Helper(f"helper{len(self.helpers)}", ["v", "k"], [Line(update)],
+                           f"v[k] > {self.pick(('0.0', '0.2', '-0.1'))}", writes=True, kind="pred")
+                self.helpers.append(h)
+            text, size = self.array_argument(scope, None, True)
+            return Call(f"{h.name}({text}, {self.index(size, scope)})")
+        writers = [h for h in self.helpers if h.kind == "vec" and h.writes]
+        if writers and self.chance(1, 1):
+            h = self.pick(writers)
+        else:
+            self.tags.add("helper_writes")
+            update = self.pick(("v[i] = 0.5 * v[i] + u", "v[i] = v[i] * np.tanh(u + v[i])", "v[i] += u * u"))
+            h = Helper(f"helper{len(self.helpers)}", ["v", "u"], [For("i", "range(v.shape[0])", [Line(update)])],
+                       "v[0]", writes=True, kind="vec")
+            self.helpers.append(h)
+        text, _ = self.array_argument(scope, None, True)
+        return Cmp(f"{h.name}({text}, {self.expr(scope, 1).text})", self.pick("<>"), self.pick(THRESHOLDS))
+
     def condition(self, scope: Scope):
         def one():
             left = self.expr(scope, 1) if self.chance(1, 3) else self.atom(scope)
@@ -574,14 +896,22 @@ class Gen:
                     return Cmp(left.text, self.pick("><"), right.text)
             return Cmp(left.text, self.pick("><"), self.pick(THRESHOLDS))
         first = one()
-        if self.chance(1, 4):
+        if self.chance(*self.p.boolop):
             self.tags.add("boolop")
-            return BoolOp(self.pick(("and", "or")), [first, one()])
+            if self.vectors(scope, writable=True) and self.chance(*self.p.cond_helper):
+                second = self.predicate_call(scope)
+            else:
+                second = one()
+            return BoolOp(self.pick(("and", "or")), [first, second])
         return first
 
     # -- statements -----------------------------------------------------------------------------
     def update(self, scope: Scope) -> Line:
         s = self.pick(scope.assignable)
+        if self.p.mod > 0 and self.chance(self.p.mod, 30):  # a phase accumulator
+            self.tags.add("mod_update")
+            e = self.expr(scope, 1)
+            return Line(f"{s} = ({s} + {e.text}) % {self.pick(('6.283', '2.0'))}")
         form = self.int(0, 6 if scope.loops or scope.in_loop else 7)
         if form == 5:
             return Line(f"{s} *= {self.pick(('0.9', '0.5'))}")
@@ -595,16 +925,29 @@ class Gen:
             return Line(f"{s} = 0.1 * {s} * {s} + {t}")
         return Line((f"{s} += {e.text}", f"{s} = 0.5 * {s} + {t}", f"{s} = {e.text}", f"{s} -= {e.text}")[form])
 
-    def elem_write(self, scope: Scope) -> Line:
-        a = self.pick([a for a in self.arrays if a.writable and not a.frozen])
+    def writable_arrays(self, scope: Scope) -> list:
+        return [a for a in self.arrays_in(scope) if a.writable]
+
+    def elem_write(self, scope: Scope, a: ArrayInfo | None = None) -> Line:
+        if a is None:
+            options = self.writable_arrays(scope)
+            views = [v for v in options if v.view]
+            if views and len(views) < len(options) and self.chance(*self.p.view_write):
+                options = views
+            a = self.pick(options)
         target = self.element(a, scope)
-        a.busy = True  # `b[0] = np.sum(np.sin(b))` reads b whole, then writes it: refused, as documented
-        try:
-            e = self.expr(scope)
-        finally:
-            a.busy = False
+        self.tags.add("view_write" if a.view else "param_write" if not a.local else "local_write")
+        if a.kind == "vector" and self.chance(*self.p.self_read):  # reads the array it writes, whole
+            self.tags.add("write_after_whole_read")
+            red = self.reduction(scope, base=a)
+            form = self.int(0, 2)
+            if form == 0:
+                return Line(f"{target} = {red.text} * {target}")
+            if form == 1:
+                return Line(f"{target} = {red.text}")
+            return Line(f"{target} += 0.1 * {red.text}")
+        e = self.expr(scope)
         form = self.int(0, 3)
-        self.tags.add("param_write" if not a.local else "local_write")
         if form == 0:
             return Line(f"{target} = {e.text}")
         if form == 1:
@@ -614,13 +957,82 @@ class Gen:
         src = self.element(a, scope)
         return Line(f"{target} = {src} * {paren(e, e.prec < MUL)}")
 
-    def writable_exists(self) -> bool:
-        return any(a.writable and not a.frozen for a in self.arrays)
+    def carried(self, scope: Scope) -> list:
+        """Arrays that may be reassigned whole: not views."""
+        return [a for a in self.arrays_in(scope) if not a.view]
+
+    def array_update(self, scope: Scope) -> list:
+        """A whole array reassigned (in a loop: carried by it), sometimes followed by an element write."""
+        options = self.carried(scope)
+        local = [a for a in options if a.local]
+        if local and len(local) < len(options) and self.chance(2, 1):
+            options = local
+        a = self.pick(options)
+        y = a.name
+        self.tags.add("array_update" if scope.top else "carried_array")
+        if not a.local:
+            self.tags.add("param_rebound")
+        out = []
+        if a.kind == "matrix":
+            self.tags.add("matrix_update")
+            form = self.int(0, 3)
+            square = a.shape[0] == a.shape[1]
+            A = self.param_matrix()
+            if form == 1 and A is not None and a.shape in ((self.n, self.n), (self.m, self.m)):
+                self.tags.add("sandwich")
+                if a.shape == (self.n, self.n):
+                    core = f"A.T @ (A @ {y} @ A.T) @ A"
+                else:
+                    core = f"A @ (A.T @ {y} @ A) @ A.T"
+                if self.chance(1, 1):
+                    out.append(Line(f"{y} = np.tanh({core} * 0.05) + 0.5 * {y}"))
+                else:
+                    out.append(Line(f"{y} = {core} * 0.02 + 0.5 * {y}"))
+            elif form == 1 and square:
+                out.append(Line(f"{y} = np.tanh({y} @ {y}.T * {paren(self.atom(scope), True)}) + "
+                                f"{paren(self.matrix_expr(scope, a.shape), True)}"))
+            elif form == 2:
+                out.append(Line(f"{y} = {self.pick(('np.sin', 'np.tanh', 'np.cos'))}({y})"))
+            elif form == 3 and square:
+                out.append(Line(f"{y} = 0.5 * ({y} + {y}.T) + {paren(self.matrix_expr(scope, a.shape), True)} * 0.1"))
+            else:
+                e = self.matrix_expr(scope, a.shape)
+                out.append(Line(f"{y} = {self.pick(('0.5', '0.9', '-0.4'))} * {y} + {paren(e, e.prec <= ADD)}"))
+        else:
+            size = a.shape[0]
+            form = self.int(0, 5)
+            if form == 3:
+                call = self.array_helper_call(scope, size, delta=0)
+                if call is not None and (a.writable or not call[2].writes):
+                    self.tags.add("carried_by_helper")
+                    out.append(Line(f"{y} = {call[0].text}"))
+                else:
+                    form = 0
+            if form == 0:
+                e, _ = self.array_expr(scope, size)
+                out.append(Line(f"{y} = {self.pick(('0.5', '0.9', '-0.4'))} * {y} + {paren(e, e.prec <= ADD)}"))
+            elif form == 1:
+                s = self.atom(scope)
+                e, _ = self.array_expr(scope, size)
+                out.append(Line(f"{y} = np.tanh({paren(s, s.prec <= MUL)} * {y}) + {paren(e, e.prec <= ADD)}"))
+            elif form == 2:
+                out.append(Line(f"{y} = {self.pick(('np.sin', 'np.tanh', 'np.cos'))}({y})"))
+            elif form == 4:
+                e, _ = self.array_expr(scope, size, bare=False)
+                out.append(Line(f"{y} = {e.text}"))
+            elif form == 5:
+                e, _ = self.array_expr(scope, size)
+                out.append(Line(f"{y} = {y} * np.tanh({e.text})"))
+        if a.writable and self.chance(1, 2):  # an element write into the reassigned array
+            self.tags.add("write_after_reassign")
+            out.append(self.elem_write(scope, a))
+        return out
 
     def for_loop(self, scope: Scope) -> For:
         var = LOOP_VARS[min(len(scope.loops), len(LOOP_VARS) - 1)]
         outer = [lv for lv in scope.loops if lv.dim == "n"]
-        forms = ["n", "n_from1", "n_rev", "n_step2", "n_rev_step2", "n_short", "const", "n_odd", "n_rev_short"]
+        forms = ["n", "n_from1", "n_rev", "n_step2", "n_rev_step2", "n_short", "const", "n_odd", "n_rev_short",
+                 "window", "window_lag"]
         if outer:
             forms += ["tri", "tri_upper"]
         if any(a.kind == "matrix" for a in self.arrays) and not any(lv.dim == "m" for lv in scope.loops):
@@ -628,6 +1040,7 @@ class Gen:
         form = self.pick(forms)
         self.tags.add(f"for_{form}")
         o = outer[-1].name if outer else None
+        k = self.pick([k for k in (2, 3) if k <= self.n]) if form.startswith("window") else 0
         table = {
             "n": ("range(n)", "n", (var, f"n - 1 - {var}")),
             "n_from1": ("range(1, n)", "n", (var, f"{var} - 1", f"n - 1 - {var}")),
@@ -641,13 +1054,24 @@ class Gen:
             "m": ("range(m)", "m", (var, f"m - 1 - {var}")),
             "n_odd": ("range(1, n, 2)", "n", (var, f"{var} - 1")),
             "n_rev_short": ("range(n - 2, -1, -1)", "n", (var, f"{var} + 1")),
+            "window": (f"range(n - {k - 1})", "n", (var, f"{var} + {k - 1}")),
+            "window_lag": (f"range({k}, n)", "n", (var, f"{var} - {k}")),
         }
         range_text, dim, indices = table[form]
+        windows = ()
+        if form == "window":
+            windows = ((f"{var}:{var} + {k}", k),)
+        elif form == "window_lag":
+            windows = ((f"{var} - {k}:{var}", k),)
         if len(scope.loops) > 0:
             self.tags.add("nested")
-        lv = LoopVar(var, dim, indices)
+        lv = LoopVar(var, dim, indices, windows)
         inner = scope.child(lv, in_loop=True)
-        return For(var, range_text, self.block(inner))
+        lead = []
+        if windows and inner.assignable and self.chance(1, 1):  # a sliding-window product (FIR, LMS)
+            s = self.pick(inner.assignable)
+            lead = [Line(f"{s} = {self.pick(('0.5 * ', '0.9 * ', ''))}{s} + {self.reduction(inner, window=True).text}")]
+        return For(var, range_text, lead + self.block(inner))
 
     def while_loop(self, scope: Scope) -> list:
         self.tags.add("while")
@@ -666,7 +1090,7 @@ class Gen:
 
     def while_scan(self, scope: Scope, k: str) -> list:
         self.tags.add("while_scan")
-        v = self.pick(self.vectors())
+        v = self.pick(self.vectors(scope, min_len=self.n))
         cond = BoolOp("and", [Cmp(k, "<", "n - 1"), Cmp(f"{v.name}[{k}]", self.pick("<>"), self.pick(THRESHOLDS))])
         inner = scope.child(LoopVar(k, "n", (k, f"{k} - 1")), in_loop=True)  # k in 1..n-1 after the increment
         body = [Line(f"{k} += 1")] + self.block(inner, max_len=2)
@@ -704,12 +1128,13 @@ class Gen:
         shrinker can then move a statement out of the loop or branch around it."""
         self.budget -= 1
         kind = self.weighted(KINDS, self.p.stmt)
-        allowed = {"update": bool(scope.assignable), "elem_write": self.writable_exists(), "temp": True,
-                   "for": True, "if": True, "while": bool(scope.assignable),
+        loops_ok = scope.depth < self.p.max_depth and self.budget >= 2
+        allowed = {"update": bool(scope.assignable), "elem_write": bool(self.writable_arrays(scope)), "temp": True,
+                   "for": loops_ok, "if": loops_ok, "while": loops_ok and bool(scope.assignable),
                    "break": scope.in_loop, "complex_update": bool(scope.complexes),
-                   "local_array": scope.top, "complex": scope.top, "fft": scope.top and bool(self.vectors(True))}
-        if scope.depth >= self.p.max_depth or self.budget < 2:
-            allowed["for"] = allowed["if"] = allowed["while"] = False
+                   "local_array": scope.top, "complex": scope.top, "fft": scope.top,
+                   "view": scope.top, "array_update": bool(self.carried(scope)), "array_temp": True,
+                   "halving": scope.top and loops_ok, "matrix_state": scope.top and self.param_matrix() is not None}
         if not allowed[kind]:
             kind = "update" if allowed["update"] else "temp"
         if kind == "update":
@@ -736,10 +1161,20 @@ class Gen:
             return [self.break_stmt(scope)]
         if kind == "complex_update":
             return [self.complex_update(scope)]
-        if kind == "local_array":
+        if kind == "local_array" or (kind == "array_temp" and scope.top):
             return [self.local_array(scope)]
         if kind == "fft":
             return [self.fft(scope)]
+        if kind == "view":
+            return self.view(scope)
+        if kind == "array_update":
+            return self.array_update(scope)
+        if kind == "array_temp":
+            return [self.array_temp(scope)]
+        if kind == "halving":
+            return self.halving(scope)
+        if kind == "matrix_state":
+            return self.matrix_state(scope)
         z = f"z{len(self.top_complex)}"
         line = Line(f"{z} = complex({self.expr(scope, 1).text}, {self.expr(scope, 1).text})")
         self.tags.add("complex")
@@ -755,28 +1190,137 @@ class Gen:
         return out or [Line("pass")]
 
     def local_array(self, scope: Scope) -> Line:
-        name = f"b{sum(1 for a in self.arrays if a.local)}"
-        forms = ["zeros", "copy", "expr"]
-        whole = self.vectors(readable_whole=True)
-        form = self.pick(forms if whole else forms[:1])
+        name = f"b{sum(1 for a in self.arrays if a.local and a.name.startswith('b'))}"
+        form = self.pick(("zeros", "copy", "expr"))
         self.tags.add(f"local_{form}")
         if form == "zeros":
-            text = f"{name} = np.zeros(n)"
+            text, size = f"{name} = np.zeros(n)", self.n
         elif form == "copy":
-            text = f"{name} = np.copy({self.read_whole(self.pick(whole))})"
+            src, size, _ = self.pick_source(scope)
+            text = f"{name} = np.copy({src})"
         else:
-            text = f"{name} = {self.array_expr(scope, bare=False).text}"
-        self.arrays.append(ArrayInfo(name, "vector", writable=True, local=True))
+            e, size = self.array_expr(scope, bare=False)
+            text = f"{name} = {e.text}"
+        self.arrays.append(ArrayInfo(name, (size,), writable=True, local=True))
         return Line(text)
+
+    def array_temp(self, scope: Scope) -> Line:
+        """An array first assigned inside a block (re-created at every iteration of a loop)."""
+        name = self.fresh("u")
+        self.tags.add("array_temp")
+        e, size = self.array_expr(scope, bare=False)
+        scope.temps.append(ArrayInfo(name, (size,), writable=True, local=True))
+        return Line(f"{name} = {e.text}")
+
+    def view(self, scope: Scope) -> list:
+        """A name for a slice, row, column or transpose of an array: reads see later writes of the
+        base, writes through it change the base."""
+        name = f"v{sum(1 for a in self.arrays if a.view)}"
+        base = self.pick(self.arrays_in(scope))
+        self.tags.add("view")
+        if base.kind == "vector":
+            size = base.shape[0]
+            forms = [(t, len(range(size)[sl])) for t, sl in SLICES if len(range(size)[sl])]
+            if size >= self.n:
+                forms.append(("[n - 2:n]", 2))
+            text, length = self.pick(forms)
+            shape = (length,)
+            text = base.name + text
+        else:
+            r, c = base.shape
+            form = self.int(0, 2)
+            if form == 0:
+                text, shape = f"{base.name}.T", (c, r)
+                self.tags.add("transpose")
+            elif form == 1:
+                text, shape = f"{base.name}[{self.index(r, scope)}, :]", (c,)
+                self.tags.add("matrix_row")
+            else:
+                text, shape = f"{base.name}[:, {self.index(c, scope)}]", (r,)
+                self.tags.add("matrix_col")
+        view = ArrayInfo(name, shape, writable=base.writable, local=True, view=True)
+        self.arrays.append(view)
+        out = [Line(f"{name} = {text}")]
+        if base.writable and self.chance(2, 1):  # then a write through the view, or into its base
+            out.append(self.elem_write(scope, self.pick((view, base))))
+        return out
+
+    def matrix_state(self, scope: Scope) -> list:
+        """A local matrix (to be carried by loops: covariance-like state)."""
+        name = f"P{sum(1 for a in self.arrays if a.name.startswith('P'))}"
+        self.tags.add("matrix_state")
+        form = self.int(0, 3)
+        out = []
+        if form == 0:
+            out.append(Line(f"{name} = A.T @ A * 0.1"))
+            shape = (self.n, self.n)
+        elif form == 1:
+            lv = LoopVar("i", "n", ("i",))
+            e = self.expr(scope.child(lv), 1)
+            out += [Line(f"{name} = np.zeros((n, n))"),
+                    For("i", "range(n)", [Line(f"{name}[i, i] = 1.0 + 0.1 * np.tanh({e.text})")])]
+            shape = (self.n, self.n)
+        elif form == 2:
+            out.append(Line(f"{name} = A @ A.T * 0.1"))
+            shape = (self.m, self.m)
+        else:
+            out.append(Line(f"{name} = np.copy(A)"))
+            shape = (self.m, self.n)
+        self.arrays.append(ArrayInfo(name, shape, writable=True, local=True))
+        return out
+
+    def halving(self, scope: Scope) -> list:
+        """A Haar-like pyramid: a length-8/16 local halved by `h = f(h[0::2], h[1::2])` for at most
+        log2 of its length steps, with the details summed into a local."""
+        self.tags.add("halving")
+        h = f"h{sum(1 for a in self.arrays if a.name.startswith('h'))}"
+        size = self.pick((8, 16))
+        levels = self.int(1, 3 if size == 8 else 4)
+        fill_scope = scope.child(LoopVar("i", "n", ("i", "n - 1 - i")))
+        fill = [Line(f"{h}[i] = {self.expr(fill_scope).text}")]
+        if self.chance(1, 1):
+            fill.append(Line(f"{h}[{size - 1} - i] += {self.expr(fill_scope, 1).text}"))
+        acc = f"s{len(self.top_scalars)}"
+        self.top_scalars.append(acc)
+        out = [Line(f"{h} = np.zeros({size})"), For("i", "range(n)", fill), Line(f"{acc} = 0.0")]
+        scope.scalars.append(acc)
+        scope.assignable.append(acc)
+        use_while = self.chance(1, 3)
+        counter = self.fresh("k") if use_while else "i"
+        inner = scope.child(None if use_while else LoopVar("i", None, ()))
+        weight = self.pick(("1.0", f"({counter} + 1)", "0.5"))
+        body = [Line(f"{acc} += {weight} * np.sum(({h}[0::2] - {h}[1::2]) ** 2)")]
+        body += self.block(inner, max_len=1, min_len=0) if self.chance(1, 1) else []
+        c = self.pick(CONSTS[:3])
+        body.append(Line(self.pick((f"{h} = 0.5 * ({h}[0::2] + {h}[1::2])",
+                                    f"{h} = ({h}[0::2] + {h}[1::2]) / np.sqrt(2.0)",
+                                    f"{h} = np.tanh({h}[0::2]) + {paren(Expr(c, NEG if c[0] == '-' else ATOM), c[0] == '-')}"
+                                    f" * {h}[1::2]"))))
+        if self.chance(1, 2):
+            self.tags.add("write_after_reassign")
+            e = self.expr(inner, 1)
+            body.append(Line(self.pick((f"{h}[0] = {h}[0] * {paren(e, e.prec < MUL)}",
+                                        f"{h}[-1] += 0.1 * {paren(e, e.prec <= MUL)}"))))
+        final = (size >> levels,)
+        if use_while:
+            self.tags.add("halving_while")
+            cond = Cmp(counter, "<", str(levels))
+            if self.chance(1, 2):  # a data-dependent exit: the final length is unknown
+                cond = BoolOp("and", [cond, Cmp(acc, "<", self.pick(("2.0", "5.0", "10.0")))])
+                final = None
+            out += [Line(f"{counter} = 0"), While(cond, [Line(f"{counter} += 1")] + body)]
+        else:
+            out.append(For("i", f"range({levels})", body))
+        self.arrays.append(ArrayInfo(h, final, writable=True, local=True))
+        return out
 
     def fft(self, scope: Scope) -> Line:
         X = f"X{len(self.ffts)}"
         kind = self.pick(("fft", "rfft"))
         self.tags.add(kind)
+        src, size, _ = self.pick_source(scope, min_len=2)  # an fft of length 1 has no X[1]
         if self.chance(1, 2):
-            src = self.array_expr(scope).text
-        else:
-            src = self.read_whole(self.pick(self.vectors(readable_whole=True)))
+            src = self.array_expr(scope, size)[0].text
         self.ffts.append(X)
         return Line(f"{X} = np.fft.{kind}({src})")
 
@@ -790,12 +1334,13 @@ class Gen:
         if has_matrix:
             params.append(Param(MATRIX_PARAM, "matrix"))
             self.tags.add("matrix")
+        writable = {p.name: self.chance(1, 2) for p in params if p.kind != "scalar"}
+        self.n = n = self.int(2, 6)
+        self.m = m = self.int(1, 4) if has_matrix else 0
         for p in params:
             if p.kind != "scalar":
-                writable = self.chance(1, 2)
-                self.arrays.append(ArrayInfo(p.name, p.kind, writable=writable, local=False))
-        n = self.int(2, 6)
-        m = self.int(1, 4) if has_matrix else 0
+                shape = (n,) if p.kind == "vector" else (m, n)
+                self.arrays.append(ArrayInfo(p.name, shape, writable=writable[p.name], local=False))
         body = [Line("n = x.shape[0]")]
         if has_matrix:
             body.append(Line("m = A.shape[0]"))
@@ -804,7 +1349,7 @@ class Gen:
         body.append(Line(f"s0 = {init}"))
         self.top_scalars.append("s0")
         scope = Scope(scalars + ["s0"], ["s0"] + scalars, [], [])  # scalar arguments may be reassigned too
-        for stmts in self.seq(1, self.p.max_top, lambda: self.stmt(scope) if self.budget > 0 else []):
+        for stmts in self.seq(self.p.min_top, self.p.max_top, lambda: self.stmt(scope) if self.budget > 0 else []):
             body += stmts
         ret = self.result_expression()
         wrt = tuple(p.name for p in params if self.chance(2, 1))
