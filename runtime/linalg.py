@@ -1,14 +1,22 @@
 """Products as plain loops: numba's np.dot needs SciPy's BLAS, and these sizes do not.
 
-Both operands have one dtype: generated code casts them first.
+Both operands have one dtype: generated code casts them first. Shapes are checked as numpy checks
+them (a mismatch would read past the end of an operand), with numpy's message.
 """
 import numba
 import numpy as np
 
 
 @numba.njit(cache=True)
+def _check(inner_a, inner_b):
+    if inner_a != inner_b:
+        raise ValueError("matmul: Input operand 1 has a mismatch in its core dimension 0 (size differs)")
+
+
+@numba.njit(cache=True)
 def dot(a, b):
     """a @ b for 1-d a and b."""
+    _check(a.shape[0], b.shape[0])
     acc = np.zeros(1, a.dtype)[0]
     for i in range(a.shape[0]):
         acc += a[i] * b[i]
@@ -18,6 +26,7 @@ def dot(a, b):
 @numba.njit(cache=True)
 def matvec(m, v):
     """m @ v for 2-d m and 1-d v."""
+    _check(m.shape[1], v.shape[0])
     out = np.zeros(m.shape[0], m.dtype)
     for i in range(m.shape[0]):
         for j in range(m.shape[1]):
@@ -28,6 +37,7 @@ def matvec(m, v):
 @numba.njit(cache=True)
 def vecmat(v, m):
     """v @ m for 1-d v and 2-d m (that is, m.T @ v)."""
+    _check(v.shape[0], m.shape[0])
     out = np.zeros(m.shape[1], m.dtype)
     for i in range(m.shape[0]):
         for j in range(m.shape[1]):
@@ -38,6 +48,7 @@ def vecmat(v, m):
 @numba.njit(cache=True)
 def matmat(a, b):
     """a @ b for 2-d a and b."""
+    _check(a.shape[1], b.shape[0])
     out = np.zeros((a.shape[0], b.shape[1]), a.dtype)
     for i in range(a.shape[0]):
         for k in range(a.shape[1]):

@@ -227,3 +227,7 @@ def recursive(x):
 
 def broadcast_into_three_dims(x, v):
     return np.sum(x * v)  # <- error
+
+
+def mismatched_product(m, x):
+    return np.sum(m @ x)

@@ -156,3 +156,20 @@ def test_reverse_mode_refusals_name_the_users_line():
     assert info.value.filename.endswith("bad_programs.py")
     assert info.value.lineno == marked_line(bad.broadcast_into_three_dims)
     assert info.value.col_offset > 0
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_shapes_are_checked_as_numpy_checks_them(backend):
+    """A cotangent of the wrong length, and a product of mismatched shapes, raise instead of reading
+    past an array's end."""
+    f = adc.differentiate(bad.returns_array, backend=backend)
+    x = np.linspace(0.0, 1.0, 8)
+    _, g = f.vjp(x, cotangent=np.ones(8))
+    np.testing.assert_allclose(g, np.full(8, 2.0))  # d(2x)/dx along ones
+    with pytest.raises(ValueError, match="cotangent of the result must have its shape"):
+        f.vjp(x, cotangent=np.ones(3))
+    product = adc.differentiate(bad.mismatched_product, backend=backend)
+    with pytest.raises(ValueError, match="mismatch in its core dimension"):
+        product(np.ones((3, 4)), np.ones(5))
+    with pytest.raises(ValueError, match="mismatch in its core dimension"):
+        product.grad(np.ones((3, 4)), np.ones(5))

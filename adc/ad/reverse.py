@@ -673,6 +673,11 @@ class ReverseBuilder:
             if self.is_memory(v) and self.act.active(v):
                 self.memory_bar(v, body)
         for r, seed in zip(returned, seeds):
+            if is_array(r.type):  # a cotangent of another shape would be read past its end, or in part
+                mismatch = P.BinOp("!=", P.Attr(P.Ref(seed), "shape"), P.Attr(self.forward.ref(r), "shape"))
+                part = f" `{r.hint}`" if r.hint != "result" else ""
+                body.append(P.If(mismatch, [P.Raise("ValueError", f"vjp: the cotangent of the result{part} must have "
+                                                                  "its shape, np.shape(f(*args))")]))
             if self.is_memory(r) and self.act.active(r):
                 body.append(P.AugAssign(P.Ref(self.bars[r.id]), "+", P.Ref(seed)))
             elif self.act.active(r):

@@ -196,6 +196,10 @@ class Lowerer:
     def stmt_Pass(self, node, env):
         pass
 
+    def stmt_Raise(self, node, env):
+        """Only in adc's own output (the subset fence refuses it elsewhere): a check of its inputs, which
+        the code derived from it need not repeat."""
+
     def stmt_Expr(self, node, env):
         if isinstance(node.value, gast.Constant) and isinstance(node.value.value, str):
             return  # docstring
