@@ -6,7 +6,7 @@ import inspect
 
 import numpy as np
 
-from .frontend.lower import parse_checked
+from .frontend.lower import constants_hold, parse_checked
 from .ir.core import Array, Scalar, is_array, is_differentiable
 from .pipeline import Specialization, format_ir, second_order, source_of, specialize, vector_tangent_kernel
 
@@ -124,6 +124,10 @@ class Differentiated:
     def _specialization(self, args) -> Specialization:
         key = cheap_key(args)
         spec = self._by_key.get(key)
+        if spec is not None and spec.ir.constants and not constants_hold(spec.ir.constants):
+            self._specs.clear()  # a module-level number it read changed since: compile again
+            self._by_key.clear()
+            spec = None
         if spec is None:
             spec = self._by_key[key] = self._specialize(args)
         self._last = spec

@@ -145,3 +145,17 @@ def test_inspection_before_any_call_explains_itself():
     f = adc.differentiate(progs.newton_sqrt)
     with pytest.raises(RuntimeError, match="call it .* once first"):
         f.adjoint_source()
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_module_level_numbers_are_read_at_each_call(backend):
+    """A global number is folded into the compiled code; when it changes, adc compiles again."""
+    from fuzz.oracle import load
+    module = load("import numpy as np\n\nGAIN = 1.5\n\n\ndef helper(x):\n    return GAIN * x\n\n\n"
+                  "def main(x):\n    return np.sum(helper(x) ** 2)\n", prefix="adcglobals")
+    f = adc.differentiate(module.main, backend=backend)
+    x = np.array([1.0, -2.0, 0.5])
+    for gain in (1.5, 3.0, 1.5):
+        module.GAIN = gain
+        assert f(x) == pytest.approx(np.sum((gain * x) ** 2), rel=1e-14)
+        np.testing.assert_allclose(f.grad(x), 2 * gain ** 2 * x, rtol=1e-14)

@@ -6,6 +6,10 @@ known on entry (they come from the call), so each op gets its result type here.
 """
 from __future__ import annotations
 
+import cmath
+import math
+import types
+
 import gast
 import numpy as np
 
@@ -62,6 +66,22 @@ def _const_value(v: Value):
     return v.owner.attrs["value"] if isinstance(v.owner, Op) and v.owner.opcode == "const" else None
 
 
+FIXED_MODULES = (np, math, cmath)  # whose numbers (np.pi, math.e) never change
+
+
+def _is_number(obj) -> bool:
+    return isinstance(obj, (bool, int, float, complex, np.number, np.bool_))
+
+
+def constants_hold(constants) -> bool:
+    """Whether the free names a specialisation read as constants still have those values."""
+    for where, name, value in constants:
+        now = getattr(where, name, None) if isinstance(where, types.ModuleType) else resolve.lookup(where, name)
+        if now is not value and now != value:
+            return False
+    return True
+
+
 def _slice_spec(parts) -> tuple[tuple, list]:
     """Index parts (values, or (lower, upper, step) with None for absent) as a spec and its operands:
     "i" for an integer index, and for a slice which of lower, upper, step are given ("101": x[a::c])."""
@@ -101,20 +121,22 @@ def lower_function(fn, arg_types: list) -> Function:
     for r in results:
         r.hint = r.hint or "result"
     lowerer.emit("return", results, [])
-    function = Function(fn.__name__, values, body, parsed.filename, parsed.line_offset + parsed.node.lineno)
+    function = Function(fn.__name__, values, body, parsed.filename, parsed.line_offset + parsed.node.lineno,
+                        constants=lowerer.folded)
     for v in values:
         v.owner = function
     return function
 
 
 class Lowerer:
-    def __init__(self, parsed: ParsedFunction, fn, regions: list[Region], inlining: tuple = ()):
+    def __init__(self, parsed: ParsedFunction, fn, regions: list[Region], inlining: tuple = (), folded=None):
         self.parsed = parsed
         self.fn = fn
         self.regions = regions
         self.inlining = inlining + (fn,)
         self.loc: Loc | None = None
         self.assigned_anywhere = assigned_names(parsed.node.body)
+        self.folded = [] if folded is None else folded  # (where, name, value) of free names read as constants
 
     # -- building ------------------------------------------------------------------
     @property
@@ -384,6 +406,8 @@ class Lowerer:
             if node.id in self.assigned_anywhere:
                 raise self.error(UnknownNameError, f"`{node.id}` is used here but assigned only inside a loop or a branch that may not run: give it a value before the loop or `if`", node)
             raise self.error(UnknownNameError, f"unknown name `{node.id}`: define it, import it at module level or pass it as an argument", node)
+        if _is_number(obj):
+            self.folded.append((self.fn, node.id, obj))
         return self.static(obj, node)
 
     def static(self, obj, node):
@@ -401,7 +425,10 @@ class Lowerer:
         if isinstance(base, Static):
             if not hasattr(base.obj, node.attr):
                 raise self.error(UnknownNameError, f"`{node.attr}` is not an attribute of {base.obj!r}", node)
-            return self.static(getattr(base.obj, node.attr), node)
+            value = getattr(base.obj, node.attr)
+            if _is_number(value) and isinstance(base.obj, types.ModuleType) and base.obj not in FIXED_MODULES:
+                self.folded.append((base.obj, node.attr, value))  # config.GAIN: may be set again later
+            return self.static(value, node)
         base = self.as_value(base, node)
         attr = node.attr
         if is_array(base.type):
@@ -807,7 +834,7 @@ class Lowerer:
         for kw in node.keywords:
             bound[kw.arg] = self.expr(kw.value, env)
         caller_loc = self.loc
-        sub = Lowerer(parsed, fn, self.regions, self.inlining)
+        sub = Lowerer(parsed, fn, self.regions, self.inlining, self.folded)
         for p, d in zip(params[len(params) - len(defaults):], defaults):
             if p not in bound:  # defaults belong to the helper's module, not the caller's
                 bound[p] = sub.expr(d, {})

@@ -126,6 +126,7 @@ class Function:
     body: Region
     filename: str
     firstlineno: int
+    constants: list = field(default_factory=list)  # (function or module, name, value) folded from free names
 
     @property
     def returned(self) -> list[Value]:
