@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
+import threading
 
 import numpy as np
 
@@ -89,6 +91,7 @@ class Differentiated:
         self._specs: dict[tuple, Specialization] = {}
         self._by_key: dict[tuple, Specialization] = {}  # keyed by what is cheap to read off the arguments
         self._last: Specialization | None = None
+        self._compiling = threading.RLock()
         functools.update_wrapper(self, fn)
 
     def _resolve_wrt(self, wrt):
@@ -136,11 +139,25 @@ class Differentiated:
     def _specialize(self, args) -> Specialization:
         types = self._types(args)
         key = tuple(types)
-        spec = self._specs.get(key)
-        if spec is None:
-            spec = specialize(self.python, types, self.wrt, self.backend, self.debug)
-            self._specs[key] = spec
+        with self._compiling:  # threads making the first call compile once
+            spec = self._specs.get(key)
+            if spec is None:
+                spec = specialize(self.python, types, self.wrt, self.backend, self.debug)
+                self._specs[key] = spec
         return spec
+
+    def __reduce__(self):
+        """Pickled by reference, as numba pickles its dispatchers: by the module-level name that holds
+        it, or as the decorator applied to the module-level function (compiled again where unpickled,
+        from the disk cache)."""
+        module = sys.modules.get(self.python.__module__)
+        named = getattr(module, self.python.__qualname__, None)
+        if named is self:
+            return self.python.__qualname__
+        fn = named if isinstance(named, Differentiated) and named.python is self.python else self.python
+        wrt = tuple(self.params[i] for i in self.wrt)
+        return (Differentiated, (fn, wrt if self.wrt_is_tuple else wrt[0], self.backend,
+                                 self.complex_grad, self.debug))
 
     def _differentiable_specialization(self, args) -> Specialization:
         if cheap_key(args) not in self._by_key:  # first call with these types: check wrt before any work

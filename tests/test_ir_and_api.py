@@ -159,3 +159,39 @@ def test_module_level_numbers_are_read_at_each_call(backend):
         module.GAIN = gain
         assert f(x) == pytest.approx(np.sum((gain * x) ** 2), rel=1e-14)
         np.testing.assert_allclose(f.grad(x), 2 * gain ** 2 * x, rtol=1e-14)
+
+
+def test_first_calls_from_many_threads_compile_once():
+    import threading
+
+    from fuzz.oracle import load
+    module = load("import numpy as np\n\n\ndef main(x, a):\n    return np.sum(np.tanh(a * x))\n", prefix="adcthreads")
+    f = adc.differentiate(module.main, wrt="a", backend="python")
+    x, results, errors = np.linspace(-1.0, 1.0, 5), [], []
+
+    def call():
+        try:
+            results.append(f.grad(x, 0.7))
+        except Exception as exc:  # noqa: BLE001  collected and asserted below
+            errors.append(exc)
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    expected = np.sum(x * (1 - np.tanh(0.7 * x) ** 2))
+    assert len(results) == 8 and all(r == pytest.approx(expected, rel=1e-14) for r in results)
+    assert len(f._specs) == 1
+
+
+def test_differentiated_functions_pickle_by_reference():
+    import pickle
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docs"))
+    import filters  # docs/filters.py: iir_loss is decorated at module level
+    x = np.linspace(0.0, 1.0, 16)
+    for f in (filters.iir_loss, adc.differentiate(filters.iir_loss.python, wrt="b", backend="python")):
+        g = pickle.loads(pickle.dumps(f))
+        assert g(0.5, 0.3, x, x) == f(0.5, 0.3, x, x)
+        assert np.allclose(pickle.loads(pickle.dumps(f.grad))(0.5, 0.3, x, x), f.grad(0.5, 0.3, x, x), rtol=1e-14)

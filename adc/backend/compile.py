@@ -10,6 +10,7 @@ import hashlib
 import importlib.util
 import os
 import sys
+import threading
 import types
 from pathlib import Path
 
@@ -53,21 +54,31 @@ def module_text(origin: str, functions: list[str]) -> str:
     return HEADER.format(origin=origin) + f"# runtime {_RUNTIME}\n\n\n" + body + "\n"
 
 
+_LOADING = threading.Lock()
+
+
 def load_module(stem: str, text: str) -> types.ModuleType:
+    """Import the generated module, once per process even when threads ask at the same time (another
+    thread must not find it in sys.modules before it has run)."""
     digest = hashlib.sha256(text.encode()).hexdigest()[:20]
     name = f"{GENERATED_PREFIX}{stem}_{digest}"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = cache_dir() / f"{name}.py"
-    if not path.exists() or path.read_text() != text:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # before exec: numba's cache records the module by name
-    spec.loader.exec_module(module)
-    return module
+    with _LOADING:
+        if name in sys.modules:
+            return sys.modules[name]
+        path = cache_dir() / f"{name}.py"
+        if not path.exists() or path.read_text() != text:
+            tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")  # processes share the folder
+            tmp.write_text(text)
+            os.replace(tmp, path)
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # before exec: numba's cache records the module by name
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+        return module
 
 
 def jit(function, backend: str, derivative: bool = False):
