@@ -386,6 +386,11 @@ def main(x):
 def main(x, a, y):
     return np.dot(x, a + y)
 """, (vec(4), 0.3, vec(4)), ("x", "a")),
+    "jvp_of_array_times_moving_scalar": ("""
+def main(x, y):
+    w = y[::-1] * x[1]
+    return np.sum(w * w) + np.sum(x[0] - y)
+""", (vec(4), vec(4)), ("x",)),
     "short_circuit_skips_a_writing_helper": ("""
 def bump(y, k):
     y[k] = 2.0 * y[k]

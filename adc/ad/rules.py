@@ -434,7 +434,7 @@ def jvp(c):
         return JVP[c.op.opcode](c)
     tangent = _from_partials(c, PARTIALS[c.op.opcode](c))
     arrays_moving = any(c.t(i) is not None and is_array(o.type) for i, o in enumerate(c.op.operands))
-    if tangent is not None and is_array(c.op.results[0].type) and not arrays_moving:
+    if c.op.opcode in ("add", "sub") and is_array(c.op.results[0].type) and not arrays_moving:
         return P.Call("np.full_like", [c.out, tangent])  # a + y with only the scalar a moving: every entry moves
     return tangent
 
