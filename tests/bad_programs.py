@@ -231,3 +231,27 @@ def broadcast_into_three_dims(x, v):
 
 def mismatched_product(m, x):
     return np.sum(m @ x)
+
+
+def view_before_a_loop_that_rebinds_its_base(x):
+    b0 = np.copy(x)
+    v0 = b0[1:]
+    for i in range(2):  # <- error
+        b0[1] = 0.5 * b0[1] + 0.5
+        b0 = 0.5 * b0 + x
+    return np.sum(v0 * v0)
+
+
+def writes_in_place(v, u):
+    for i in range(v.shape[0]):
+        v[i] = np.tanh(v[i] + u)
+    return v
+
+
+def loop_hands_on_an_outside_array(x, y):
+    s0 = 0.0
+    for i in range(1):  # <- error
+        s0 = np.sum(x)
+        x = writes_in_place(y, 0.5)
+    x[0] = s0
+    return np.sum(y * y)

@@ -386,6 +386,16 @@ def main(x):
 def main(x, a, y):
     return np.dot(x, a + y)
 """, (vec(4), 0.3, vec(4)), ("x", "a")),
+    "copy_of_a_value_a_nested_while_updates": ("""
+def main(a):
+    s0 = 0.0
+    for i in range(2):
+        while a < 0.1:
+            a = a + 0.2
+        s0 = a
+        a += 0.5
+    return s0 * a
+""", (-1.377079,), ("a",)),
     "jvp_of_array_times_moving_scalar": ("""
 def main(x, y):
     w = y[::-1] * x[1]

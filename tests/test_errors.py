@@ -173,3 +173,19 @@ def test_shapes_are_checked_as_numpy_checks_them(backend):
         product(np.ones((3, 4)), np.ones(5))
     with pytest.raises(ValueError, match="mismatch in its core dimension"):
         product.grad(np.ones((3, 4)), np.ones(5))
+
+
+@pytest.mark.parametrize("fn, words", [
+    (bad.view_before_a_loop_that_rebinds_its_base, "a view taken before the loop still looks into it"),
+    (bad.loop_hands_on_an_outside_array, "hands on an array from outside the loop"),
+])
+def test_carried_arrays_shared_across_steps_are_refused_by_reverse_mode(fn, words):
+    """Found by the fuzzer giving wrong gradients: now refused, located; the primal and jvp still run."""
+    x = np.array([0.12573, -0.132105])
+    args = (x,) if fn is bad.view_before_a_loop_that_rebinds_its_base else (x, np.array([0.3, 0.4]))
+    f = adc.differentiate(fn, wrt=0, backend="python")
+    assert f(*[a.copy() for a in args]) == pytest.approx(fn(*[a.copy() for a in args]), rel=1e-14)
+    with pytest.raises(adc.CompileError, match=words) as info:
+        f.grad(*args)
+    assert info.value.filename.endswith("bad_programs.py")
+    assert info.value.lineno == marked_line(fn)

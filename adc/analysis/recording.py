@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..errors import CompileError
 from ..ir.core import PURE_OPCODES, STORES, Function, Op, Region, Value, is_array, same_shape_operand, walk
 from .activity import VIEW_OPCODES, Activity
 
@@ -86,7 +87,37 @@ def analyse_recording(fn: Function, act: Activity, needs) -> Recording:
             work.extend(o for o in more if not is_array(o.type))
     rec.shaped = shaped - rec.needed
     rec.needed |= shaped
+    _check_carried_aliasing(fn, rec, act)
     return rec
+
+
+def _check_carried_aliasing(fn: Function, rec: Recording, act: Activity) -> None:
+    """A loop's carried array that the program writes into is one array in one step and another in the
+    next; the reverse sweep follows it only while nothing else holds its memory across steps: a view of
+    it taken before the loop, or an array from outside that a step hands on as the new value."""
+    targets = {st.operands[0].id for st in rec.stores}
+    for loop in walk(fn.body):
+        if loop.opcode not in ("for", "while") or not involved(loop, act):
+            continue
+        body = loop.regions[-1]
+        carried = body.args[len(body.args) - len(body.yielded):]
+        for a, y in zip(carried, body.yielded):
+            memory = rec.memory_of(a)
+            if not is_array(a.type) or not act.active(a) or not memory & targets:
+                continue
+            outside_view = any(isinstance(v.owner, Op) and v.owner.opcode in VIEW_OPCODES
+                               and not _inside(rec.region_of.get(v.id, rec.top), body, rec)
+                               for v in map(rec.values.get, memory) if v is not None)
+            handed_in = y is not a and not _inside(rec.region_of.get(y.id, rec.top), body, rec)
+            if outside_view or handed_in:
+                loc = loop.loc
+                why = "a view taken before the loop still looks into it" if outside_view else \
+                    "a step hands on an array from outside the loop as its new value"
+                raise CompileError(
+                    f"`{a.hint}` is carried by this loop and written into, and {why}: reverse mode cannot tell "
+                    "which array each write reaches. Take views inside the loop, and give each step an array of "
+                    f"its own (for instance `{a.hint} = {a.hint}.copy()` where the program may change that way)",
+                    loc.filename, loc.lineno, loc.col)
 
 
 def written_in_place_only(v: Value, rec: Recording) -> bool:

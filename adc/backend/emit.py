@@ -278,7 +278,9 @@ class ForwardEmitter:
             if sum(1 for other in region.yielded if other is y) > 1 or y.owner.opcode == "const" or y.hint not in (None, arg.hint):
                 continue
             at = position[id(y.owner)]
-            later_uses = [u for u, _ in self.uses.get(arg.id, []) if _top(u, region, position) > at]
+            # the results of a loop or branch given arg may take over its variable (`while a < c: ...; s0 = a`)
+            sharing = [arg] + [r for op in region.ops if op.opcode in CONTROL and arg in op.operands for r in op.results]
+            later_uses = [u for v in sharing for u, _ in self.uses.get(v.id, []) if _top(u, region, position) > at]
             if not later_uses and self.may_coalesce(arg, y):
                 self.vars[y.id] = self.vars[arg.id]
 

@@ -31,8 +31,9 @@ Constructs:
 - named views `v = x[1:]`, `v = A[:, 0]`, `v = A.T` (read after their base is written, and
   written through: `v[0] = ...` changes the base);
 - arrays as values: local arrays (zeros, copies of arrays or slices, expressions), matrix state
-  (`P = A.T @ A * 0.1`), whole arrays reassigned in any block, so carried by loops
-  (`y = 0.9 * y + x`, `y = np.tanh(c * y) + ...`, `y = np.sin(y)` then `y[0] = ...`,
+  (`P = A.T @ A * 0.1`, mostly with a loop that carries it), whole arrays reassigned in any
+  block, so carried by loops (`y = 0.9 * y + x`, `y = np.tanh(c * y) + ...`, `y = np.sin(y)`
+  then `y[0] = ...`,
   `P = A.T @ (A @ P @ A.T) @ A * 0.05 + 0.5 * P`, `y = helper(y, c)`), also of argument arrays
   and inside branches; array temporaries inside blocks; Haar-like halving `h = 0.5 * (h[0::2] +
   h[1::2])` of a length-8/16 local for at most log2 levels (for, or while with a counter);
@@ -51,7 +52,8 @@ Generation keeps to the subset and to valid numpy by construction:
   whole-array expressions combine only operands of equal shape; arrays whose length a loop
   changes by a data-dependent number of steps are only summed into the result;
 - argument arrays are either writable or never written (not even through views or helpers);
-  views are never reassigned; argument arrays are never passed twice to one call;
+  views are never reassigned; argument arrays are never passed twice to one call (but a helper
+  that writes into its argument and returns it, `y = h(x, c)`, makes y an alias of x);
 - math stays in smooth domains (exp of bounded values, log(1 + v*v), sqrt(1 + v*v), division by
   constants or 1 + v*v, tanh around matrix recurrences), branch thresholds are constants,
   `while` loops have a counter bound.
@@ -840,6 +842,11 @@ class Gen:
             return None
         need = None if length is None else length - h.delta
         min_len = 1 - h.delta
+        if need is None and h.delta:  # an argument long enough for a nonempty result
+            options = self.sources(scope, None, min_len)
+            if not options:
+                return None
+            need = self.pick(sorted({o.length for o in options}))
         if not self.sources(scope, need, min_len, writable=h.writes):
             if h.writes:  # a temporary to write into
                 if not self.sources(scope, need, min_len):
@@ -961,13 +968,14 @@ class Gen:
         """Arrays that may be reassigned whole: not views."""
         return [a for a in self.arrays_in(scope) if not a.view]
 
-    def array_update(self, scope: Scope) -> list:
+    def array_update(self, scope: Scope, a: ArrayInfo | None = None) -> list:
         """A whole array reassigned (in a loop: carried by it), sometimes followed by an element write."""
-        options = self.carried(scope)
-        local = [a for a in options if a.local]
-        if local and len(local) < len(options) and self.chance(2, 1):
-            options = local
-        a = self.pick(options)
+        if a is None:
+            options = self.carried(scope)
+            local = [a for a in options if a.local]
+            if local and len(local) < len(options) and self.chance(2, 1):
+                options = local
+            a = self.pick(options)
         y = a.name
         self.tags.add("array_update" if scope.top else "carried_array")
         if not a.local:
@@ -1266,7 +1274,13 @@ class Gen:
         else:
             out.append(Line(f"{name} = np.copy(A)"))
             shape = (self.m, self.n)
-        self.arrays.append(ArrayInfo(name, shape, writable=True, local=True))
+        state = ArrayInfo(name, shape, writable=True, local=True)
+        self.arrays.append(state)
+        if self.budget >= 2 and self.chance(2, 1):  # then a loop that carries it (a covariance recursion)
+            self.tags.add("carried_matrix")
+            inner = scope.child(LoopVar("i", None, ()), in_loop=True)
+            body = self.array_update(inner, state) + self.block(inner, max_len=1, min_len=0)
+            out.append(For("i", f"range({self.pick('23')})", body))
         return out
 
     def halving(self, scope: Scope) -> list:
