@@ -396,6 +396,25 @@ def main(a):
         a += 0.5
     return s0 * a
 """, (-1.377079,), ("a",)),
+    "carried_unchanged_and_copied_each_step": ("""
+def main(x, a):
+    s0 = 0.0
+    v0 = x[1:]
+    for i in range(x.shape[0]):
+        a = a
+        s0 = a
+    s0 += 0.5
+    return s0 * a + np.sum(v0 * v0)
+""", (np.array([0.12573, -0.132105]), -1.377079), ("x", "a")),
+    "carried_array_whose_update_is_discarded": ("""
+def main(x):
+    b0 = np.zeros(x.shape[0])
+    for i in range(x.shape[0]):
+        b0 = np.sin(b0)
+        b0[i] = 0.5
+        b0 = x * 0.5
+    return np.sum(b0 * b0)
+""", (np.array([0.12573, -0.132105]),), ("x",)),
     "jvp_of_array_times_moving_scalar": ("""
 def main(x, y):
     w = y[::-1] * x[1]

@@ -578,7 +578,7 @@ class ReverseBuilder:
                 continue
             if self.bars[a.id] is var and self.through_inner_loop(a, y, region):
                 self.bars[y.id] = var  # the inner loop carries the same adjoint variable
-            elif y is not a or self.is_memory(a):
+            elif y is not a or self.is_memory(a) or self.bars[a.id] is not var:  # (a = a, and another slot yields a)
                 if self.bars[a.id] is var:
                     self.init.discard(var)
                 self.contribute(y, P.Ref(var), body, pendable=False)

@@ -94,19 +94,25 @@ def analyse_recording(fn: Function, act: Activity, needs) -> Recording:
 def _check_carried_aliasing(fn: Function, rec: Recording, act: Activity) -> None:
     """A loop's carried array that the program writes into is one array in one step and another in the
     next; the reverse sweep follows it only while nothing else holds its memory across steps: a view of
-    it taken before the loop, or an array from outside that a step hands on as the new value."""
-    targets = {st.operands[0].id for st in rec.stores}
+    it taken before the loop and read in or after it, or an array from outside that a step hands on as
+    the new value."""
+    readers: dict[int, list[Op]] = {}
+    for op in walk(fn.body):
+        for v in op.operands:
+            readers.setdefault(v.id, []).append(op)
     for loop in walk(fn.body):
         if loop.opcode not in ("for", "while") or not involved(loop, act):
             continue
         body = loop.regions[-1]
         carried = body.args[len(body.args) - len(body.yielded):]
         for a, y in zip(carried, body.yielded):
-            memory = rec.memory_of(a)
-            if not is_array(a.type) or not act.active(a) or not memory & targets:
+            memory, start = rec.memory_of(a), rec.order[id(loop)]
+            written = any(st.operands[0].id in memory and rec.order[id(st)] > start for st in rec.stores)
+            if not is_array(a.type) or not act.active(a) or not written:
                 continue
             outside_view = any(isinstance(v.owner, Op) and v.owner.opcode in VIEW_OPCODES
-                               and not _inside(rec.region_of.get(v.id, rec.top), body, rec)
+                               and rec.order[id(v.owner)] < start
+                               and any(rec.order[id(op)] > start for op in readers.get(v.id, ()))
                                for v in map(rec.values.get, memory) if v is not None)
             handed_in = y is not a and not _inside(rec.region_of.get(y.id, rec.top), body, rec)
             if outside_view or handed_in:
@@ -184,7 +190,7 @@ def _carried_array_shapes(op: Op, act: Activity) -> list[Value]:
     for a, r in zip(args, op.results):
         if is_array(r.type) and (act.active(a) or act.active(r)):
             out.append(r)
-            if not any(a in o.operands for o in walk(body)):
+            if not any(a in o.operands and involved(o, act) for o in walk(body)):
                 out.append(a)
     return out
 
