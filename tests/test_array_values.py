@@ -441,33 +441,14 @@ def main(x):
 NO_HVP = {"unrolled_ista"}  # forward mode over its adjoint meets np.where of arrays, not in the subset yet
 
 
-def _cases(table, numba):
-    return [pytest.param(Case(HEADER + src.lstrip("\n"), args, wrt, numba=numba, hvp=name not in NO_HVP), id=name)
-            for name, (src, args, wrt) in table.items()]
+TABLES = {"read_then_written": WRITTEN_AFTER_READ, "carried": CARRIED_ARRAYS, "slice_write": SLICE_WRITES,
+          "fuzzer_found": FUZZER_FOUND, "section3": SECTION_3}
 
 
-@pytest.mark.parametrize("case", _cases(WRITTEN_AFTER_READ, numba=True))
-def test_array_read_then_written(case):
-    check_case(case, strict=True)
-
-
-@pytest.mark.parametrize("case", _cases(CARRIED_ARRAYS, numba=True))
-def test_array_carried_by_a_loop(case):
-    check_case(case, strict=True)
-
-
-@pytest.mark.parametrize("case", _cases(SLICE_WRITES, numba=True))
-def test_slice_writes(case):
-    check_case(case, strict=True)
-
-
-@pytest.mark.parametrize("case", _cases(FUZZER_FOUND, numba=True))
-def test_fuzzer_finds(case):
-    check_case(case, strict=True)
-
-
-@pytest.mark.parametrize("case", _cases(SECTION_3, numba=True))
-def test_other_derivative_defects(case):
+@pytest.mark.parametrize("case", [
+    pytest.param(Case(HEADER + src.lstrip("\n"), args, wrt, numba=True, hvp=name not in NO_HVP), id=f"{table}-{name}")
+    for table, programs in TABLES.items() for name, (src, args, wrt) in programs.items()])
+def test_program(case):
     check_case(case, strict=True)
 
 
