@@ -202,12 +202,12 @@ class ReverseBuilder:
             self.tapes[vid] = self._new_tape(v.hint or "t", v.type, self.rec.region_of[vid])
         for op in _walk(self.fn.body):
             for v in self.rec.snapshots.get(id(op), ()):
-                key, hint = ("snapshot", id(op), v.id), f"{v.hint or 't'}__saved"
+                key = ("snapshot", id(op), v.id)
                 region = self.rec.op_region[id(op)]
                 if region is self.fn.body:
-                    self.snapshot_vars[key] = P.Var(hint, array=True)
+                    self.snapshot_vars[key] = _snapshot_var(v)
                 else:
-                    self.tapes[key] = self._new_tape(hint, v.type, region)
+                    self.tapes[key] = self._new_tape(_snapshot_var(v).hint, v.type, region)
 
     def _new_tape(self, hint: str, type_, region: Region):
         """A tape for a value of `region`: exact-sized for scalars in `for` loops with bounds known before them."""
@@ -265,7 +265,7 @@ class ReverseBuilder:
         for op in region.ops:
             for v in self.rec.snapshots.get(id(op), ()):
                 key = ("snapshot", id(op), v.id)
-                self.snapshot_vars[key] = P.Var(f"{v.hint or 't'}__saved", array=True)
+                self.snapshot_vars[key] = _snapshot_var(v)
                 out.extend(self.tapes[key].pop(self.snapshot_vars[key]))
             for r in op.results:
                 if r.id not in self.rec.needed:
@@ -291,7 +291,7 @@ class ReverseBuilder:
             start = op_expr(owner, [P.Ref(self.bars[owner.operands[0].id])] + [self.rref(o) for o in owner.operands[1:]])
             self.view_bars.add(v.id)
         else:
-            start = P.Call("np.zeros_like", [self.shaped_like.get(v.id) or self.shape_ref(v)])
+            start = P.Call("np.zeros_like", [self.shape_ref(v)])
         out.append(P.Assign(P.Ref(self.bars[v.id]), start))
         self.init.add(self.bars[v.id])
 
@@ -431,12 +431,12 @@ class ReverseBuilder:
         from arrays of its operands' shapes (what it computes is wrong where its operands were written since,
         its shape is not)."""
         primal = primal or self.rref
+        if v.id not in self.rev_vars and v.id in self.shaped_like:
+            return self.shaped_like[v.id]
         if v.id in self.rev_vars or self.rec.in_scope(v) or v.id not in self.rec.shaped:
             return primal(v)
         if same_shape_operand(v) is not None:
             return self.shape_ref(same_shape_operand(v), primal)
-        if v.id in self.shaped_like:
-            return self.shaped_like[v.id]
         owner = v.owner
         return op_expr(owner, [self.shape_ref(o, primal) if is_array(o.type) else primal(o) for o in owner.operands])
 
@@ -699,6 +699,11 @@ class ReverseBuilder:
         body.append(P.Return(P.TupleExpr([value, P.TupleExpr(grads)])))
         params = [self.fwd_vars[p.id] for p in fn.params] + seeds
         return P.FunctionDef(name, params, body)
+
+
+def _snapshot_var(v: Value) -> P.Var:
+    """The copy of array v that an op's rule reads (v is written after the op)."""
+    return P.Var(f"{v.hint or 't'}__saved", array=True)
 
 
 def unbroadcast(g: P.Expr, result_ndim: int, operand_ndim: int, operand: P.Expr, loc) -> P.Expr:

@@ -60,6 +60,7 @@ def analyse_recording(fn: Function, act: Activity, needs) -> Recording:
     rec.order = {id(op): k for k, op in enumerate(walk(fn.body))}
     rec.stores = [op for op in walk(fn.body) if op.opcode in STORES]
     work, shapes = [], []
+    accessed = {op.operands[0].id for op in walk(fn.body) if op.opcode in ("load", "getslice") + STORES}
     for op in walk(fn.body):
         work.extend(_plan_snapshots(op, rec, act, needs))
         saved = rec.snapshots.get(id(op), ())
@@ -68,10 +69,10 @@ def analyse_recording(fn: Function, act: Activity, needs) -> Recording:
         shapes.extend(v for v in _seeds(op, act, needs) if v not in saved and v not in contents)
         # an active array in memory made inside a loop needs its value again, for the shape of its adjoint
         shapes.extend(r for r in op.results if is_array(r.type) and act.active(r) and not rec.in_scope(r)
-                      and (op.opcode in ("alloc", "alloc_like", "copy", "arange") or _element_accessed(r, fn)))
+                      and (op.opcode in ("alloc", "alloc_like", "copy", "arange") or r.id in accessed))
         shapes.extend(_carried_array_shapes(op, act))
         shapes.extend(_adjoints_zeroed_before(op, act))
-        shapes.extend(_carried_memory_shapes(op, act, fn))
+        shapes.extend(_carried_memory_shapes(op, act, accessed))
     shaped = set()
     while work or shapes:
         while work:
@@ -150,18 +151,15 @@ def _shape_sources(v: Value, rec: Recording, act: Activity) -> list[Value]:
     return [like] if like is not None else list(owner.operands)  # arrays for their shape, the rest as values
 
 
-def _element_accessed(v: Value, fn: Function) -> bool:
-    return any(op.opcode in ("load", "getslice") + STORES and op.operands[0] is v for op in walk(fn.body))
-
-
-def _carried_memory_shapes(op: Op, act: Activity, fn: Function) -> list[Value]:
-    """A carried array read or written by element or slice has an adjoint buffer per reversed step, shaped
-    like it, unless the loop writes it in place only (then the carried adjoint has its shape)."""
+def _carried_memory_shapes(op: Op, act: Activity, accessed: set[int]) -> list[Value]:
+    """A carried array read or written by element or slice (its id in `accessed`) has an adjoint buffer per
+    reversed step, shaped like it, unless the loop writes it in place only (then the carried adjoint has
+    its shape)."""
     if op.opcode not in ("for", "while"):
         return []
     body = op.regions[-1]
     return [a for a, y in zip(body.args[len(body.args) - len(body.yielded):], body.yielded)
-            if y is not a and is_array(a.type) and act.active(a) and _element_accessed(a, fn)]
+            if y is not a and is_array(a.type) and act.active(a) and a.id in accessed]
 
 
 def _adjoints_zeroed_before(op: Op, act: Activity) -> list[Value]:
