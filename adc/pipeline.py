@@ -4,7 +4,6 @@
 """
 from __future__ import annotations
 
-import types
 from dataclasses import dataclass, field
 
 from .ad import rules
@@ -15,6 +14,7 @@ from .analysis.recording import analyse_recording
 from .backend import compile as backend
 from .backend import pyir as P
 from .backend.primal import primal_function
+from .backend.python import python_kernel
 from .frontend.lower import lower_function
 from .ir.core import STORES, Function, walk
 from .ir.dce import eliminate_dead_code
@@ -64,7 +64,7 @@ def specialize(fn, arg_types: list, wrt: list[int], backend_name: str, debug: bo
         P.assign_names(function)
         sources[kind] = P.format_function(function)
     module = backend.load_module(name, backend.module_text(f"{name} in {ir.filename}", list(sources.values())))
-    kernels = {kind: _compiled(module, functions[kind].name, backend_name, derivative=kind != "primal")
+    kernels = {kind: _compiled(module, functions[kind].name, backend_name)
                for kind in functions}
     python = {kind: getattr(module, functions[kind].name) for kind in functions}
     aliases = alias_classes(ir)
@@ -89,15 +89,14 @@ def vector_tangent_kernel(spec: Specialization, directions: int, wrt: list[int],
         text = P.format_function(function)
         module = backend.load_module(f"{ir.name}_{kind}", backend.module_text(f"{ir.name} in {ir.filename}", [text]))
         spec.sources[kind] = text
-        spec.kernels[kind] = _compiled(module, name, backend_name, derivative=True)
+        spec.kernels[kind] = _compiled(module, name, backend_name)
     return spec.kernels[kind]
 
 
-def _compiled(module, function_name: str, backend_name: str, derivative: bool):
-    f = getattr(module, function_name)
+def _compiled(module, function_name: str, backend_name: str):
     if backend_name == "python":
-        f = types.FunctionType(f.__code__, dict(module.__dict__, rt=backend.python_runtime()), function_name)
-    return backend.jit(f, backend_name, derivative)
+        return python_kernel(module, function_name)
+    return backend.jit(getattr(module, function_name), backend_name)
 
 
 def second_order(spec: Specialization, wrt: list[int], backend_name: str) -> Specialization:

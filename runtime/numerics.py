@@ -21,3 +21,21 @@ def _safe_div_numpy(a, b):
 
 
 safe_div.py_func = _safe_div_numpy
+
+
+class NumpyScalarMath:
+    """`math` or `cmath` for the python backend with numpy's float semantics, as numba compiles them
+    (error_model="numpy"): math.sqrt(-1.0) is nan and math.log(0.0) is -inf, where Python raises."""
+
+    UFUNCS = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "asinh": "arcsinh", "acosh": "arccosh",
+              "atanh": "arctanh", "atan2": "arctan2", "pow": "power", "fabs": "fabs", "phase": "angle"}
+
+    def __init__(self, module):
+        self._module = module
+
+    def __getattr__(self, name: str):
+        ufunc = getattr(np, self.UFUNCS.get(name, name), None)
+        if not isinstance(ufunc, np.ufunc):
+            return getattr(self._module, name)  # constants (pi, e, inf) and functions numpy lacks (erf)
+        setattr(self, name, ufunc)
+        return ufunc

@@ -27,10 +27,9 @@ def test_nan_planted_in_the_middle_of_a_loop_is_located(backend):
         assert "NaN or Inf in r (forward sweep)" in message and "r = np.sqrt(c - x[n])" in message
 
 
-def test_infinite_adjoint_in_the_reverse_sweep_is_located():
-    """numba compiles derivative code with numpy's float semantics: 1 / 0 is inf, and debug names it.
-    (The python backend follows Python's floats, where 1.0 / 0.0 raises ZeroDivisionError.)"""
-    f = adc.differentiate(cp.inf_in_the_reverse_sweep, debug=True)
+def test_infinite_adjoint_in_the_reverse_sweep_is_located(backend):
+    """Derivative code has numpy's float semantics: 1 / 0 is inf, and debug names it."""
+    f = adc.differentiate(cp.inf_in_the_reverse_sweep, debug=True, backend=backend)
     x = np.array([0.5, 1.0, 0.2])  # arcsin is finite at 1, its derivative is not
     with np.errstate(divide="ignore"), pytest.raises(FloatingPointError, match="the adjoint of x .reverse sweep."):
         f.grad(x)
@@ -41,3 +40,14 @@ def test_without_debug_no_checks_are_generated():
     f = adc.differentiate(cp.nan_in_the_middle, backend="python")
     f.grad(1.0, np.array([0.1, 0.2]))
     assert "FloatingPointError" not in f.adjoint_source()
+
+
+
+def ratio(g, x):
+    return g * x[0] / x[1]
+
+
+def test_debug_names_an_infinite_primal_value(backend):
+    f = adc.differentiate(ratio, debug=True, backend=backend)
+    with pytest.raises(FloatingPointError, match="NaN or Inf in .* .forward sweep."):
+        f(2.0, np.array([1.0, 0.0]))

@@ -18,7 +18,9 @@ from ..errors import CompileError, TypeCheckError, UnknownNameError, Unsupported
 from ..ir.core import (
     BOOL,
     I64,
+    SHORT_NAMES,
     STORES,
+    WEAK_INT,
     Array,
     Function,
     Loc,
@@ -28,6 +30,7 @@ from ..ir.core import (
     Value,
     as_float,
     is_array,
+    is_weak,
     promote,
     real_part,
     walk,
@@ -111,6 +114,7 @@ def lower_function(fn, arg_types: list) -> Function:
     values = [Value(t, name) for name, t in zip(params, arg_types)]
     body = Region()
     lowerer = Lowerer(parsed, fn, [body])
+    lowerer.arguments = values
     env = dict(zip(params, values))
     *stmts, ret = parsed.node.body
     for stmt in stmts:
@@ -137,6 +141,7 @@ class Lowerer:
         self.loc: Loc | None = None
         self.assigned_anywhere = assigned_names(parsed.node.body)
         self.folded = [] if folded is None else folded  # (where, name, value) of free names read as constants
+        self.arguments: list[Value] = []  # the differentiated function's parameters, for errors about what was passed
 
     # -- building ------------------------------------------------------------------
     @property
@@ -156,14 +161,10 @@ class Lowerer:
         return self.emit(opcode, operands, [type_], attrs).result
 
     def const(self, value) -> Value:
-        if isinstance(value, (bool, np.bool_)):
-            t = BOOL
-        elif isinstance(value, (int, np.integer)):
-            t = I64
-        elif isinstance(value, (float, np.floating)):
-            t = Scalar(np.dtype(type(value)).name if isinstance(value, np.floating) else "float64")
-        elif isinstance(value, (complex, np.complexfloating)):
-            t = Scalar("complex128")
+        if isinstance(value, np.generic) and np.dtype(type(value)).name in SHORT_NAMES:
+            t = Scalar(np.dtype(type(value)).name)
+        elif isinstance(value, (bool, int, float, complex)):  # a Python number is weak (NEP 50)
+            t = Scalar({bool: "bool", int: "int64", float: "float64", complex: "complex128"}[type(value)], weak=True)
         else:
             raise self.error(TypeCheckError, f"the constant {value!r} is not a number", None)
         return self.op1("const", [], t, value=value.item() if isinstance(value, np.generic) else value)
@@ -187,6 +188,13 @@ class Lowerer:
             self.at(node)
         loc = self.loc
         return cls(message, loc.filename if loc else self.parsed.filename, loc.lineno if loc else 0, loc.col if loc else 0)
+
+    def not_an_array(self, v: Value, message: str, node) -> CompileError:
+        """Indexing a number, or its .shape: when the number is an argument, it was passed as one (energy(1.5))."""
+        if any(v is a for a in self.arguments):
+            message = (f"argument `{v.hint}` is a number ({v.type.dtype}) where {self.fn.__name__} uses it as an array: "
+                       "pass a numpy array")
+        return self.error(TypeCheckError, message, node)
 
     def as_value(self, v, node) -> Value:
         if isinstance(v, Value):
@@ -285,7 +293,7 @@ class Lowerer:
 
         def lower_body(types):
             def build(region):
-                region.args = [Value(I64, node.target.id)] + [Value(t, n) for n, t in zip(names, types)]
+                region.args = [Value(WEAK_INT, node.target.id)] + [Value(t, n) for n, t in zip(names, types)]
                 inner = dict(env, **dict(zip([node.target.id] + names, region.args)))
                 self.block(node.body, inner)
                 return [self.env_value(inner, n, node) for n in names]
@@ -327,7 +335,7 @@ class Lowerer:
         for _ in range(4):
             regions, yielded = lower_regions(types)
             widened = [self.join_type(t, y.type, node) for t, y in zip(types, yielded)]
-            if widened == types:
+            if [(t, is_weak(t)) for t in widened] == [(t, is_weak(t)) for t in types]:
                 self.finish(regions[-1], yielded, types)
                 return regions, types
             types = widened
@@ -441,6 +449,8 @@ class Lowerer:
                 for k in range(base.type.ndim):
                     size = self.binop("mul", size, self.dim(base, k))
                 return size
+        elif attr in ("shape", "ndim", "size"):
+            raise self.not_an_array(base, f"`.{attr}` needs an array, not a number", node)
         if attr in ("real", "imag"):
             return self.op1(attr, [base], real_part(base.type))
         if attr == "T" and is_array(base.type):
@@ -448,7 +458,7 @@ class Lowerer:
         return Static(("method", base, attr))
 
     def dim(self, array: Value, axis: int) -> Value:
-        v = self.op1("dim", [array], I64, axis=axis)
+        v = self.op1("dim", [array], WEAK_INT, axis=axis)
         v.hint = f"{array.hint}_len" + (str(axis) if axis else "") if array.hint else None
         return v
 
@@ -459,6 +469,8 @@ class Lowerer:
         if op == "matmul":
             return self.matmul(a, b, node)
         t = promote(a.type, b.type)
+        if op != "pow":  # numba keeps x ** 2 float32 itself
+            a, b = self.narrowed(a, t), self.narrowed(b, t)
         if op == "div":
             t = as_float(t)
         elif op == "pow" and t.dtype in ("int64", "bool"):
@@ -541,7 +553,7 @@ class Lowerer:
     def subscript_parts(self, node, env):
         array = self.value(node.value, env)
         if not is_array(array.type):
-            raise self.error(TypeCheckError, "only arrays can be indexed", node)
+            raise self.not_an_array(array, "only arrays can be indexed", node)
         index = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
         if len(index) > array.type.ndim:
             raise self.error(TypeCheckError, f"too many indices: the array has {array.type.ndim} dimensions", node)
@@ -634,8 +646,17 @@ class Lowerer:
             result = self.cast(result, I64)
         return result
 
+    def narrowed(self, v: Value, t) -> Value:
+        """A weak Python number cast to the precision numpy gives the result (numba would widen it)."""
+        if not is_weak(v.type) or np.result_type(v.type.dtype, t.dtype) == t.dtype:
+            return v
+        value = _const_value(v)
+        target = Scalar(t.dtype)
+        return self.cast(v, target) if value is None or isinstance(value, bool) else self.const(np.dtype(t.dtype).type(value))
+
     def elementwise(self, name, args, node) -> Value:
         t = promote(*[a.type for a in args])
+        args = [self.narrowed(a, t) for a in args]
         if name == "abs":
             t = real_part(t) if t.dtype != "bool" else with_dtype(t, "int64")
         elif name == "angle":
@@ -663,7 +684,7 @@ class Lowerer:
             v = self.as_value(v, node)
             if isinstance(v, Value) and is_array(v.type):
                 return self.dim(v, 0)
-            raise self.error(TypeCheckError, "len() needs an array", node)
+            raise self.not_an_array(v, "len() needs an array", node)
         v = self.as_value(v, node)
         if name == "bool":
             return self.condition(arg, env)

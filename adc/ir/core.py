@@ -15,6 +15,7 @@ import numpy as np
 @dataclass(frozen=True)
 class Scalar:
     dtype: str  # numpy dtype name: float64, float32, complex128, complex64, int64, bool
+    weak: bool = field(default=False, compare=False)  # a Python number (NEP 50): see `promote`
 
     def __str__(self) -> str:
         return SHORT_NAMES[self.dtype]
@@ -33,6 +34,7 @@ SHORT_NAMES = {"float64": "f64", "float32": "f32", "complex128": "c128",
                "complex64": "c64", "int64": "i64", "bool": "bool"}
 
 F64, I64, BOOL = Scalar("float64"), Scalar("int64"), Scalar("bool")
+WEAK_INT = Scalar("int64", weak=True)  # a loop index or a length: a Python int
 
 
 def is_array(t) -> bool:
@@ -44,15 +46,26 @@ def is_differentiable(t) -> bool:
     return np.dtype(t.dtype).kind in "fc"
 
 
+WEAK_EXAMPLES = {"b": False, "i": 0, "f": 0.0, "c": 0j}
+
+
+def is_weak(t) -> bool:
+    return getattr(t, "weak", False)
+
+
 def promote(*types):
-    """numpy's promotion of element types; arrays win over scalars in ndim."""
-    dtype = np.result_type(*[np.dtype(t.dtype) for t in types]).name
+    """numpy's promotion of element types (NEP 50), arrays winning over scalars in ndim. A Python number
+    (a literal, a float argument, a loop index, a length) is weak: it takes the precision of the
+    numpy values it meets when its kind fits, so `0.5 * x` stays float32 for a float32 `x`."""
+    strong = [np.dtype(t.dtype) for t in types if not is_weak(t)]
+    weak = [WEAK_EXAMPLES[np.dtype(t.dtype).kind] for t in types if is_weak(t)]
+    dtype = np.result_type(*strong, *weak).name if strong else np.result_type(*[np.dtype(t.dtype) for t in types]).name
     ndim = max((t.ndim for t in types if is_array(t)), default=None)
-    return Scalar(dtype) if ndim is None else Array(dtype, ndim)
+    return Scalar(dtype, weak=not strong) if ndim is None else Array(dtype, ndim)
 
 
 def with_dtype(t, dtype: str):
-    return Array(dtype, t.ndim) if is_array(t) else Scalar(dtype)
+    return Array(dtype, t.ndim) if is_array(t) else Scalar(dtype, weak=is_weak(t))
 
 
 def as_float(t):
