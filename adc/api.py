@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import sys
 import threading
 
 import numpy as np
 
+from .analysis.activity import alias_classes
+from .errors import api_boundary
 from .frontend.lower import constants_hold, parse_checked
-from .ir.core import Array, Scalar, is_array, is_differentiable
+from .ir.core import STORES, Array, Scalar, is_array, is_differentiable, is_weak, walk
 from .pipeline import Specialization, format_ir, second_order, source_of, specialize, vector_tangent_kernel
 
 SUPPORTED_DTYPES = ("float64", "float32", "complex128", "complex64", "int64", "bool")
@@ -24,6 +27,7 @@ COMPLEX_GRADS = {
 }
 
 
+@api_boundary
 def differentiate(fn=None, *, wrt=None, backend: str = "numba", complex_grad: str = "real-imag",
                   debug: bool = False):
     """Make `fn` differentiable: `@differentiate`, `@differentiate(wrt=...)` or `differentiate(fn, wrt=...)`.
@@ -33,24 +37,20 @@ def differentiate(fn=None, *, wrt=None, backend: str = "numba", complex_grad: st
     debug: check every float the primal and the derivative sweeps compute for NaN and Inf; the first
     raises FloatingPointError naming the variable and your source line.
     """
-    if fn is None:
-        return lambda f: Differentiated(f, wrt, backend, complex_grad, debug)
+    if fn is None:  # a partial, not a lambda: no frame of adc's above the call that raises
+        return functools.partial(differentiate, wrt=wrt, backend=backend, complex_grad=complex_grad, debug=debug)
     return Differentiated(fn, wrt, backend, complex_grad, debug)
 
 
 def argument_type(name: str, value):
     if isinstance(value, (bool, np.bool_)):
         return Scalar("bool")
-    if isinstance(value, (int, np.integer)):
+    if type(value) in (int, float, complex):  # a Python number is weak in numpy's promotion (NEP 50)
+        return Scalar({int: "int64", float: "float64", complex: "complex128"}[type(value)], weak=True)
+    if isinstance(value, np.integer):
         return Scalar("int64")
-    if isinstance(value, np.floating):
-        return Scalar(np.dtype(type(value)).name) if value.dtype.name in SUPPORTED_DTYPES else Scalar("float64")
-    if isinstance(value, float):
-        return Scalar("float64")
-    if isinstance(value, np.complexfloating):
-        return Scalar(value.dtype.name)
-    if isinstance(value, complex):
-        return Scalar("complex128")
+    if isinstance(value, (np.floating, np.complexfloating)):
+        return Scalar(value.dtype.name) if value.dtype.name in SUPPORTED_DTYPES else Scalar("float64")
     if isinstance(value, np.ndarray):
         if value.dtype.name not in SUPPORTED_DTYPES:
             raise TypeError(f"argument `{name}` has dtype {value.dtype}, which adc does not support: "
@@ -87,6 +87,7 @@ class Differentiated:
         self.python = fn
         self.backend = backend
         self.params = [p.id for p in parsed.node.args.args]
+        self._signature = inspect.signature(fn)
         self.wrt, self.wrt_is_tuple = self._resolve_wrt(wrt)
         self._specs: dict[tuple, Specialization] = {}
         self._by_key: dict[tuple, Specialization] = {}  # keyed by what is cheap to read off the arguments
@@ -118,10 +119,19 @@ class Differentiated:
         return indices, isinstance(wrt, (tuple, list))
 
     # -- dispatch ------------------------------------------------------------------
+    def _arguments(self, args, kwargs) -> tuple:
+        """The arguments in parameter order, defaults filled in: kernels take every parameter by position."""
+        if not kwargs and len(args) == len(self.params):
+            return args
+        try:
+            bound = self._signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{self.python.__name__}() takes {len(self.params)} arguments {self._signature}: "
+                            f"{exc}") from None
+        bound.apply_defaults()
+        return bound.args
+
     def _types(self, args):
-        if len(args) != len(self.params):
-            raise TypeError(f"{self.python.__name__}() takes {len(self.params)} arguments "
-                            f"({', '.join(self.params)}), got {len(args)}")
         return [argument_type(n, a) for n, a in zip(self.params, args)]
 
     def _specialization(self, args) -> Specialization:
@@ -138,7 +148,7 @@ class Differentiated:
 
     def _specialize(self, args) -> Specialization:
         types = self._types(args)
-        key = tuple(types)
+        key = tuple((t, is_weak(t)) for t in types)  # 0.5 and np.float64(0.5) promote differently
         with self._compiling:  # threads making the first call compile once
             spec = self._specs.get(key)
             if spec is None:
@@ -172,10 +182,32 @@ class Differentiated:
                                 "only float and complex arguments have derivatives; pass it as a float or leave it out of wrt")
 
     # -- the calls -------------------------------------------------------------------
-    def __call__(self, *args):
-        return self._specialization(args).kernel("primal")(*args)
+    @api_boundary
+    def __call__(self, *args, **kwargs):
+        args = self._arguments(args, kwargs)
+        spec = self._specialization(args)
+        if spec.stored_params:
+            self._check_writable(spec, args)
+        return spec.kernel("primal")(*args)
 
-    def value_and_grad(self, *args):
+    def _check_writable(self, spec: Specialization, args) -> None:
+        """A write into a read-only array: numba's kernel would not compile (a typing error), numpy's refuses."""
+        for i in spec.stored_params:
+            if not args[i].flags.writeable:
+                name, loc = self.params[i], self._first_write(spec, i)
+                raise ValueError(f"argument `{name}` is read-only, but {self.python.__name__}() writes into it at "
+                                 f"{loc.filename}:{loc.lineno} (`{loc.text.strip()}`): "
+                                 f"pass a writable copy (`{name}.copy()`)")
+
+    @staticmethod
+    def _first_write(spec: Specialization, i: int):
+        param = spec.ir.params[i]
+        memory = alias_classes(spec.ir).get(param.id, {param.id})  # the argument and its views
+        return next(op.loc for op in walk(spec.ir.body) if op.opcode in STORES and op.operands[0].id in memory)
+
+    @api_boundary
+    def value_and_grad(self, *args, **kwargs):
+        args = self._arguments(args, kwargs)
         spec = self._differentiable_specialization(args)
         self._check_real_scalar_result(spec, "grad")
         return self._run_vjp(spec, args, (1.0,))
@@ -189,10 +221,13 @@ class Differentiated:
             raise TypeError(f"{what} needs a real floating-point result, but {self.python.__name__} returns "
                             f"{result.type}: return a real loss (abs(z)**2, z.real) or use vjp")
 
-    def grad(self, *args):
-        return self.value_and_grad(*args)[1]
+    @api_boundary
+    def grad(self, *args, **kwargs):
+        return self.value_and_grad(*args, **kwargs)[1]
 
-    def vjp(self, *args, cotangent):
+    @api_boundary
+    def vjp(self, *args, cotangent, **kwargs):
+        args = self._arguments(args, kwargs)
         spec = self._differentiable_specialization(args)
         returned = spec.ir.returned
         cotangents = tuple(cotangent) if len(returned) > 1 else (cotangent,)
@@ -204,6 +239,9 @@ class Differentiated:
                 ct = np.array(ct, dtype=r.type.dtype, copy=True)
                 if ct.ndim != r.type.ndim:
                     raise ValueError(f"the cotangent must have {r.type.ndim} dimensions like the result")
+            elif np.ndim(ct):
+                raise ValueError(f"the result is a number ({r.type.dtype}), so its cotangent is one too, "
+                                 f"not an array of shape {np.shape(ct)}")
             else:
                 ct = np.dtype(r.type.dtype).type(ct)
             seeds.append(ct)
@@ -212,8 +250,25 @@ class Differentiated:
     def _run_vjp(self, spec: Specialization, args, seeds):
         vjp = spec.kernel("vjp")
         args = self._untouched(spec, args)
-        value, grads = vjp(*args, *seeds)
+        value, grads = self._run_taped(spec, vjp, *args, *seeds)
         return value, self._per_wrt(tuple(self._as_argument_type(g, args[i]) for g, i in zip(grads, self.wrt)))
+
+    def _run_taped(self, spec: Specialization, kernel, *args):
+        """Runs a kernel that keeps every step of its loops on tapes; one that does not fit names the loop."""
+        try:
+            return kernel(*args)
+        except MemoryError as exc:
+            loops = [op.loc for op in spec.ir.body.ops if op.opcode in ("for", "while")]
+            if not loops:
+                raise
+            shape, dtype = getattr(exc, "shape", None), getattr(exc, "dtype", None)  # numpy says what it asked for
+            size = f", a tape of {math.prod(shape) * dtype.itemsize:,} bytes" if shape is not None else ""
+            where = " and ".join(f"{loc.filename}:{loc.lineno} (`{loc.text.strip()}`)" for loc in loops)
+            raise MemoryError(
+                f"{self.python.__name__} ran out of memory in reverse mode ({exc}): it keeps the values of every "
+                f"step of the loop{'s' if len(loops) > 1 else ''} at {where} on a tape{size}. Shorten the loop "
+                "(a shorter signal, fewer iterations) or split the signal into pieces whose gradients add up; "
+                "checkpointing (planned) will trade this memory for recomputation") from None
 
     def _untouched(self, spec: Specialization, args) -> list:
         """Copies of the arrays the function writes into, so derivatives leave the caller's alone."""
@@ -238,8 +293,10 @@ class Differentiated:
         return values if self.wrt_is_tuple else values[0]
 
     # -- forward mode ------------------------------------------------------------------
-    def jvp(self, *args, tangents):
+    @api_boundary
+    def jvp(self, *args, tangents, **kwargs):
         """(value, directional derivative of the result along `tangents`)."""
+        args = self._arguments(args, kwargs)
         spec = self._differentiable_specialization(args)
         tangents = self._tangents(args, tangents)
         return spec.kernel("jvp")(*self._untouched(spec, args), *tangents)
@@ -256,12 +313,17 @@ class Differentiated:
                 if t.shape != arg.shape:
                     raise ValueError(f"the tangent of `{self.params[i]}` has shape {t.shape}, the argument {arg.shape}")
                 out.append(t)
+            elif np.ndim(t):
+                raise ValueError(f"the tangent of `{self.params[i]}` must be a number like the argument "
+                                 f"(a {type(arg).__name__}), not an array of shape {np.shape(t)}")
             else:
                 out.append(type(arg)(t) if isinstance(arg, np.generic) else (complex(t) if isinstance(arg, complex) else float(t)))
         return out
 
-    def jacobian(self, *args, mode: str | None = None):
+    @api_boundary
+    def jacobian(self, *args, mode: str | None = None, **kwargs):
         """d result / d wrt: result shape + argument shape, one per wrt argument."""
+        args = self._arguments(args, kwargs)
         spec = self._differentiable_specialization(args)
         if len(spec.ir.returned) != 1:
             raise TypeError("jacobian needs a single result (an array or a scalar), not a tuple")
@@ -282,22 +344,26 @@ class Differentiated:
                                    for b, i in zip(blocks, self.wrt)))
 
     # -- second order ----------------------------------------------------------------------
-    def hvp(self, *args, tangents):
+    @api_boundary
+    def hvp(self, *args, tangents, **kwargs):
         """(grad, H v): forward mode applied to the generated reverse-mode function."""
+        args = self._arguments(args, kwargs)
         spec = self._differentiable_specialization(args)
         self._check_real_scalar_result(spec, "hvp")
         second = second_order(spec, self.wrt, self.backend)
         tangents = self._tangents(args, tangents)
         args = self._untouched(spec, args)
-        (_, *grads), (_, *hv) = second.kernel("jvp")(*args, 1.0, *tangents)
+        (_, *grads), (_, *hv) = self._run_taped(spec, second.kernel("jvp"), *args, 1.0, *tangents)
         as_args = [tuple(self._as_argument_type(g, args[i]) for g, i in zip(part, self.wrt)) for part in (grads, hv)]
         return self._per_wrt(as_args[0]), self._per_wrt(as_args[1])
 
-    def hessian(self, *args):
+    @api_boundary
+    def hessian(self, *args, **kwargs):
         """The Hessian by one Hessian-vector product per parameter entry (for small parameter vectors).
 
         With a tuple `wrt`, block [i][j] is d2 result / d wrt_i d wrt_j, shaped wrt_i's shape + wrt_j's.
         """
+        args = self._arguments(args, kwargs)
         shapes = [np.shape(args[i]) for i in self.wrt]
         sizes = [int(np.prod(s)) for s in shapes]
         columns = []
@@ -366,15 +432,19 @@ class Differentiated:
                                "argument types, so call it (or its grad) once first")
         return self._last
 
+    @api_boundary
     def adjoint_source(self) -> str:
         return source_of(self._inspected(), "vjp")
 
+    @api_boundary
     def tangent_source(self) -> str:
         return source_of(self._inspected(), "jvp")
 
+    @api_boundary
     def primal_source(self) -> str:
         return source_of(self._inspected(), "primal")
 
+    @api_boundary
     def ir(self, stage: str = "ssa") -> str:
         return format_ir(self._inspected(), stage)
 
@@ -383,4 +453,15 @@ class Differentiated:
 
     @property
     def __signature__(self):
-        return inspect.signature(self.python)
+        return self._signature
+
+    @api_boundary
+    def __get__(self, obj, objtype=None):
+        """Decorated in a class body and read off an instance: refused, as `self` cannot be an argument."""
+        owner = self.python.__qualname__.rpartition(".")[0]
+        if obj is None or not owner or owner.endswith("<locals>"):  # read off the class, or not defined in one
+            return self
+        raise TypeError(f"{self.python.__qualname__} is a method, and adc differentiates functions of numbers and "
+                        f"arrays: it cannot take `{self.params[0]}` (the {type(obj).__name__} object). Decorate a "
+                        f"function at module level and pass it the object's arrays and numbers, as in "
+                        f"`{self.python.__name__}(self.w, x)`")

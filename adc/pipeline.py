@@ -16,6 +16,7 @@ from .backend import pyir as P
 from .backend.primal import primal_function
 from .backend.python import python_kernel
 from .frontend.lower import lower_function
+from .ir.bounds import insert_bounds_checks
 from .ir.core import STORES, Function, walk
 from .ir.dce import eliminate_dead_code
 from .ir.printer import format_function
@@ -49,7 +50,7 @@ class Specialization:
 def specialize(fn, arg_types: list, wrt: list[int], backend_name: str, debug: bool = False) -> Specialization:
     """debug: every assignment of a float in the primal and in both sweeps of reverse mode is checked
     for NaN and Inf, and the first one raises FloatingPointError naming the variable and the line."""
-    ir = eliminate_dead_code(lower_function(fn, arg_types))
+    ir = insert_bounds_checks(eliminate_dead_code(lower_function(fn, arg_types)))
     verify(ir)
     name = fn.__name__
     functions = {"primal": primal_function(ir, name, debug)}

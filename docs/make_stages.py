@@ -39,6 +39,9 @@ def iir_loss(b, a, x, target):
 
 The loop's carried values (`loss`, `y_prev`) are the recurrence's state; every op cites its
 line. Activity: `b` and `a` are varied; `x`, `target` and `n` are not, and get no derivatives.
+Bounds checks (adc/ir/bounds.py) are ops too: `x[n]` for `n in range(len(x))` needs none, and
+`target[n]` is checked once, before the loop, at the largest index the loop reaches
+(`boundscheck`); every kernel below inherits the check.
 
 ```
 {ir}

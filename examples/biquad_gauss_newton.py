@@ -227,6 +227,7 @@ def main():
     ax.semilogy(its[1:], [h["step"] for h in hist[1:]], "C2s--", ms=4, label="|step|")
     ax.semilogy(its[1:], [h["lam"] for h in hist[1:]], "C7^:", ms=4, label="lambda (accepted)")
     ax.set_xlabel("iteration")
+    ax.set_ylabel("value (log scale)")
     ax.set_title("convergence")
     ax.legend()
     ax.grid(alpha=0.3, which="both")
@@ -237,16 +238,22 @@ def main():
     ax.plot(n, residual(*theta0, x, np.zeros(N)), "C1--", lw=1.2, label="initial")
     ax.plot(n, residual(*theta, x, np.zeros(N)), "C3", lw=1.2, label="fitted")
     ax.set_xlabel("n")
+    ax.set_ylabel("h[n]")
     ax.set_title("impulse response")
     ax.legend()
     ax.grid(alpha=0.3)
 
     ax = fig.add_subplot(gs[1, 2])
     P = np.array([h["theta"] for h in hist])
-    for j, name in enumerate(NAMES):
-        ax.plot(its, P[:, j], f"C{j}o-", ms=3, label=name)
+    # b0 and b2 nearly coincide (the start and the target both have b0 = b2): large hollow circles on a
+    # thick line for b0, small filled squares on a dashed line for b2, so both stay visible
+    styles = [dict(marker="o", ms=8, mfc="none", ls="-", lw=2.5, alpha=0.6), dict(marker="^", ms=4, ls="-"),
+              dict(marker="s", ms=3, ls="--"), dict(marker="v", ms=4, ls="-"), dict(marker="D", ms=3, ls="-.")]
+    for j, (name, style) in enumerate(zip(NAMES, styles)):
+        ax.plot(its, P[:, j], color=f"C{j}", label=name, **style)
         ax.axhline(theta_true[j], color=f"C{j}", ls=":", lw=1)
     ax.set_xlabel("iteration")
+    ax.set_ylabel("coefficient value")
     ax.set_title("coefficients (dotted: target)")
     ax.legend(fontsize=8, ncol=2, loc="lower right", bbox_to_anchor=(1.0, 0.12))
     ax.grid(alpha=0.3)

@@ -176,6 +176,7 @@ def main():
     axs[1, 2].plot(x[row], "C3", label="restored")
     axs[1, 2].set_title(f"profile through row {row} (bar groups)")
     axs[1, 2].set_xlabel("column")
+    axs[1, 2].set_ylabel("intensity")
     axs[1, 2].set_ylim(-0.15, 1.4)
     axs[1, 2].legend(loc="upper center", ncol=3)
     axs[1, 2].grid(alpha=0.3)

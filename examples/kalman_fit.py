@@ -167,6 +167,7 @@ def main():
     ax.set_title(f"first 300 of {N} samples   (RMSE: observations {rmse_obs:.3f}, "
                  f"filtered {rmse_kf:.3f})")
     ax.set_xlabel("n")
+    ax.set_ylabel("value")
     lo, hi = ax.get_ylim()
     ax.set_ylim(lo, hi + 0.25 * (hi - lo))  # room for the legend
     ax.legend(ncol=4, loc="upper left")
@@ -178,6 +179,7 @@ def main():
     ax.axhline(ll_true, color="k", ls=":", label="at true parameters")
     ax.set_title("log-likelihood per sample (BFGS)")
     ax.set_xlabel("iteration")
+    ax.set_ylabel("mean log-likelihood")
     ax.legend()
     ax.grid(alpha=0.3)
 
@@ -188,6 +190,7 @@ def main():
         ax.axhline(tv, color=f"C{j}", ls=":", lw=1)
     ax.set_title("parameters (dotted: true values)")
     ax.set_xlabel("iteration")
+    ax.set_ylabel("parameter value (log scale)")
     ax.legend()
     ax.grid(alpha=0.3, which="both")
 
@@ -199,6 +202,7 @@ def main():
     ax.axvline(phi_hat, color="C3", ls="--", label=f"MLE phi = {phi_hat:.3f}")
     ax.set_title("log-likelihood slice vs phi (q, r at MLE)")
     ax.set_xlabel("phi")
+    ax.set_ylabel("mean log-likelihood")
     ax.legend()
     ax.grid(alpha=0.3)
 

@@ -177,6 +177,7 @@ def main():
     ax.axhline(0, color="k", lw=0.5)
     ax.set_title("final LMS weights vs unknown system")
     ax.set_xlabel("tap k")
+    ax.set_ylabel("coefficient value")
     ax.legend()
 
     fig.suptitle("adc: tuning the LMS step size by differentiating through the adaptation")

@@ -131,6 +131,7 @@ def main():
     axs[0].set_xlim(-1, N)
     axs[0].set_ylim(-0.05, 1.3)
     axs[0].set_xlabel("sample")
+    axs[0].set_ylabel("amplitude x[n]")
     axs[0].set_title(f"signal (nonzeros shown): relative error {err:.1e}")
     axs[0].legend(loc="upper left", fontsize=8)
     axs[0].grid(alpha=0.3)
@@ -151,6 +152,7 @@ def main():
     if stuck:
         axs[2].plot(k, np.abs(np.fft.fft(wrong[2], PAD)), "C0", lw=0.8, alpha=0.7, label="|FFT| of the best failed restart")
     axs[2].set_xlabel("frequency bin")
+    axs[2].set_ylabel("|X[k]|")
     axs[2].set_title("Fourier magnitudes (phases unknown)")
     axs[2].legend(fontsize=8)
     axs[2].grid(alpha=0.3)

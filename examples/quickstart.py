@@ -134,6 +134,7 @@ def main():
     ax[0].plot(n, simulate(b_fit, a_fit, imp), "C3x--", label="fitted")
     ax[0].set_title("impulse response")
     ax[0].set_xlabel("n")
+    ax[0].set_ylabel("h[n]")
     ax[0].legend()
 
     w = np.linspace(0, np.pi, 512)
@@ -151,6 +152,7 @@ def main():
     ax[2].axhline(noise_std ** 2, color="C2", ls=":", label="noise variance")
     ax[2].set_title("training loss (mean squared error)")
     ax[2].set_xlabel("Adam step")
+    ax[2].set_ylabel("loss (mean squared error)")
     ax[2].legend()
     ax[2].grid(alpha=0.3, which="both")
 

@@ -187,6 +187,7 @@ def main():
     axs[1, 2].plot(1e3 * t[shown], synth(fitted, t)[shown], "C3--", label="fitted")
     axs[1, 2].plot(1e3 * t[shown], synth(start, t)[shown], "C0", lw=0.8, alpha=0.7, label="start")
     axs[1, 2].set_xlabel("time (ms)")
+    axs[1, 2].set_ylabel("amplitude")
     axs[1, 2].set_title("waveform, first 20 ms")
     axs[1, 2].legend(fontsize=8)
     axs[1, 2].grid(alpha=0.3)

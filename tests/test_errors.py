@@ -1,5 +1,8 @@
 """Bad input gets an error naming the construct, the user's file and line, and what to write instead."""
 import inspect
+import os
+import re
+import traceback
 
 import numpy as np
 import pytest
@@ -189,3 +192,178 @@ def test_carried_arrays_shared_across_steps_are_refused_by_reverse_mode(fn, word
         f.grad(*args)
     assert info.value.filename.endswith("bad_programs.py")
     assert info.value.lineno == marked_line(fn)
+
+
+# -- tracebacks: the user's frames, not adc's ------------------------------------------------------------
+
+ADC_DIRS = tuple(os.path.dirname(m.__file__) + os.sep for m in (adc, adc.runtime))
+
+
+def shown_files(exc) -> list[str]:
+    """The file of every frame a printed traceback of exc shows, chained exceptions included."""
+    return re.findall(r'File "([^"]+)"', "".join(traceback.format_exception(exc)))
+
+
+def refused_at_first_call(x):
+    return np.convolve(x, x)
+
+
+def refused_tracebacks() -> list[BaseException]:
+    errors = []
+    for call in (lambda: adc.differentiate(bad.uses_try),
+                 lambda: adc.differentiate(wrt="x")(bad.uses_try),
+                 lambda: adc.differentiate(refused_at_first_call, backend="python")(np.ones(3)),
+                 lambda: adc.differentiate(bad.broadcast_into_three_dims, wrt=("x", "v"), backend="python")
+                 .grad(np.ones((2, 2, 3)), np.ones(3)),
+                 lambda: adc.differentiate(bad.returns_array, backend="python").vjp(np.ones(8), cotangent=np.ones(3)),
+                 lambda: adc.differentiate(bad.returns_array).vjp(np.ones(8), cotangent=np.ones(3))):
+        with pytest.raises(Exception) as info:
+            call()
+        errors.append(info.value)
+    return errors
+
+
+def test_tracebacks_show_no_frame_of_adc_by_default(monkeypatch):
+    monkeypatch.delenv("ADC_TRACEBACK", raising=False)
+    for exc in refused_tracebacks():
+        files = shown_files(exc)
+        assert files and not [f for f in files if f.startswith(ADC_DIRS)], "".join(traceback.format_exception(exc))
+        assert "ADC_TRACEBACK=full" in "".join(traceback.format_exception(exc))
+
+
+def test_adc_traceback_full_shows_every_frame(monkeypatch):
+    monkeypatch.setenv("ADC_TRACEBACK", "full")
+    for exc in refused_tracebacks():
+        assert [f for f in shown_files(exc) if f.startswith(ADC_DIRS)]
+
+
+def test_the_python_backend_keeps_the_generated_kernels_line(monkeypatch):
+    """A runtime error inside the kernel: its generated line (under the comment naming the user's) stays."""
+    monkeypatch.delenv("ADC_TRACEBACK", raising=False)
+    f = adc.differentiate(bad.returns_array, backend="python")
+    with pytest.raises(ValueError) as info:
+        f.vjp(np.ones(8), cotangent=np.ones(3))
+    assert os.path.basename(shown_files(info.value)[-1]).startswith("adc_generated_returns_array")
+
+
+def test_a_refusal_raised_again_shows_only_the_new_calls_frames(monkeypatch):
+    monkeypatch.delenv("ADC_TRACEBACK", raising=False)
+    f = adc.differentiate(bad.broadcast_into_three_dims, wrt=("x", "v"), backend="python")
+    lengths = []
+    for _ in range(3):
+        with pytest.raises(adc.CompileError) as info:
+            f.grad(np.ones((2, 2, 3)), np.ones(3))
+        lengths.append(len(traceback.extract_tb(info.value.__traceback__)))
+        assert len(info.value.__notes__) == 1
+    assert lengths == [1, 1, 1], "the test's own frame, once"
+
+
+# -- messages a user can act on ---------------------------------------------------------------------------
+
+def writes_into(x):
+    x[0] = 2.0 * x[1]  # <- error
+    return np.sum(x * x)
+
+
+def test_a_read_only_argument_the_function_writes_into(backend):
+    f = adc.differentiate(writes_into, backend=backend)
+    x = np.arange(3.0)
+    x.setflags(write=False)
+    line = marked_line(writes_into)
+    with pytest.raises(ValueError, match=rf"argument `x` is read-only, but writes_into\(\) writes into it at "
+                                         rf".*test_errors.py:{line} .*pass a writable copy \(`x.copy\(\)`\)"):
+        f(x)
+    np.testing.assert_allclose(f.grad(x), [0.0, 8.0 + 2.0, 4.0])  # derivatives work on copies
+    np.testing.assert_array_equal(x, [0.0, 1.0, 2.0])
+
+
+def scaled_sum(x, g=2.0):
+    return np.sum(x) * g
+
+
+def test_default_arguments_are_filled_in(backend):
+    f = adc.differentiate(scaled_sum, backend=backend)
+    x = np.arange(4.0)
+    assert f(x) == scaled_sum(x) == 12.0
+    assert f(x, 3.0) == f(x, g=3.0) == f(g=3.0, x=x) == 18.0
+    np.testing.assert_allclose(f.grad(x), np.full(4, 2.0))
+    assert f.jvp(x, tangents=np.ones(4)) == (12.0, 8.0)
+    by_g = adc.differentiate(scaled_sum, wrt="g", backend=backend)
+    assert by_g.grad(x) == by_g.grad(x, g=5.0) == 6.0
+    with pytest.raises(TypeError, match=r"scaled_sum\(\) takes 2 arguments \(x, g=2.0\): "
+                                        r"missing a required argument: 'x'"):
+        f(g=1.0)
+
+
+class Model:
+    @adc.differentiate
+    def loss(self, x):
+        return np.sum(x)
+
+    energy = adc.differentiate(scaled_sum)  # a module-level function kept on a class: no `self`
+
+
+def test_a_decorated_method_is_refused_with_what_to_write():
+    with pytest.raises(TypeError, match=r"Model.loss is a method.*cannot take `self` \(the Model object\)"
+                                        r".*Decorate a function at module level"):
+        Model().loss(np.ones(3))
+    with pytest.raises(TypeError, match="is a method"):
+        Model().loss.grad(np.ones(3))
+    assert Model().energy(np.ones(2)) == 4.0
+    assert isinstance(Model.loss, adc.Differentiated)
+
+
+def scale(a, x):
+    return a * np.sum(x)
+
+
+def test_an_array_tangent_for_a_number():
+    f = adc.differentiate(scale, wrt=("a", "x"), backend="python")
+    with pytest.raises(ValueError, match=r"tangent of `a` must be a number like the argument \(a float\), "
+                                         r"not an array of shape \(3,\)"):
+        f.jvp(1.0, np.ones(3), tangents=(np.ones(3), np.ones(3)))
+
+
+def test_an_array_cotangent_for_a_number(backend):
+    f = adc.differentiate(scale, backend=backend)
+    with pytest.raises(ValueError, match=r"the result is a number \(float64\), so its cotangent is one too, "
+                                         r"not an array of shape \(3,\)"):
+        f.vjp(1.0, np.ones(3), cotangent=np.ones(3))
+
+
+def energy(x):
+    s = 0.0
+    for n in range(x.shape[0]):  # <- error
+        s += x[n] * x[n]
+    return s
+
+
+def first_sample(x):
+    return 2.0 * x[0]  # <- error
+
+
+@pytest.mark.parametrize("fn", [energy, first_sample])
+def test_a_number_passed_where_the_function_uses_an_array(fn):
+    with pytest.raises(adc.TypeCheckError, match=rf"argument `x` is a number \(float64\) where {fn.__name__} "
+                                                 "uses it as an array: pass a numpy array") as info:
+        adc.differentiate(fn, backend="python")(1.5)
+    assert info.value.lineno == marked_line(fn)
+
+
+def long_recurrence(x, n):
+    s = x
+    for _ in range(n):  # <- error
+        s = np.sin(s) * x
+    return s
+
+
+def test_a_tape_that_does_not_fit_names_the_loop(backend):
+    f = adc.differentiate(long_recurrence, backend=backend)
+    assert f.grad(0.5, 1) == pytest.approx(np.cos(0.5) * 0.5 + np.sin(0.5))
+    with pytest.raises(MemoryError, match=rf"long_recurrence ran out of memory in reverse mode .*the loop at "
+                                          rf".*test_errors.py:{marked_line(long_recurrence)} "
+                                          r"\(`for _ in range\(n\):  # <- error`\) "
+                                          r"on a tape.*checkpointing \(planned\)") as info:
+        f.grad(0.5, 10 ** 17)
+    if backend == "python":  # numpy says how much it asked for; numba's allocator does not
+        assert "a tape of 800,000,000,000,000,000 bytes" in str(info.value)

@@ -250,6 +250,16 @@ class ForwardEmitter:
                             self.ref(value)))
         self.emitted(op, out)
 
+    def op_boundscheck(self, op, region, i, out, force_inline=False):
+        """`if index >= x_len: raise rt.OutOfBounds(...)`, the message put together at run time."""
+        index, length, *runs = [self.ref(v) for v in op.operands]
+        a = op.attrs
+        outside = P.BinOp("<", index, -length) if a["side"] == "lower" else P.BinOp(">=", index, length)
+        where = f"{op.loc}:{op.loc.col}"  # the file's name, not its path: generated code reads the same anywhere
+        details = [P.Lit(repr(a[k])) for k in ("access", "array", "axis", "extent")]
+        out.append(P.If(P.BinOp("and", runs[0], outside) if runs else outside,
+                        [P.Raise("rt.OutOfBounds", where, details + [index, length])]))
+
     def carry_vars(self, op: Op, args: list[Value], inits: list[Value], out: list) -> None:
         """Loop-carried slots share one variable for init copy, block argument and result.
 

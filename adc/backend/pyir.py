@@ -167,6 +167,7 @@ class Comment:
 class Raise:
     exception: str
     message: str
+    args: list = field(default_factory=list)  # expressions after the message, read at run time
 
 
 @dataclass(eq=False)
@@ -272,6 +273,9 @@ def assign_names(fn: FunctionDef, reserved: set[str] = frozenset()) -> None:
                 visit(s.orelse)
             elif isinstance(s, Return):
                 for v in expr_vars(s.value):
+                    note(v, True)
+            elif isinstance(s, Raise):
+                for v in (v for a in s.args for v in expr_vars(a)):
                     note(v, True)
 
     for p in fn.params:
@@ -414,7 +418,7 @@ def _format_block(stmts, depth, lines):
         elif isinstance(s, Comment):
             lines.append(f"{pad}# {s.text}")
         elif isinstance(s, Raise):
-            lines.append(f"{pad}raise {s.exception}({s.message!r})")
+            lines.append(f"{pad}raise {s.exception}({', '.join([repr(s.message)] + [format_expr(a) for a in s.args])})")
     if all(line.lstrip().startswith("#") for line in lines[start:]):
         lines.append(pad + "pass")
 

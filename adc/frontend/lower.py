@@ -226,10 +226,6 @@ class Lowerer:
     def stmt_Pass(self, node, env):
         pass
 
-    def stmt_Raise(self, node, env):
-        """Only in adc's own output (the subset fence refuses it elsewhere): a check of its inputs, which
-        the code derived from it need not repeat."""
-
     def stmt_Expr(self, node, env):
         if isinstance(node.value, gast.Constant) and isinstance(node.value.value, str):
             return  # docstring
@@ -358,6 +354,8 @@ class Lowerer:
         return self.as_value(env[name], node)
 
     def stmt_If(self, node, env):
+        if len(node.body) == 1 and isinstance(node.body[0], gast.Raise) and not node.orelse:
+            return  # adc's own check (the fence refuses raise elsewhere): code derived from it checks again
         cond = self.condition(node.test, env)
         loc = self.loc
         env_then, env_else = dict(env), dict(env)
@@ -544,10 +542,21 @@ class Lowerer:
         return result
 
     def expr_IfExp(self, node, env):
+        """`a if c else b`: a select, or an `if` when a branch reads an element (only the branch Python
+        runs may index out of bounds: `x[n - 1] if n > 0 else 0.0`)."""
         cond = self.condition(node.test, env)
-        a, b = self.value(node.body, env), self.value(node.orelse, env)
+        if not any(isinstance(n, gast.Subscript) for branch in (node.body, node.orelse) for n in gast.walk(branch)):
+            a, b = self.value(node.body, env), self.value(node.orelse, env)
+            t = self.join_type(a.type, b.type, node)
+            return self.op1("select", [cond, self.cast(a, t), self.cast(b, t)], t)
+        loc = self.loc
+        then, a = self.region_of(lambda r: self.value(node.body, env))
+        orelse, b = self.region_of(lambda r: self.value(node.orelse, env))
         t = self.join_type(a.type, b.type, node)
-        return self.op1("select", [cond, self.cast(a, t), self.cast(b, t)], t)
+        self.finish(then, [a], [t])
+        self.finish(orelse, [b], [t])
+        self.loc = loc
+        return self.emit("if", [cond], [t], regions=[then, orelse]).result
 
     # -- indexing ------------------------------------------------------------------
     def subscript_parts(self, node, env):
