@@ -761,7 +761,7 @@ def test_refused_with_the_message_on_the_page(row, fn, args, when):
     assert str(err).startswith(f"{err.filename}:{err.lineno}:{err.col_offset}: ")
 
 
-# -- what the page says is not refused yet, and wrong: known failures that should become refusals --
+# -- arguments adc does not use are refused, never ignored; dtype= is honoured ------------------
 
 def sum_positional_axis(x):
     return np.sum(x, 0)
@@ -779,28 +779,42 @@ def mean_method_axis(x):
     return x.mean(axis=1)
 
 
+def dot_with_out(x):
+    return np.dot(x, x, x)
+
+
 def full_like_dtype(x):
-    return np.full_like(x, 2.5, dtype=np.int64)
+    return np.sum(np.full_like(x, 2.5, dtype=np.int64) * x)
+
+
+def full_like_float32(x):
+    return np.full_like(x, 2.5, dtype=np.float32) * x[0]
 
 
 def arange_dtype(x):
-    return np.arange(0, x.shape[0], 1, dtype=np.float32)
+    return np.arange(0, x.shape[0], 1, dtype=np.float32) * x[0]
 
 
-@pytest.mark.xfail(strict=True, reason="adc ignores these arguments (docs/subset.md, 'Not refused yet, and wrong')")
 @pytest.mark.parametrize("fn", [sum_positional_axis, mean_positional_axis, sum_method_axis, mean_method_axis,
-                                full_like_dtype, arange_dtype], ids=lambda fn: fn.__name__)
-def test_ignored_arguments_are_refused_or_honoured(fn):
-    assert "Not refused yet, and wrong" in PAGE
+                                dot_with_out], ids=lambda fn: fn.__name__)
+def test_unused_arguments_are_refused(fn):
     x = np.arange(6.0).reshape(3, 2) if "axis" in fn.__name__ else np.ones(3)
-    f = adc.differentiate(fn, backend="python")
-    try:
-        got = f(x.copy())
-    except adc.CompileError:
-        return
-    expected = fn(x.copy())
-    assert np.shape(got) == np.shape(expected) and np.asarray(got).dtype == np.asarray(expected).dtype
-    np.testing.assert_allclose(got, expected)
+    with pytest.raises(adc.CompileError, match="not supported") as info:
+        adc.differentiate(fn, backend="python")(x)
+    assert info.value.filename == __file__
+
+
+@pytest.mark.parametrize("fn", [full_like_dtype, full_like_float32, arange_dtype], ids=lambda fn: fn.__name__)
+def test_dtype_is_honoured(backend, fn):
+    x = np.array([1.5, -2.0, 0.25])
+    f = adc.differentiate(fn, backend=backend)
+    got, expected = f(x.copy()), fn(x.copy())
+    assert np.asarray(got).dtype == np.asarray(expected).dtype and np.shape(got) == np.shape(expected)
+    np.testing.assert_allclose(got, expected, rtol=1e-7)
+    if np.ndim(expected) == 0:
+        grad = f.grad(x.copy())
+        fd = [(fn(x + e) - fn(x - e)) / 2e-6 for e in np.eye(3) * 1e-6]
+        np.testing.assert_allclose(grad, fd, rtol=1e-6)
 
 
 # -- refused when called, without a line -------------------------------------------------------

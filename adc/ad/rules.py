@@ -301,7 +301,8 @@ def _matmul_vjp(c):
 
 @register(JVP, "full_like")
 def _full_like_jvp(c):
-    return P.Call("np.full_like", [c.x(0), c.t(1)]) if c.t(1) is not None else None
+    dtype = [P.Lit(f"np.{c.op.attrs['dtype']}")] if "dtype" in c.op.attrs else []
+    return P.Call("np.full_like", [c.x(0), c.t(1)] + dtype) if c.t(1) is not None else None
 
 
 @register(VJP, "full_like")

@@ -92,8 +92,8 @@ def op_expr(op: Op, args: list) -> P.Expr:
         return P.Call(f"np.{op.attrs['kind']}", [P.Attr(args[0], "shape"), P.Lit(f"np.{t.dtype}")])
     if code == "copy":
         return P.Call("np.copy", args)
-    if code == "arange":
-        return P.Call("np.arange", args)
+    if code in ("arange", "full_like"):  # a dtype given explicitly, spelled as numpy's last argument
+        return P.Call(f"np.{code}", args + ([P.Lit(f"np.{op.attrs['dtype']}")] if "dtype" in op.attrs else []))
     if code in ("dot", "matmul"):
         return product_expr(op.operands[0].type, op.operands[1].type, args[0], args[1], t)
     if code in ("sum", "mean"):
@@ -104,8 +104,6 @@ def op_expr(op: Op, args: list) -> P.Expr:
         return P.Attr(args[0], "T")
     if code == "conj":
         return P.Call("np.conj", args)
-    if code == "full_like":
-        return P.Call("np.full_like", args)
     if code == "runtime":
         return P.Call(f"rt.{op.attrs['fn']}", args)
     if code == "fourier":

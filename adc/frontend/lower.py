@@ -631,6 +631,9 @@ class Lowerer:
 
     def args(self, node, env, names):
         """Positional and keyword arguments by name, as compile-time objects or values."""
+        if len(node.args) > len(names):
+            raise self.error(UnsupportedCallError, f"this call takes at most {len(names)} positional argument(s) here "
+                             f"({', '.join(names)}); the others (an axis, an out array) are not supported", node)
         bound = dict(zip(names, node.args))
         for kw in node.keywords:
             if kw.arg not in names:
@@ -707,10 +710,13 @@ class Lowerer:
             shape = [self.int_value_of(s, node) for s in shape]
             return self.op1("alloc", shape, Array(self.dtype_arg(a.get("dtype"), node), len(shape)), kind=name)
         if name == "full_like":
-            like, value = (self.value(a, env) for a in node.args)
-            return self.op1("full_like", [like, self.cast(value, Scalar(like.type.dtype))], like.type)
+            a = self.args(node, env, ["a", "fill_value", "dtype"])
+            like, value = self.as_value(a["a"], node), self.as_value(a["fill_value"], node)
+            t = Array(self.dtype_arg(a["dtype"], node), like.type.ndim) if a.get("dtype") else like.type
+            dtype = {"dtype": t.dtype} if t.dtype != like.type.dtype else {}
+            return self.op1("full_like", [like, self.cast(value, Scalar(t.dtype))], t, **dtype)
         if name in ("zeros_like", "ones_like", "empty_like", "copy"):
-            a = self.args(node, env, ["a", "dtype"])
+            a = self.args(node, env, ["a"] if name == "copy" else ["a", "dtype"])  # np.copy's second is `order`
             src = self.as_value(a["a"], node)
             if not is_array(src.type):
                 raise self.error(TypeCheckError, f"np.{name} needs an array", node)
@@ -719,10 +725,14 @@ class Lowerer:
                 return self.op1("copy", [src], src.type)
             return self.op1("alloc_like", [src], Array(dtype, src.type.ndim), kind=name[:-5])
         if name == "arange":
-            bounds = [self.value(x, env) for x in node.args]
+            a = self.args(node, env, ["start", "stop", "step", "dtype"])
+            bounds = [self.as_value(a[k], node) for k in ("start", "stop", "step") if k in a]
             lo, hi, step = ([self.const(0), bounds[0], self.const(1)] if len(bounds) == 1 else
                             [bounds[0], bounds[1], bounds[2] if len(bounds) == 3 else self.const(1)])
             t = promote(lo.type, hi.type, step.type)
+            if a.get("dtype"):
+                return self.op1("arange", [lo, hi, step], Array(self.dtype_arg(a["dtype"], node), 1),
+                                dtype=self.dtype_arg(a["dtype"], node))
             return self.op1("arange", [lo, hi, step], Array(t.dtype if t.dtype != "bool" else "int64", 1))
         raise self.error(UnsupportedCallError, f"np.{name} is not supported", node)
 
@@ -826,8 +836,8 @@ class Lowerer:
 
     def call_reduction(self, name, node, env, obj):
         if name == "dot":
-            a, b = [self.value(x, env) for x in node.args]
-            return self.matmul(a, b, node)
+            a = self.args(node, env, ["a", "b"])
+            return self.matmul(self.as_value(a["a"], node), self.as_value(a["b"], node), node)
         a = self.args(node, env, ["a"])
         return self.reduce(name, self.as_value(a["a"], node), node)
 
@@ -839,6 +849,9 @@ class Lowerer:
         return self.op1(name, [v], t)
 
     def method_call(self, base, attr, node, env):
+        if node.keywords:
+            raise self.error(UnsupportedCallError, f"keyword arguments of `.{attr}()` (`{node.keywords[0].arg}=`) "
+                             "are not supported: reduce the whole array, or loop over the axis", node)
         if attr in ("conjugate", "conj") and not node.args:
             return self.op1("conj", [base], base.type)
         if is_array(base.type):
