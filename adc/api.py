@@ -29,17 +29,21 @@ COMPLEX_GRADS = {
 
 @api_boundary
 def differentiate(fn=None, *, wrt=None, backend: str = "numba", complex_grad: str = "real-imag",
-                  debug: bool = False):
+                  debug: bool = False, boundscheck: bool = True):
     """Make `fn` differentiable: `@differentiate`, `@differentiate(wrt=...)` or `differentiate(fn, wrt=...)`.
 
     complex_grad: what gradients with respect to complex arguments mean ("real-imag", the default,
     "wirtinger" or "conj-wirtinger"); see docs/complex.md.
     debug: check every float the primal and the derivative sweeps compute for NaN and Inf; the first
     raises FloatingPointError naming the variable and your source line.
+    boundscheck: element reads and writes outside their array raise IndexError (the default; the checks
+    are hoisted out of loops, docs/conventions.md). False leaves them out, as numba does by default: an
+    access out of bounds then reads garbage or writes past the array.
     """
     if fn is None:  # a partial, not a lambda: no frame of adc's above the call that raises
-        return functools.partial(differentiate, wrt=wrt, backend=backend, complex_grad=complex_grad, debug=debug)
-    return Differentiated(fn, wrt, backend, complex_grad, debug)
+        return functools.partial(differentiate, wrt=wrt, backend=backend, complex_grad=complex_grad, debug=debug,
+                                 boundscheck=boundscheck)
+    return Differentiated(fn, wrt, backend, complex_grad, debug, boundscheck)
 
 
 def argument_type(name: str, value):
@@ -74,8 +78,10 @@ def cheap_key(args) -> tuple:
 class Differentiated:
     """A user function with its compiled primal and derivatives, one kernel per signature."""
 
-    def __init__(self, fn, wrt, backend: str, complex_grad: str = "real-imag", debug: bool = False):
+    def __init__(self, fn, wrt, backend: str, complex_grad: str = "real-imag", debug: bool = False,
+                 boundscheck: bool = True):
         self.debug = debug
+        self.boundscheck = boundscheck
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}: use one of {BACKENDS}")
         if complex_grad not in COMPLEX_GRADS:
@@ -152,7 +158,7 @@ class Differentiated:
         with self._compiling:  # threads making the first call compile once
             spec = self._specs.get(key)
             if spec is None:
-                spec = specialize(self.python, types, self.wrt, self.backend, self.debug)
+                spec = specialize(self.python, types, self.wrt, self.backend, self.debug, self.boundscheck)
                 self._specs[key] = spec
         return spec
 
@@ -167,7 +173,7 @@ class Differentiated:
         fn = named if isinstance(named, Differentiated) and named.python is self.python else self.python
         wrt = tuple(self.params[i] for i in self.wrt)
         return (Differentiated, (fn, wrt if self.wrt_is_tuple else wrt[0], self.backend,
-                                 self.complex_grad, self.debug))
+                                 self.complex_grad, self.debug, self.boundscheck))
 
     def _differentiable_specialization(self, args) -> Specialization:
         if cheap_key(args) not in self._by_key:  # first call with these types: check wrt before any work

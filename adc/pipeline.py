@@ -40,6 +40,7 @@ class Specialization:
     python: dict[str, object] = field(default_factory=dict)  # the generated functions, uncompiled
     stored_params: list[int] = field(default_factory=list)
     second_order: "Specialization | None" = None  # the transforms of this one's vjp, made on demand
+    boundscheck: bool = True
 
     def kernel(self, kind: str):
         if kind in self.errors:
@@ -47,10 +48,14 @@ class Specialization:
         return self.kernels[kind]
 
 
-def specialize(fn, arg_types: list, wrt: list[int], backend_name: str, debug: bool = False) -> Specialization:
+def specialize(fn, arg_types: list, wrt: list[int], backend_name: str, debug: bool = False,
+               boundscheck: bool = True) -> Specialization:
     """debug: every assignment of a float in the primal and in both sweeps of reverse mode is checked
-    for NaN and Inf, and the first one raises FloatingPointError naming the variable and the line."""
-    ir = insert_bounds_checks(eliminate_dead_code(lower_function(fn, arg_types)))
+    for NaN and Inf, and the first one raises FloatingPointError naming the variable and the line.
+    boundscheck: element accesses are checked (adc/ir/bounds.py)."""
+    ir = eliminate_dead_code(lower_function(fn, arg_types))
+    if boundscheck:
+        ir = insert_bounds_checks(ir)
     verify(ir)
     name = fn.__name__
     functions = {"primal": primal_function(ir, name, debug)}
@@ -71,7 +76,7 @@ def specialize(fn, arg_types: list, wrt: list[int], backend_name: str, debug: bo
     aliases = alias_classes(ir)
     targets = {op.operands[0].id for op in walk(ir.body) if op.opcode in STORES}
     stored = sorted(i for i, p in enumerate(ir.params) if aliases.get(p.id, {p.id}) & targets)  # through views too
-    return Specialization(ir, sources, errors, kernels, python, stored)
+    return Specialization(ir, sources, errors, kernels, python, stored, boundscheck=boundscheck)
 
 
 UNROLL_LIMIT = 16  # up to this many directions, vector mode gives each its own variables
@@ -107,7 +112,8 @@ def second_order(spec: Specialization, wrt: list[int], backend_name: str) -> Spe
         if vjp is None:
             raise spec.errors["vjp"]
         seeds = [r.type for r in spec.ir.returned]
-        spec.second_order = specialize(vjp, [p.type for p in spec.ir.params] + seeds, wrt, backend_name)
+        spec.second_order = specialize(vjp, [p.type for p in spec.ir.params] + seeds, wrt, backend_name,
+                                       boundscheck=spec.boundscheck)
     return spec.second_order
 
 

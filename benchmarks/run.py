@@ -485,6 +485,36 @@ def array_state_section(repeat, quick):
     return ok
 
 
+TARGET_BOUNDS_COST = 1.02
+
+
+def bounds_section(adc, rows, repeat):
+    """What the default bounds checks cost: each kernel against itself compiled with boundscheck=False,
+    primal and value_and_grad, in the same interleaved rounds (target checked/unchecked <= 1.02). The two
+    differ by the comparisons before the loops, so what is left is timing noise."""
+    print(f"Bounds checks: checked / unchecked (boundscheck=False) time, target <= {TARGET_BOUNDS_COST:g}:")
+    ok = True
+    for row in rows:
+        if row.adc_fn is None or row.error is not None:
+            continue
+        k = row.kernel
+        args = k.args(row.n)
+        bare = adc.differentiate(wrt=k.wrt, boundscheck=False)(k.fn)
+        same = all(np.array_equal(a, b) for a, b in zip(bare.value_and_grad(*args)[1], row.adc_fn.value_and_grad(*args)[1]))
+        t = best_of({"primal": lambda: row.adc_fn(*args), "bare primal": lambda: bare(*args),
+                     "grad": lambda: row.adc_fn.value_and_grad(*args),
+                     "bare grad": lambda: bare.value_and_grad(*args)}, 2 * repeat)  # a 2% effect: more rounds
+        primal, grad = t["primal"] / t["bare primal"], t["grad"] / t["bare grad"]
+        hoisted = "OutOfBounds" in row.adc_fn.primal_source()
+        ok = ok and same
+        print(f"  {k.name:<7} primal {primal:5.3f}x  grad {grad:5.3f}x  "
+              f"{'ok' if max(primal, grad) <= TARGET_BOUNDS_COST else 'MISS'}  "
+              f"({'checks hoisted before the loops' if hoisted else 'no check needed'}; "
+              f"same gradient: {'ok' if same else 'FAIL'})")
+    print()
+    return ok
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -521,6 +551,7 @@ def main():
         ok = second_order(rows, opts.repeat) and ok
         ok = fourier_section(opts.repeat, opts.quick) and ok
         ok = array_state_section(opts.repeat, opts.quick) and ok
+        ok = bounds_section(adc, rows, opts.repeat) and ok
         compile_times()
     return 0 if ok else 1
 

@@ -195,3 +195,23 @@ def test_differentiated_functions_pickle_by_reference():
         g = pickle.loads(pickle.dumps(f))
         assert g(0.5, 0.3, x, x) == f(0.5, 0.3, x, x)
         assert np.allclose(pickle.loads(pickle.dumps(f.grad))(0.5, 0.3, x, x), f.grad(0.5, 0.3, x, x), rtol=1e-14)
+
+
+def _squared_error(b, x, target):
+    loss = 0.0
+    for n in range(x.shape[0]):
+        loss += (b * x[n] - target[n]) ** 2
+    return loss
+
+
+def test_boundscheck_false_leaves_the_checks_out():
+    import pickle
+    x = np.linspace(0.0, 1.0, 6)
+    checked = adc.differentiate(_squared_error, backend="python")
+    bare = adc.differentiate(_squared_error, backend="python", boundscheck=False)
+    assert checked.value_and_grad(0.5, x, x) == bare.value_and_grad(0.5, x, x)
+    assert "OutOfBounds" in checked.primal_source() and "OutOfBounds" in checked.adjoint_source()
+    assert "OutOfBounds" not in bare.primal_source() and "OutOfBounds" not in bare.adjoint_source()
+    with pytest.raises(IndexError, match="target"):
+        checked(0.5, x, x[:3])
+    assert not pickle.loads(pickle.dumps(bare)).boundscheck
