@@ -11,7 +11,7 @@ import numpy as np
 
 from .analysis.activity import alias_classes
 from .errors import api_boundary
-from .frontend.lower import constants_hold, parse_checked
+from .frontend.lower import constants_hold, hidden_arrays, parse_checked
 from .ir.core import STORES, Array, Scalar, is_array, is_differentiable, is_weak, walk
 from .pipeline import Specialization, format_ir, second_order, source_of, specialize, vector_tangent_kernel
 
@@ -143,8 +143,9 @@ class Differentiated:
     def _specialization(self, args) -> Specialization:
         key = cheap_key(args)
         spec = self._by_key.get(key)
-        if spec is not None and spec.ir.constants and not constants_hold(spec.ir.constants):
-            self._specs.clear()  # a module-level number it read changed since: compile again
+        if spec is not None and (spec.ir.constants and not constants_hold(spec.ir.constants)
+                                 or spec.ir.hidden and hidden_arrays(spec.ir) is None):
+            self._specs.clear()  # a module-level number it read changed since, or an array its type: compile again
             self._by_key.clear()
             spec = None
         if spec is None:
@@ -192,15 +193,21 @@ class Differentiated:
     def __call__(self, *args, **kwargs):
         args = self._arguments(args, kwargs)
         spec = self._specialization(args)
+        args = self._with_hidden(spec, args)
         if spec.stored_params:
             self._check_writable(spec, args)
         return spec.kernel("primal")(*args)
+
+    @staticmethod
+    def _with_hidden(spec: Specialization, args) -> tuple:
+        """The kernels' arguments: the caller's, then the module-level arrays the function reads."""
+        return (*args, *hidden_arrays(spec.ir)) if spec.ir.hidden else args
 
     def _check_writable(self, spec: Specialization, args) -> None:
         """A write into a read-only array: numba's kernel would not compile (a typing error), numpy's refuses."""
         for i in spec.stored_params:
             if not args[i].flags.writeable:
-                name, loc = self.params[i], self._first_write(spec, i)
+                name, loc = spec.ir.params[i].hint, self._first_write(spec, i)
                 raise ValueError(f"argument `{name}` is read-only, but {self.python.__name__}() writes into it at "
                                  f"{loc.filename}:{loc.lineno} (`{loc.text.strip()}`): "
                                  f"pass a writable copy (`{name}.copy()`)")
@@ -277,7 +284,9 @@ class Differentiated:
                 "checkpointing (planned) will trade this memory for recomputation") from None
 
     def _untouched(self, spec: Specialization, args) -> list:
-        """Copies of the arrays the function writes into, so derivatives leave the caller's alone."""
+        """The kernels' arguments, with copies of the arrays the function writes into, so derivatives leave
+        the caller's (and the module's) alone."""
+        args = self._with_hidden(spec, args)
         if spec.stored_params:
             self._check_no_aliasing(spec, args)
         return [a.copy() if i in spec.stored_params else a for i, a in enumerate(args)]
@@ -289,7 +298,7 @@ class Differentiated:
             for j, other in enumerate(args):
                 if j != i and isinstance(other, np.ndarray) and np.may_share_memory(args[i], other) \
                         and np.shares_memory(args[i], other):
-                    name, other_name = self.params[i], self.params[j]
+                    name, other_name = spec.ir.params[i].hint, spec.ir.params[j].hint
                     raise ValueError(
                         f"arguments `{name}` and `{other_name}` of {self.python.__name__} share memory, and it writes "
                         f"into `{name}`: derivatives treat every argument as its own array, so pass a copy "

@@ -20,6 +20,7 @@ from .ir.bounds import insert_bounds_checks
 from .ir.core import STORES, Function, walk
 from .ir.dce import eliminate_dead_code
 from .ir.printer import format_function
+from .ir.shapes import insert_shape_checks
 from .ir.verify import verify
 
 # the generated functions of one specialisation: name suffix -> what makes it
@@ -53,7 +54,7 @@ def specialize(fn, arg_types: list, wrt: list[int], backend_name: str, debug: bo
     """debug: every assignment of a float in the primal and in both sweeps of reverse mode is checked
     for NaN and Inf, and the first one raises FloatingPointError naming the variable and the line.
     boundscheck: element accesses are checked (adc/ir/bounds.py)."""
-    ir = eliminate_dead_code(lower_function(fn, arg_types))
+    ir = insert_shape_checks(eliminate_dead_code(lower_function(fn, arg_types)))
     if boundscheck:
         ir = insert_bounds_checks(ir)
     verify(ir)

@@ -210,7 +210,7 @@ def ordering_complex(z):
     return abs(z)
 
 
-GLOBAL_ARRAY = np.ones(3)
+GLOBAL_ARRAY = np.ones(3, dtype=np.int32)  # module-level arrays are read, but not of this dtype
 
 
 def reads_global_array(x):

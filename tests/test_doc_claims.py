@@ -595,7 +595,7 @@ def recursive(x):
     return recursive(x)
 
 
-GLOBAL_ARRAY = np.ones(3)
+GLOBAL_ARRAY = np.ones(3, dtype=np.int32)
 
 
 def reads_global_array(x):
@@ -712,7 +712,7 @@ REFUSALS = {  # the page's first column -> [(program, arguments, when)]
         (sum_axis, (M33,), "call"), (mean_axis, (M33,), "call"), (sum_keepdims, (A4,), "call")],
     "`np.fft.fft2(x, s=...)`": [(fft2_with_s, (M33,), "call")],
     "a recursive helper": [(recursive_helper, (1.0,), "call")],
-    "a global array": [(reads_global_array, (1.0,), "call")],
+    "a module-level array of another dtype (int32) or 0-d": [(reads_global_array, (1.0,), "call")],
     "storing a higher-rank array into a slice (`y[1:] = m` for 2-d `m`)": [(higher_rank_into_slice, (A4,), "call")],
     "an array stored into one element": [(array_into_element, (A4,), "call")],
     "a complex value stored into a real array": [(complex_into_real, (1.0,), "call")],

@@ -67,7 +67,7 @@ def test_unsupported_syntax_is_refused_at_decoration(fn, cls, words):
     (bad.unknown_method, (np.ones(4),), adc.UnsupportedCallError, "the method `.sort()` is not supported"),
     (bad.rfft_of_complex, (np.ones(4, complex),), adc.TypeCheckError, "rfft needs a real array"),
     (bad.ordering_complex, (1j,), adc.TypeCheckError, "complex numbers cannot be ordered"),
-    (bad.reads_global_array, (1.0,), adc.TypeCheckError, "pass the array as an argument"),
+    (bad.reads_global_array, (1.0,), adc.TypeCheckError, "convert it, or pass it as an argument"),
     (bad.helper_recursion, (1.0,), adc.UnsupportedCallError, "recursive call"),
 ], ids=lambda p: getattr(p, "__name__", None) if callable(p) else "")
 def test_refused_at_first_call_with_the_line(fn, args, cls, words):

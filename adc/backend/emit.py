@@ -258,6 +258,12 @@ class ForwardEmitter:
         out.append(P.If(P.BinOp("and", runs[0], outside) if runs else outside,
                         [P.Raise("rt.OutOfBounds", where, details + [index, length])]))
 
+    def op_shapecheck(self, op, region, i, out, force_inline=False):
+        """numpy's broadcasting rule checked where the user wrote the expression (adc/ir/shapes.py)."""
+        shapes = [P.Attr(self.ref(v), "shape") for v in op.operands]
+        out.append(P.If(P.Unary("not", P.Call("rt.broadcastable", shapes)),
+                        [P.Raise("rt.ShapeMismatch", f"{op.loc}:{op.loc.col}", [P.Lit(repr(op.attrs["access"]))] + shapes)]))
+
     def carry_vars(self, op: Op, args: list[Value], inits: list[Value], out: list) -> None:
         """Loop-carried slots share one variable for init copy, block argument and result.
 

@@ -76,13 +76,26 @@ def _is_number(obj) -> bool:
     return isinstance(obj, (bool, int, float, complex, np.number, np.bool_))
 
 
+def _free(where, name: str):
+    """What a free name of a function, or an attribute of a module, denotes now."""
+    return getattr(where, name, None) if isinstance(where, types.ModuleType) else resolve.lookup(where, name)
+
+
 def constants_hold(constants) -> bool:
     """Whether the free names a specialisation read as constants still have those values."""
     for where, name, value in constants:
-        now = getattr(where, name, None) if isinstance(where, types.ModuleType) else resolve.lookup(where, name)
+        now = _free(where, name)
         if now is not value and now != value:
             return False
     return True
+
+
+def hidden_arrays(fn: Function) -> tuple | None:
+    """The module-level arrays the function reads, as they are now (passed as its last arguments), or
+    None when one is no longer an array of the type it was compiled for."""
+    arrays = tuple(_free(where, name) for where, name in fn.hidden)
+    types_now = [Array(a.dtype.name, a.ndim) if isinstance(a, np.ndarray) else None for a in arrays]
+    return arrays if types_now == [p.type for p in fn.params[len(fn.params) - len(arrays):]] else None
 
 
 def _slice_spec(parts) -> tuple[tuple, list]:
@@ -125,15 +138,23 @@ def lower_function(fn, arg_types: list) -> Function:
     for r in results:
         r.hint = r.hint or "result"
     lowerer.emit("return", results, [])
+    hidden = list(lowerer.hidden.values())
+    taken = set(params)
+    for _, _, v in hidden:  # parameters of generated code: one name each
+        while v.hint in taken:
+            v.hint += "_global"
+        taken.add(v.hint)
+    values += [v for _, _, v in hidden]
     function = Function(fn.__name__, values, body, parsed.filename, parsed.line_offset + parsed.node.lineno,
-                        constants=lowerer.folded)
+                        constants=lowerer.folded, hidden=[(where, name) for where, name, _ in hidden])
     for v in values:
         v.owner = function
     return function
 
 
 class Lowerer:
-    def __init__(self, parsed: ParsedFunction, fn, regions: list[Region], inlining: tuple = (), folded=None):
+    def __init__(self, parsed: ParsedFunction, fn, regions: list[Region], inlining: tuple = (), folded=None,
+                 hidden=None):
         self.parsed = parsed
         self.fn = fn
         self.regions = regions
@@ -141,6 +162,7 @@ class Lowerer:
         self.loc: Loc | None = None
         self.assigned_anywhere = assigned_names(parsed.node.body)
         self.folded = [] if folded is None else folded  # (where, name, value) of free names read as constants
+        self.hidden = {} if hidden is None else hidden  # module-level arrays read: (id(fn), name) -> (fn, name, param)
         self.arguments: list[Value] = []  # the differentiated function's parameters, for errors about what was passed
 
     # -- building ------------------------------------------------------------------
@@ -414,7 +436,22 @@ class Lowerer:
             raise self.error(UnknownNameError, f"unknown name `{node.id}`: define it, import it at module level or pass it as an argument", node)
         if _is_number(obj):
             self.folded.append((self.fn, node.id, obj))
+        if isinstance(obj, np.ndarray):
+            return self.hidden_array(self.fn, node.id, obj, node)
         return self.static(obj, node)
+
+    def hidden_array(self, where, name: str, array: np.ndarray, node) -> Value:
+        """A module-level array (a window, a filterbank) is an argument the caller does not pass: read at
+        each call as it is then, never frozen into the kernel. `where`: the function whose global it is,
+        or the module whose attribute."""
+        key = (id(where), name)
+        if key not in self.hidden:
+            if array.dtype.name not in SHORT_NAMES or array.ndim == 0:
+                raise self.error(TypeCheckError, f"the module-level array `{name}` has dtype {array.dtype} and "
+                                 f"{array.ndim} dimensions: adc reads float, complex, int64 and bool arrays of "
+                                 "one dimension or more; convert it, or pass it as an argument", node)
+            self.hidden[key] = (where, name, Value(Array(array.dtype.name, array.ndim), name))
+        return self.hidden[key][2]
 
     def static(self, obj, node):
         if isinstance(obj, (bool, int, float, complex, np.number, np.bool_)):
@@ -434,6 +471,8 @@ class Lowerer:
             value = getattr(base.obj, node.attr)
             if _is_number(value) and isinstance(base.obj, types.ModuleType) and base.obj not in FIXED_MODULES:
                 self.folded.append((base.obj, node.attr, value))  # config.GAIN: may be set again later
+            if isinstance(value, np.ndarray) and isinstance(base.obj, types.ModuleType):
+                return self.hidden_array(base.obj, node.attr, value, node)  # config.WINDOW
             return self.static(value, node)
         base = self.as_value(base, node)
         attr = node.attr
@@ -877,7 +916,7 @@ class Lowerer:
         for kw in node.keywords:
             bound[kw.arg] = self.expr(kw.value, env)
         caller_loc = self.loc
-        sub = Lowerer(parsed, fn, self.regions, self.inlining, self.folded)
+        sub = Lowerer(parsed, fn, self.regions, self.inlining, self.folded, self.hidden)
         for p, d in zip(params[len(params) - len(defaults):], defaults):
             if p not in bound:  # defaults belong to the helper's module, not the caller's
                 bound[p] = sub.expr(d, {})

@@ -140,6 +140,7 @@ class Function:
     filename: str
     firstlineno: int
     constants: list = field(default_factory=list)  # (function or module, name, value) folded from free names
+    hidden: list = field(default_factory=list)  # (function, name) of module-level arrays: the last params
 
     @property
     def returned(self) -> list[Value]:
