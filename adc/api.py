@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import math
 import sys
 import threading
 
@@ -14,6 +13,7 @@ from .errors import api_boundary
 from .frontend.lower import constants_hold, hidden_arrays, parse_checked
 from .ir.core import STORES, Array, Scalar, is_array, is_differentiable, is_weak, walk
 from .pipeline import Specialization, format_ir, second_order, source_of, specialize, vector_tangent_kernel
+from .runtime import TapeTooLarge
 
 SUPPORTED_DTYPES = ("float64", "float32", "complex128", "complex64", "int64", "bool")
 BACKENDS = ("numba", "python")
@@ -274,8 +274,7 @@ class Differentiated:
             loops = [op.loc for op in spec.ir.body.ops if op.opcode in ("for", "while")]
             if not loops:
                 raise
-            shape, dtype = getattr(exc, "shape", None), getattr(exc, "dtype", None)  # numpy says what it asked for
-            size = f", a tape of {math.prod(shape) * dtype.itemsize:,} bytes" if shape is not None else ""
+            size = f", a tape of {exc.args[0]:,} bytes" if isinstance(exc, TapeTooLarge) else ""
             where = " and ".join(f"{loc.filename}:{loc.lineno} (`{loc.text.strip()}`)" for loc in loops)
             raise MemoryError(
                 f"{self.python.__name__} ran out of memory in reverse mode ({exc}): it keeps the values of every "

@@ -3,10 +3,32 @@ import numba
 import numpy as np
 
 
+class TapeTooLarge(MemoryError):
+    """A tape that does not fit in memory; adc's API adds which loop records it."""
+
+    def __str__(self) -> str:
+        return f"a tape of {self.args[0]:,} bytes does not fit in memory"
+
+
+@numba.njit(cache=True)
+def tape(n, dtype):
+    """np.empty(n, dtype), saying how many bytes it asked for when they are not there (numba says only
+    "Allocation failed"; it cannot raise again from an `except`, hence the flag)."""
+    buf = np.empty(0, dtype)
+    failed = False
+    try:
+        buf = np.empty(n, dtype)
+    except Exception:  # noqa: BLE001  MemoryError, or numpy's ValueError for a size past the address space
+        failed = True
+    if failed:
+        raise TapeTooLarge(n * buf.itemsize)
+    return buf
+
+
 @numba.njit(cache=True)
 def grow(buf):
     """A copy of `buf` with twice the room; the first len(buf) entries kept."""
-    bigger = np.empty(2 * buf.shape[0], buf.dtype)
+    bigger = tape(2 * buf.shape[0], buf.dtype)
     for i in range(buf.shape[0]):
         bigger[i] = buf[i]
     return bigger
@@ -29,7 +51,7 @@ def record(buf, top, a):
     """
     need = top + a.size + a.ndim
     if need > buf.shape[0]:
-        bigger = np.empty(max(need, 2 * buf.shape[0]), buf.dtype)
+        bigger = tape(max(need, 2 * buf.shape[0]), buf.dtype)
         bigger[:top] = buf[:top]
         buf = bigger
     buf[top:top + a.size] = np.ascontiguousarray(a).reshape(a.size)

@@ -26,7 +26,7 @@ class _Tape:
         self.exact = exact
 
     def alloc(self, capacity: P.Expr) -> list:
-        return [P.Assign(P.Ref(self.buf), P.Call("np.empty", [capacity, P.Lit(f"np.{self.dtype}")])),
+        return [P.Assign(P.Ref(self.buf), P.Call("rt.tape", [capacity, P.Lit(f"np.{self.dtype}")])),
                 P.Assign(P.Ref(self.top), P.Lit("0"))]
 
     def push(self, value: P.Expr) -> list:
@@ -54,7 +54,7 @@ class _ArrayTape:
 
     def alloc(self, capacity: P.Expr) -> list:
         dtype = "int64" if self.type.dtype == "bool" else self.type.dtype
-        return [P.Assign(P.Ref(self.buf), P.Call("np.empty", [capacity, P.Lit(f"np.{dtype}")])),
+        return [P.Assign(P.Ref(self.buf), P.Call("rt.tape", [capacity, P.Lit(f"np.{dtype}")])),
                 P.Assign(P.Ref(self.top), P.Lit("0"))]
 
     def push(self, value: P.Expr) -> list:
