@@ -248,6 +248,8 @@ class Differentiated:
             raise ValueError(f"the result has {len(returned)} parts; give one cotangent for each")
         seeds = []
         for r, ct in zip(returned, cotangents):
+            if np.iscomplexobj(ct) and not np.dtype(r.type.dtype).kind == "c":
+                raise ValueError(f"the result is real ({r.type.dtype}), so its cotangent is real too, not complex")
             if is_array(r.type):
                 ct = np.array(ct, dtype=r.type.dtype, copy=True)
                 if ct.ndim != r.type.ndim:
@@ -322,6 +324,8 @@ class Differentiated:
         out = []
         for i, t in zip(self.wrt, tangents):
             arg = args[i]
+            if np.iscomplexobj(t) and not np.iscomplexobj(arg):
+                raise ValueError(f"the tangent of `{self.params[i]}` must be real like the argument, not complex")
             if isinstance(arg, np.ndarray):
                 t = np.array(t, dtype=arg.dtype)  # a copy: the kernel writes tangents of written arrays
                 if t.shape != arg.shape:

@@ -366,3 +366,17 @@ def test_a_tape_that_does_not_fit_names_the_loop(backend):
                                           r"on a tape.*checkpointing \(planned\)") as info:
         f.grad(0.5, 10 ** 17)
     assert "a tape of 800,000,000,000,000,000 bytes" in str(info.value)  # rt.tape says how much it asked for
+
+
+def real_sum(x):
+    return np.sum(x * x)
+
+
+def test_complex_cotangents_and_tangents_of_real_values_are_refused(backend):
+    """numpy would drop the imaginary part with a warning: a silent change of the question asked."""
+    f = adc.differentiate(real_sum, backend=backend)
+    x = np.ones(3)
+    with pytest.raises(ValueError, match="cotangent is real too, not complex"):
+        f.vjp(x, cotangent=1.0 + 2.0j)
+    with pytest.raises(ValueError, match="tangent of `x` must be real like the argument"):
+        f.jvp(x, tangents=np.ones(3) * 1j)
