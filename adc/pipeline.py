@@ -54,9 +54,10 @@ def specialize(fn, arg_types: list, wrt: list[int], backend_name: str, debug: bo
     """debug: every assignment of a float in the primal and in both sweeps of reverse mode is checked
     for NaN and Inf, and the first one raises FloatingPointError naming the variable and the line.
     boundscheck: element accesses are checked (adc/ir/bounds.py)."""
-    ir = insert_shape_checks(eliminate_dead_code(lower_function(fn, arg_types)))
+    ir = insert_shape_checks(lower_function(fn, arg_types))  # before dead code goes: Python would raise there too
     if boundscheck:
         ir = insert_bounds_checks(ir)
+    ir = eliminate_dead_code(ir)
     verify(ir)
     name = fn.__name__
     functions = {"primal": primal_function(ir, name, debug)}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .core import BOOL, WEAK_INT, Function, Op, Region, Value, same_shape_operand
 
-ACCESSES = ("load", "store")
+ACCESSES = ("load", "store", "getslice", "setslice")
 
 
 @dataclass(frozen=True)
@@ -91,10 +91,24 @@ def _visit(region: Region, loops: list[Op], chain: list[Op], scope: _Scope, befo
             _visit(sub, inner, chain + [op] if op.opcode == "for" else [], scope, before)
 
 
+def _indices(access: Op) -> list[tuple[int, Value]]:
+    """(axis, index) for each integer index: all of a load's or store's, the integer parts of a slice's
+    (A[r, :] picks row r)."""
+    operands = access.operands[1:-1] if access.opcode in ("store", "setslice") else access.operands[1:]
+    if access.opcode in ("load", "store"):
+        return list(enumerate(operands))
+    pairs, rest = [], iter(operands)
+    for axis, part in enumerate(access.attrs["spec"]):
+        taken = [next(rest) for _ in range(1 if part == "i" else part.count("1"))]
+        if part == "i":
+            pairs.append((axis, taken[0]))
+    return pairs
+
+
 def _checks(access: Op, loops: list[Op], chain: list[Op], scope: _Scope) -> list[_Check]:
-    array, *indices = access.operands[:-1] if access.opcode == "store" else access.operands
+    array = access.operands[0]
     checks = []
-    for axis, index in enumerate(indices):
+    for axis, index in _indices(access):
         form = _form(index, scope)
         length = _length(array, axis, scope)
         for side in ("lower", "upper"):
@@ -257,13 +271,19 @@ def _length(array: Value, axis: int, scope: _Scope) -> Affine:
     return Affine.term(("len", array.id, axis))
 
 
-def _insert(region: Region, scope: _Scope, before: dict) -> None:
-    ops = []
+def _insert(region: Region, scope: _Scope, before: dict, done: frozenset = frozenset()) -> None:
+    """done: the in-place checks made already on every path here (A[r, :] * A[r, :] checks r once)."""
+    ops, done = [], set(done)
     for op in region.ops:
-        for sub in op.regions:
-            _insert(sub, scope, before)
         for check in _merged(before.get(id(op), [])):
+            key = None if isinstance(check.index, Affine) else (check.array.id, check.axis, check.side, check.index.id)
+            if key is not None and key in done:
+                continue
             ops.extend(_check_ops(check, scope))
+            if key is not None:
+                done.add(key)
+        for sub in op.regions:
+            _insert(sub, scope, before, frozenset(done))
         ops.append(op)
     region.ops[:] = ops
 
