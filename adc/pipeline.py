@@ -115,7 +115,7 @@ def second_order(spec: Specialization, wrt: list[int], backend_name: str) -> Spe
             raise spec.errors["vjp"]
         seeds = [r.type for r in spec.ir.returned]
         spec.second_order = specialize(vjp, [p.type for p in spec.ir.params] + seeds, wrt, backend_name,
-                                       boundscheck=spec.boundscheck)
+                                       boundscheck=False)  # the vjp's own checks are kept: they name the user's lines
     return spec.second_order
 
 

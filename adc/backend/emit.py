@@ -249,14 +249,11 @@ class ForwardEmitter:
         self.emitted(op, out)
 
     def op_boundscheck(self, op, region, i, out, force_inline=False):
-        """`if index >= x_len: raise rt.OutOfBounds(...)`, the message put together at run time."""
-        index, length, *runs = [self.ref(v) for v in op.operands]
-        a = op.attrs
-        outside = P.BinOp("<", index, -length) if a["side"] == "lower" else P.BinOp(">=", index, length)
-        where = f"{op.loc}:{op.loc.col}"  # the file's name, not its path: generated code reads the same anywhere
-        details = [P.Lit(repr(a[k])) for k in ("access", "array", "axis", "extent")]
-        out.append(P.If(P.BinOp("and", runs[0], outside) if runs else outside,
-                        [P.Raise("rt.OutOfBounds", where, details + [index, length])]))
+        """`if index >= x_len: raise rt.OutOfBounds(...)`, the message put together at run time. `where` names
+        the user's file by its name, not its path, so generated code reads the same on any machine."""
+        failed, index, length = [self.ref(v) for v in op.operands]
+        details = [P.Lit(repr(op.attrs[k])) for k in ("access", "array", "axis", "extent")]
+        out.append(P.If(failed, [P.Raise("rt.OutOfBounds", op.attrs["where"], details + [index, length])]))
 
     def op_shapecheck(self, op, region, i, out, force_inline=False):
         """numpy's broadcasting rule checked where the user wrote the expression (adc/ir/shapes.py)."""

@@ -377,7 +377,7 @@ class Lowerer:
 
     def stmt_If(self, node, env):
         if len(node.body) == 1 and isinstance(node.body[0], gast.Raise) and not node.orelse:
-            return  # adc's own check (the fence refuses raise elsewhere): code derived from it checks again
+            return self.own_check(node, env)
         cond = self.condition(node.test, env)
         loc = self.loc
         env_then, env_else = dict(env), dict(env)
@@ -391,6 +391,18 @@ class Lowerer:
         self.loc = loc
         op = self.emit("if", [cond], types, regions=[then, orelse], hints=names)
         env.update(zip(names, op.results))
+
+    def own_check(self, node, env) -> None:
+        """A check in adc's own output (the fence refuses raise elsewhere). A bounds check is kept, as it
+        names the user's line; code derived from the others checks again."""
+        call = node.body[0].exc
+        name = call.func.attr if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) else None
+        if name != "OutOfBounds":
+            return
+        where, access, array, axis, extent = (a.value for a in call.args[:5])
+        index, length = (self.value(a, env) for a in call.args[5:])
+        attrs = {"where": where, "access": access, "array": array, "axis": axis, "extent": extent}
+        self.emit("boundscheck", [self.condition(node.test, env), index, length], [], attrs)
 
     def condition(self, node, env) -> Value:
         v = self.as_value(self.expr(node, env), node)

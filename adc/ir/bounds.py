@@ -357,12 +357,16 @@ def _check_ops(check: _Check, scope: _Scope) -> list[Op]:
     hoisted = isinstance(check.index, Affine)
     index = value(check.index) if hoisted else check.index
     length = value(_length(check.array, check.axis, scope))
-    guard = None
-    for lo, hi, step in check.guard:
-        runs = emit("lt" if _const_int(step) > 0 else "gt", [lo, hi], BOOL)
-        guard = runs if guard is None else emit("and", [guard, runs], BOOL)
+    name = check.array.hint
+    if hoisted and name and isinstance(index.owner, Op) and index.owner in out:  # target_highest = x_len - 1
+        index.hint = index.hint or f"{name}_{'lowest' if check.side == 'lower' else 'highest'}"
+    if name and isinstance(length.owner, Op) and length.owner in out and length.owner.opcode == "dim":
+        length.hint = length.hint or f"{name}_len" + (str(check.axis) if check.axis else "")
+    failed = emit("lt", [index, emit("neg", [length])], BOOL) if check.side == "lower" else emit("ge", [index, length], BOOL)
+    for lo, hi, step in reversed(check.guard):  # the loops run and the extreme is out: `0 < x_len and ...`
+        failed = emit("and", [emit("lt" if _const_int(step) > 0 else "gt", [lo, hi], BOOL), failed], BOOL)
     extent = ("down to " if check.side == "lower" else "up to ") if hoisted else ""
-    attrs = {"side": check.side, "axis": check.axis, "extent": extent, "array": check.array.hint or "an array",
-             "access": loc.text.strip() if loc is not None else ""}
-    out.append(Op("boundscheck", [index, length] + ([guard] if guard is not None else []), [], attrs, loc=loc))
+    attrs = {"where": f"{loc}:{loc.col}" if loc is not None else "", "access": loc.text.strip() if loc is not None else "",
+             "array": check.array.hint or "an array", "axis": check.axis, "extent": extent}
+    out.append(Op("boundscheck", [failed, index, length], [], attrs, loc=loc))
     return out
