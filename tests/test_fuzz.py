@@ -14,7 +14,17 @@ import ast
 
 import numpy as np
 import pytest
-from fuzz.oracle import Case, GradMismatch, Invalid, case_literal, check_case, instrument, load
+from fuzz.oracle import (
+    Case,
+    FuzzFailure,
+    GradMismatch,
+    Invalid,
+    MissedIndexError,
+    case_literal,
+    check_case,
+    instrument,
+    load,
+)
 from fuzz_regressions import test_fuzz_regression  # noqa: F401  (collected here: pytest skips fuzz_*.py)
 
 import adc
@@ -62,6 +72,13 @@ else:
         helpers, writes after whole reads, float % and //, and/or skipping a writing helper."""
         check_program(program)
 
+    @settings(max_examples=70, **CI)
+    @given(programs("bounds"))
+    def test_fuzz_bounds(program):
+        """Indices near and past the bounds: adc raises IndexError exactly where Python does (offsets,
+        wrap-around, guarded reads, writes, while scans, loops past the ends, shorter arrays)."""
+        check_program(program)
+
     @settings(max_examples=8, **CI)
     @given(programs("numba"))
     def test_fuzz_numba(program):
@@ -69,7 +86,7 @@ else:
         check_program(program)
 
     @settings(max_examples=60, **CI)
-    @given(programs("mixed") | programs("views"))
+    @given(programs("mixed") | programs("views") | programs("bounds"))
     def test_generated_programs_stay_in_the_subset(program):
         source = program.source()
         tree = ast.parse(source)
@@ -81,8 +98,12 @@ else:
         assert not any(isinstance(n, forbidden) for n in ast.walk(tree))
         assert not any("__" in n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
         args = program.args()
-        with np.errstate(all="ignore"):
-            value = load(source).main(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
+        try:
+            with np.errstate(all="ignore"):
+                value = load(source).main(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
+        except IndexError:  # only where the generator chose an index that may be past the bounds
+            assert "may_raise" in program.tags, source
+            return
         assert isinstance(value, (float, np.floating)), f"a real scalar result, got {value!r}"
 
 
@@ -143,6 +164,66 @@ def test_oracle_drops_a_point_on_a_branch_boundary():
         lo, hi = (lo, mid) if t > 0.25 else (mid, hi)
     with pytest.raises(Invalid, match="finite differences inconclusive"):
         check_case(Case(source, (x, hi), ("x", "a")))
+
+
+PAST_THE_END = SMOOTH.replace("np.tanh(a * x[i])", "np.tanh(a * x[i + 1])")
+
+
+def test_oracle_accepts_an_index_error_adc_raises_too():
+    case = Case(PAST_THE_END, (np.array([0.3, -1.2, 0.7]), 0.8), ("x", "a"), hvp=True)
+    assert check_case(case).checks == ["index-error"]
+
+
+class _Returns:
+    """A Differentiated whose primal returns `value` (a check it lost) or raises IndexError (a false positive)."""
+
+    def __init__(self, inner, error=None, value=7.0):
+        self.inner, self.error, self.value = inner, error, value
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def __call__(self, *args):
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def test_oracle_catches_a_missed_index_error(monkeypatch):
+    real = adc.differentiate
+    monkeypatch.setattr(adc, "differentiate", lambda fn, **kw: _Returns(real(fn, **kw)))
+    with pytest.raises(MissedIndexError, match="adc's primal returned 7.0") as info:
+        check_case(Case(PAST_THE_END, (np.array([0.3, -1.2, 0.7]), 0.8), ("x", "a")))
+    assert info.value.kind == "bounds-missed"
+
+
+def test_oracle_tells_a_missed_dead_read(monkeypatch):
+    """A read past the end whose value nothing uses: deleting it, the plain function returns adc's value."""
+    source = SMOOTH.replace("    return s * s", "    t = x[x.shape[0]]\n    return s * s")
+    x, a = np.array([0.3, -1.2, 0.7]), 0.8
+    s = 0.0
+    for v in x:
+        s = 0.5 * s + np.tanh(a * v)
+    real = adc.differentiate
+    monkeypatch.setattr(adc, "differentiate", lambda fn, **kw: _Returns(real(fn, **kw), value=s * s))
+    with pytest.raises(MissedIndexError) as info:
+        check_case(Case(source, (x, a), ("x", "a")))
+    assert info.value.kind == "bounds-missed-dead"
+
+
+def test_oracle_catches_a_false_index_error(monkeypatch):
+    real = adc.differentiate
+    monkeypatch.setattr(adc, "differentiate", lambda fn, **kw: _Returns(real(fn, **kw), IndexError("index 3")))
+    with pytest.raises(FuzzFailure, match=r"bounds-false:primal"):
+        check_case(Case(SMOOTH, (np.array([0.3, -1.2, 0.7]), 0.8), ("x", "a")))
+
+
+def test_oracle_catches_an_unchecked_index(monkeypatch):
+    """numpy's own IndexError (the python backend's) is not adc's check: numba would read past the end."""
+    real = adc.differentiate
+    monkeypatch.setattr(adc, "differentiate", lambda fn, **kw: _Returns(real(fn, **kw), IndexError("index 3")))
+    with pytest.raises(FuzzFailure, match=r"bounds-unchecked"):
+        check_case(Case(PAST_THE_END, (np.array([0.3, -1.2, 0.7]), 0.8), ("x", "a")))
 
 
 def test_instrumented_twin_records_branch_decisions():

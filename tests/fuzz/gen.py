@@ -22,6 +22,16 @@ Constructs:
   that writes an array (so it runs only when Python's short-circuit says so), break/continue;
 - element reads and writes of argument arrays, local arrays, views and block temporaries, with
   indices valid by construction (loop indices only on axes at least as long as the loop's range);
+- indices near and past the bounds (profile `edge`): `x[i + 1]`, `x[i - 2]`, `x[n - i]`,
+  `x[-1 - i]`, `x[i - n - 1]`, `x[int(1.5 * i)]`, `x[n]`, `x[-n - 1]`, on any array (also shorter
+  ones: views, slices), in reads, writes, rows and columns (`A[m, :]`), while loops, helpers and
+  branches, mostly in bounds
+  (negative indices wrap around) and past them with the odds `oob`; the generator knows the values
+  each loop index takes and so which of them may raise (tag "may_raise"); guarded reads
+  `(x[i + 1] if i + 1 < x.shape[0] else c)` and `if i + 1 < n:` blocks that may read `x[i + 1]`
+  (now and then with an off-by-one guard); loops whose ranges pass the arrays' ends
+  (`range(n + 1)`, `range(1, n + 1)`, `range(3)` with n = 2) and strides of 3; while loops that
+  scan to the end. The oracle checks that adc raises IndexError exactly when Python does;
 - whole-array reads, anywhere, of arrays written before, after or in the same loop: the array or a
   slice of it (`x[1:]`, `x[:-1]`, `x[::2]`, `x[1::2]`, `x[1:-1]`, `x[:2]`, `x[::-1]`,
   `x[n - K:n]`, windows in loops), rows `A[i, :]`, columns `A[:, j]`, transposes `A.T`, in
@@ -254,6 +264,15 @@ class Profile:
     cond_helper: tuple = (1, 3)  # odds that the right side of and/or calls a helper writing an array
     boolop: tuple = (1, 3)  # odds that a branch condition is an and/or of two
     view_write: tuple = (1, 3)  # odds that an element write goes through a view (when there is one)
+    edge: tuple = (0, 1)  # odds that an element index is drawn near or past the bounds
+    oob: tuple = (1, 10)  # odds that such an index, a guard or a scan may go past the bounds
+    guarded: int = 0  # weight of guarded reads `(x[i + 1] if i + 1 < x.shape[0] else c)` among atoms (12 in all)
+    guard_if: tuple = (0, 1)  # odds that an `if` in a loop guards an index (`if i + 1 < n:`)
+    edge_loops: bool = False  # loops past the arrays' ends, strides of 3, while scans to the end
+    scan_end: tuple = (1, 10)  # odds that a while scan (with edge_loops) runs its counter to n
+    # rows and columns selected by near/past-the-bounds indices (A[m, :], A[:, -n - 1]); checked
+    # since c546fa4 (numba read past the array before; tests/test_bounds.py)
+    edge_rows: bool = False
 
 
 # "temp" is a new local at the top level, a temporary in a block; break/continue only in loops;
@@ -262,18 +281,27 @@ class Profile:
 KINDS = ("update", "elem_write", "temp", "for", "if", "while", "break", "complex_update", "local_array", "complex",
          "fft", "view", "array_update", "array_temp", "halving", "matrix_state")
 
+# indices near and past the bounds, at the rates of the everyday profiles
+EDGES = dict(edge=(1, 12), oob=(1, 10), guarded=1, guard_if=(1, 6), edge_loops=True, edge_rows=True)
+
 PROFILES = {
     #                 update write temp for if while break cplx_upd local cplx fft view arr_upd arr_tmp halve mat
-    "mixed": Profile(stmt=(25, 15, 8, 20, 10, 4, 5, 3, 6, 3, 3, 3, 4, 2, 1, 1)),
-    "loops": Profile(stmt=(25, 20, 8, 30, 12, 6, 7, 0, 5, 0, 0, 2, 6, 3, 1, 0)),
-    "arrays": Profile(stmt=(20, 25, 6, 18, 6, 2, 3, 0, 14, 0, 6, 6, 8, 4, 2, 2), matrix=2, slices=(1, 1), reduce=6),
+    "mixed": Profile(stmt=(25, 15, 8, 20, 10, 4, 5, 3, 6, 3, 3, 3, 4, 2, 1, 1), **EDGES),
+    "loops": Profile(stmt=(25, 20, 8, 30, 12, 6, 7, 0, 5, 0, 0, 2, 6, 3, 1, 0), **EDGES),
+    "arrays": Profile(stmt=(20, 25, 6, 18, 6, 2, 3, 0, 14, 0, 6, 6, 8, 4, 2, 2), matrix=2, slices=(1, 1), reduce=6,
+                      **EDGES),
     "complex": Profile(stmt=(20, 12, 8, 16, 8, 3, 3, 12, 4, 12, 10, 2, 3, 1, 1, 0), matrix=0),
-    "numba": Profile(stmt=(25, 15, 8, 20, 10, 4, 5, 3, 6, 3, 3, 3, 4, 2, 1, 1), max_top=4, numba=(1, 0)),
+    "numba": Profile(stmt=(25, 15, 8, 20, 10, 4, 5, 3, 6, 3, 3, 3, 4, 2, 1, 1), max_top=4, numba=(1, 0), **EDGES),
     # arrays as values: slices and views of arrays written before, after and in the same loop,
     # arrays carried by loops and helpers, writes after whole reads, % and //, writing predicates
     "views": Profile(stmt=(15, 22, 6, 18, 6, 3, 3, 1, 8, 1, 3, 10, 14, 6, 5, 5), matrix=2, slices=(3, 1),
                      reduce=8, mod=2, self_read=(1, 2), cond_helper=(2, 1), boolop=(1, 1), view_write=(1, 1),
-                     min_top=3, max_top=6),
+                     min_top=3, max_top=6, **EDGES),
+    # indices near and past the bounds everywhere: offsets, wrap-around, guards, writes, while
+    # scans, loops past the ends, shorter arrays (views, slices, local arrays)
+    "bounds": Profile(stmt=(25, 22, 6, 30, 14, 8, 5, 0, 8, 0, 0, 5, 4, 2, 0, 1), matrix=2, slices=(1, 1),
+                      edge=(1, 1), oob=(1, 7), guarded=6, guard_if=(1, 1), edge_loops=True, scan_end=(1, 2),
+                      edge_rows=True),
 }
 
 
@@ -285,6 +313,7 @@ class LoopVar:
     dim: str | None  # "n" (the range is within 0..n-1), "m" (within 0..m-1) or None
     indices: tuple  # index expressions in 0..n-1 (or 0..m-1)
     windows: tuple = ()  # (slice text, length) of windows `x[i:i + K]` valid for arrays of length >= n
+    values: tuple = ()  # every value the index may take (all iterations of the loops around), for edge indices
 
 
 @dataclass
@@ -354,6 +383,7 @@ class Gen:
         self.top_complex: list[str] = []
         self.budget = profile.budget
         self.n = self.m = 0
+        self.edges = 0  # indices drawn near or past the bounds so far
 
     # -- drawing ------------------------------------------------------------------------------
     def int(self, lo: int, hi: int) -> int:
@@ -422,13 +452,83 @@ class Gen:
     def bound(self, dim: str | None) -> int:
         return {"n": self.n, "m": self.m}.get(dim, 1 << 30)
 
-    def index(self, length: int, scope: Scope) -> str:
-        """An index valid on an axis of this length: a loop index whose range fits, or a constant."""
+    def index(self, length: int, scope: Scope, edge: bool = True) -> str:
+        """An index valid on an axis of this length: a loop index whose range fits, or a constant; or
+        (with the profile's odds `edge`) one near or past the bounds."""
+        if edge and self.chance(*self.p.edge):
+            return self.edge_index(length, scope)
         options = [ix for lv in scope.loops if lv.dim and self.bound(lv.dim) <= length for ix in lv.indices]
         return self.pick(options + ["0", "-1"] + (["1"] if length >= 2 else []))
 
+    def edge_indices(self, length: int, scope: Scope) -> tuple[list, list]:
+        """(in bounds, maybe past them): indices near the ends of an axis of this length, from the
+        loop indices (judged on every value they may take) and n, m. Negative ones wrap around."""
+        good, bad = [], []
+
+        def add(text, f, values=(0,)):
+            (good if all(-length <= f(t) < length for t in values) else bad).append(text)
+
+        sizes = [("n", self.n)] + ([("m", self.m)] if self.m else [])
+        for lv in scope.loops:
+            if not lv.values:
+                continue
+            v, values = lv.name, lv.values
+            add(v, lambda t: t, values)
+            for c in (1, 2):
+                add(f"{v} + {c}", lambda t, c=c: t + c, values)
+                add(f"{v} - {c}", lambda t, c=c: t - c, values)
+            add(f"-1 - {v}", lambda t: -1 - t, values)
+            add(f"-{v} - 2", lambda t: -t - 2, values)
+            for name, size in sizes:
+                add(f"{name} - 1 - {v}", lambda t, size=size: size - 1 - t, values)
+                add(f"{name} - {v}", lambda t, size=size: size - t, values)
+                add(f"{v} - {name}", lambda t, size=size: t - size, values)
+                add(f"{v} - {name} - 1", lambda t, size=size: t - size - 1, values)
+            add(f"int(0.5 * {v})", lambda t: int(0.5 * t), values)
+            add(f"int(1.5 * {v})", lambda t: int(1.5 * t), values)
+        for name, size in sizes:
+            for text, value in ((f"{name} - 2", size - 2), (f"{name} - 1", size - 1), (name, size), (f"-{name}", -size),
+                                (f"-{name} - 1", -size - 1), (f"1 - {name}", 1 - size)):
+                add(text, lambda t, value=value: value)
+        add("2", lambda t: 2)
+        add("-2", lambda t: -2)
+        return good, bad
+
+    def edge_index(self, length: int, scope: Scope) -> str:
+        self.edges += 1
+        good, bad = self.edge_indices(length, scope)
+        if bad and (not good or self.chance(*self.p.oob)):
+            self.tags.update(("oob_index", "may_raise"))
+            return self.pick(bad)
+        self.tags.add("edge_index")
+        return self.pick(good or ["0"])
+
     def element(self, a: ArrayInfo, scope: Scope) -> str:
         return f"{a.name}[{', '.join(self.index(d, scope) for d in a.shape)}]"
+
+    def guarded_read(self, scope: Scope) -> Expr:
+        """`(x[i + 1] if i + 1 < x.shape[0] else c)`: a read past the end unless guarded (now and
+        then with an off-by-one guard, with the odds `oob`)."""
+        lv = self.pick([lv for lv in scope.loops if lv.values])
+        a = self.pick(self.arrays_in(scope))
+        axis = self.int(0, len(a.shape) - 1)
+        v, d = lv.name, self.int(1, 2)
+        size = f"{a.name}.shape[{axis}]"
+        default = self.atom(scope) if self.chance(1, 1) else Expr(self.pick(CONSTS[:3]), ATOM)
+        form = self.int(0, 2)
+        if self.chance(*self.p.oob):  # off by one
+            self.tags.update(("oob_guard", "may_raise"))
+            text, cond = f"{v} + {d}", f"{v} + {d} <= {size}"
+        elif form == 0:
+            text, cond = f"{v} + {d}", f"{v} + {d} < {size}"
+        elif form == 1:
+            text, cond = f"{v} + {d}", f"{v} < {size} - {d}"
+        else:
+            text, cond = f"{v} - {d}", f"{v} >= {d}"
+        indices = [self.index(n, scope, edge=False) for n in a.shape]
+        indices[axis] = text
+        self.tags.add("guarded_read")
+        return Expr(f"({a.name}[{', '.join(indices)}] if {cond} else {paren(default, default.prec <= NEG)})", ATOM)
 
     def sources(self, scope: Scope, length: int | None = None, min_len: int = 1, writable: bool = False) -> list:
         """The array operands of a given length: whole vectors, their slices and windows, matrix rows
@@ -455,11 +555,15 @@ class Gen:
                                               window=True))
             else:
                 r, c = a.shape
-                out.append(Source(c, False, lambda a=a, r=r: self._tag(f"{a.name}[{self.index(r, scope)}, :]",
+                out.append(Source(c, False, lambda a=a, r=r: self._tag(f"{a.name}[{self.row(r, scope)}, :]",
                                                                        "matrix_row"), a))
-                out.append(Source(r, False, lambda a=a, c=c: self._tag(f"{a.name}[:, {self.index(c, scope)}]",
+                out.append(Source(r, False, lambda a=a, c=c: self._tag(f"{a.name}[:, {self.row(c, scope)}]",
                                                                        "matrix_col"), a))
         return [s for s in out if (length is None or s.length == length) and s.length >= min_len]
+
+    def row(self, length: int, scope: Scope) -> str:
+        """The index of a row or column selection (A[r, :], A[:, c])."""
+        return self.index(length, scope, edge=self.p.edge_rows)
 
     def _tag(self, text: str, tag: str) -> str:
         self.tags.add(tag)
@@ -484,10 +588,13 @@ class Gen:
 
     # -- expressions --------------------------------------------------------------------------
     def atom(self, scope: Scope) -> Expr:
-        kinds = ["const", "scalar", "element"]
+        kinds = ["const", "scalar", "element", "guarded"]
         arrays = self.arrays_in(scope)
-        weights = [2, 4 if scope.scalars else 0, 6 if arrays else 0]
+        guards = self.p.guarded if arrays and any(lv.values for lv in scope.loops) else 0
+        weights = [2, 4 if scope.scalars else 0, 6 if arrays else 0, guards]
         kind = self.weighted(kinds, weights)
+        if kind == "guarded":
+            return self.guarded_read(scope)
         if kind == "const":
             c = self.pick(CONSTS)
             return Expr(c, NEG if c.startswith("-") else ATOM)
@@ -752,8 +859,16 @@ class Gen:
             form = 1
         if form == 1:  # a reduction over an array argument
             self.tags.add("helper_loop")
-            update = self.pick(("acc = u * acc + np.tanh(v[i])", "acc += v[i] * v[i] * u",
-                                "acc = 0.5 * acc + np.sin(u * v[i])"))
+            updates = ["acc = u * acc + np.tanh(v[i])", "acc += v[i] * v[i] * u", "acc = 0.5 * acc + np.sin(u * v[i])"]
+            if self.p.edge[0] > 0:  # neighbours: wrapping around, guarded, or (with the odds oob) past the end
+                updates += ["acc += v[i] * v[i - 1] * u", "acc += (v[i + 1] if i + 1 < v.shape[0] else u) * v[i]",
+                            "acc = 0.5 * acc + v[-1 - i] * v[i]"]
+                if self.chance(*self.p.oob):
+                    updates = ["acc += v[i + 1] * u"]
+                    self.tags.update(("oob_helper", "may_raise"))
+            update = self.pick(updates)
+            if "v[i + 1]" in update or "v[i - 1]" in update or "v[-1 - i]" in update:
+                self.tags.add("helper_edge")
             h = Helper(name, ["v", "u"], [Line("acc = 0.0"), For("i", "range(v.shape[0])", [Line(update)])], "acc",
                        kind="vec")
         elif form == 2:  # a loop with a data-dependent exit, on a scalar argument it reassigns
@@ -942,7 +1057,10 @@ class Gen:
             if views and len(views) < len(options) and self.chance(*self.p.view_write):
                 options = views
             a = self.pick(options)
+        edges = self.edges
         target = self.element(a, scope)
+        if self.edges > edges:
+            self.tags.add("edge_write")
         self.tags.add("view_write" if a.view else "param_write" if not a.local else "local_write")
         if a.kind == "vector" and self.chance(*self.p.self_read):  # reads the array it writes, whole
             self.tags.add("write_after_whole_read")
@@ -1045,10 +1163,23 @@ class Gen:
             forms += ["tri", "tri_upper"]
         if any(a.kind == "matrix" for a in self.arrays) and not any(lv.dim == "m" for lv in scope.loops):
             forms.append("m")
+        if self.p.edge_loops:  # past the arrays' ends (their indices only as edge indices), strides of 3
+            forms += ["n_long", "n_shift", "n_step3", "n_rev_step3"]
         form = self.pick(forms)
         self.tags.add(f"for_{form}")
         o = outer[-1].name if outer else None
+        o_values = outer[-1].values if outer else ()
         k = self.pick([k for k in (2, 3) if k <= self.n]) if form.startswith("window") else 0
+        const = self.pick("32") if form == "const" else "0"
+        n, m = self.n, self.m
+        values = {  # every value the index may take
+            "n": range(n), "n_from1": range(1, n), "n_rev": range(n), "n_step2": range(0, n, 2),
+            "n_rev_step2": range(n - 1, 0, -2), "n_short": range(n - 1), "const": range(int(const)),
+            "tri": range(max(o_values, default=0)), "tri_upper": range(min(o_values, default=n), n),
+            "m": range(m), "n_odd": range(1, n, 2), "n_rev_short": range(n - 1), "window": range(n - k + 1),
+            "window_lag": range(k, n), "n_long": range(n + 1), "n_shift": range(1, n + 1),
+            "n_step3": range(0, n, 3), "n_rev_step3": range(n - 1, -1, -3),
+        }[form]
         table = {
             "n": ("range(n)", "n", (var, f"n - 1 - {var}")),
             "n_from1": ("range(1, n)", "n", (var, f"{var} - 1", f"n - 1 - {var}")),
@@ -1056,7 +1187,7 @@ class Gen:
             "n_step2": ("range(0, n, 2)", "n", (var,)),
             "n_rev_step2": ("range(n - 1, 0, -2)", "n", (var, f"{var} - 1")),
             "n_short": ("range(n - 1)", "n", (var, f"{var} + 1")),
-            "const": (f"range({self.pick('32')})", None, ()),
+            "const": (f"range({const})", None, ()),
             "tri": (f"range({o})", "n", (var, f"{var} + 1")),
             "tri_upper": (f"range({o}, n)", "n", (var, f"{var} - {o}")),
             "m": ("range(m)", "m", (var, f"m - 1 - {var}")),
@@ -1064,6 +1195,10 @@ class Gen:
             "n_rev_short": ("range(n - 2, -1, -1)", "n", (var, f"{var} + 1")),
             "window": (f"range(n - {k - 1})", "n", (var, f"{var} + {k - 1}")),
             "window_lag": (f"range({k}, n)", "n", (var, f"{var} - {k}")),
+            "n_long": ("range(n + 1)", None, ()),
+            "n_shift": ("range(1, n + 1)", None, ()),
+            "n_step3": ("range(0, n, 3)", "n", (var,)),
+            "n_rev_step3": ("range(n - 1, -1, -3)", "n", (var,)),
         }
         range_text, dim, indices = table[form]
         windows = ()
@@ -1073,7 +1208,7 @@ class Gen:
             windows = ((f"{var} - {k}:{var}", k),)
         if len(scope.loops) > 0:
             self.tags.add("nested")
-        lv = LoopVar(var, dim, indices, windows)
+        lv = LoopVar(var, dim, indices, windows, tuple(values) if self.p.edge[0] > 0 else ())
         inner = scope.child(lv, in_loop=True)
         lead = []
         if windows and inner.assignable and self.chance(1, 1):  # a sliding-window product (FIR, LMS)
@@ -1087,8 +1222,10 @@ class Gen:
         if self.chance(1, 2):  # walk an array while its elements pass a test
             return self.while_scan(scope, k)
         s = self.pick(scope.assignable)
-        cond = BoolOp("and", [Cmp(k, "<", self.pick("453")), Cmp(s, self.pick("<>"), self.pick(THRESHOLDS))])
-        inner = scope.child(in_loop=True)
+        bound = self.pick("453")
+        cond = BoolOp("and", [Cmp(k, "<", bound), Cmp(s, self.pick("<>"), self.pick(THRESHOLDS))])
+        counter = LoopVar(k, None, (), values=tuple(range(1, int(bound) + 1))) if self.p.edge[0] > 0 else None
+        inner = scope.child(counter, in_loop=True)  # k in 1..bound after the increment: only edge indices
         body = [Line(f"{k} += 1")]
         # the loop variable's own update keeps the condition in play
         e = self.expr(inner, 1)
@@ -1099,14 +1236,25 @@ class Gen:
     def while_scan(self, scope: Scope, k: str) -> list:
         self.tags.add("while_scan")
         v = self.pick(self.vectors(scope, min_len=self.n))
-        cond = BoolOp("and", [Cmp(k, "<", "n - 1"), Cmp(f"{v.name}[{k}]", self.pick("<>"), self.pick(THRESHOLDS))])
-        inner = scope.child(LoopVar(k, "n", (k, f"{k} - 1")), in_loop=True)  # k in 1..n-1 after the increment
+        edges = self.p.edge[0] > 0
+        if self.p.edge_loops and self.chance(*self.p.scan_end):  # to the end: k reaches n in the body
+            self.tags.update(("while_to_end", "may_raise"))
+            cond = BoolOp("and", [Cmp(k, "<", "n"), Cmp(f"{v.name}[{k}]", self.pick("<>"), self.pick(THRESHOLDS))])
+            lv = LoopVar(k, None, (), values=tuple(range(1, self.n + 1)))  # not "n": range(k) would pass n - 1
+        else:
+            cond = BoolOp("and", [Cmp(k, "<", "n - 1"), Cmp(f"{v.name}[{k}]", self.pick("<>"), self.pick(THRESHOLDS))])
+            lv = LoopVar(k, "n", (k, f"{k} - 1"), values=tuple(range(1, self.n)) if edges else ())
+        inner = scope.child(lv, in_loop=True)  # k in 1..n-1 (or n) after the increment
         body = [Line(f"{k} += 1")] + self.block(inner, max_len=2)
         return [Line(f"{k} = 0"), While(cond, body)]
 
     def if_stmt(self, scope: Scope) -> If:
         self.tags.add("if")
-        branches = [(self.condition(scope), self.block(scope.child()))]
+        guarded = [lv for lv in scope.loops if lv.values and lv.dim]
+        if guarded and self.chance(*self.p.guard_if):
+            branches = [self.index_guard(scope, self.pick(guarded))]
+        else:
+            branches = [(self.condition(scope), self.block(scope.child()))]
         if self.chance(1, 2):
             self.tags.add("elif")
             branches.append((self.condition(scope), self.block(scope.child())))
@@ -1114,6 +1262,35 @@ class Gen:
             self.tags.add("else")
             branches.append((None, self.block(scope.child())))
         return If(branches)
+
+    def index_guard(self, scope: Scope, lv: LoopVar):
+        """(condition, block) of `if i + d < n:` whose block reads x[i + d] (of a vector of length n at
+        least), or of `if i >= d:` reading x[i - d]; now and then off by one (`i + d <= n`)."""
+        self.tags.add("guarded_if")
+        v, d, size = lv.name, self.int(1, 2), {"n": self.n, "m": self.m}[lv.dim]
+        off = False
+        if self.chance(1, 1):
+            off = self.chance(*self.p.oob)
+            if off:
+                self.tags.update(("oob_guard", "may_raise"))
+            cond = Cmp(f"{v} + {d}", "<=" if off else "<", lv.dim)
+            values = tuple(t for t in lv.values if t + d <= size - (0 if off else 1))
+            index = f"{v} + {d}"
+        else:
+            cond = Cmp(v, ">=", str(d))
+            values = tuple(t for t in lv.values if t >= d)
+            index = f"{v} - {d}"
+        inner = scope.child()
+        # the guarded index is valid by construction (as a plain index) only under the right guard
+        guarded = LoopVar(v, lv.dim, lv.indices + (() if off else (index,)), lv.windows, values)
+        inner.loops = [guarded if other is lv else other for other in inner.loops]
+        body = []
+        vectors = self.vectors(scope, min_len=size)
+        if vectors and inner.assignable:  # the read the guard is for
+            s = self.pick(inner.assignable)
+            e = self.atom(inner)
+            body.append(Line(f"{s} += {self.pick(vectors).name}[{index}] * {paren(e, e.prec <= MUL)}"))
+        return cond, body + self.block(inner, min_len=0 if body else 1)
 
     def break_stmt(self, scope: Scope) -> If:
         word = self.pick(("break", "continue"))
@@ -1241,10 +1418,10 @@ class Gen:
                 text, shape = f"{base.name}.T", (c, r)
                 self.tags.add("transpose")
             elif form == 1:
-                text, shape = f"{base.name}[{self.index(r, scope)}, :]", (c,)
+                text, shape = f"{base.name}[{self.row(r, scope)}, :]", (c,)
                 self.tags.add("matrix_row")
             else:
-                text, shape = f"{base.name}[:, {self.index(c, scope)}]", (r,)
+                text, shape = f"{base.name}[:, {self.row(c, scope)}]", (r,)
                 self.tags.add("matrix_col")
         view = ArrayInfo(name, shape, writable=base.writable, local=True, view=True)
         self.arrays.append(view)

@@ -10,6 +10,15 @@ For a case (source text, arguments, wrt, which costly checks to run):
 4. numba (when asked): the numba backend agrees with the python backend (primal, grad, jvp);
 5. hvp (when asked): its gradient equals `grad` and H v matches finite differences of `grad`.
 
+Out-of-bounds indices: when the plain function raises IndexError at the test point, every kernel
+(primal, value_and_grad, jvp, vjp, hvp and numba when asked) must raise adc.runtime.OutOfBounds
+naming the program's file and one of its lines, with its text; a numpy IndexError instead means
+the access went unchecked (on numba it reads out of bounds), a value means the error was missed
+("bounds-missed-dead" when the statement that raises in Python is dead code).
+An IndexError from adc where the plain function succeeded is a false positive (kind
+"bounds-false:<stage>"). A finite-difference point where the plain function raises IndexError is
+not used, like one where a branch flips.
+
 Finite differences are only trusted where they are meaningful. The plain function runs in an
 instrumented twin (every comparison recorded through `_cmp`); a step size h is used only if the
 branch decisions at x +- h v and x +- 2h v are those at x. Steps shrink with the size of the
@@ -114,6 +123,38 @@ class HvpMismatch(FuzzFailure):
 
 class BackendMismatch(FuzzFailure):
     kind, summary = "numba-python", "the numba and python backends disagree"
+
+
+class MissedIndexError(FuzzFailure):
+    kind, summary = "bounds-missed", "the plain function raises IndexError, adc's kernel returns a value"
+
+
+class MissedDeadIndexError(MissedIndexError):
+    """The statement that raises in Python computes nothing the result uses: deleting it, the plain
+    function returns what adc returned (adc removed the dead read, and its check with it)."""
+    kind, summary = "bounds-missed-dead", ("the plain function raises IndexError in a statement whose value is "
+                                           "never used; adc's kernel drops it and returns a value")
+
+
+class UncheckedIndex(FuzzFailure):
+    kind, summary = "bounds-unchecked", ("adc's kernel raised numpy's IndexError, not adc.runtime.OutOfBounds: "
+                                         "the access is not checked (numba reads out of bounds there)")
+
+
+class OutOfBoundsWhere(FuzzFailure):
+    kind, summary = "bounds-where", "adc's OutOfBounds does not name a line of the program"
+
+
+class FalseIndexError(FuzzFailure):
+    """adc raised IndexError where the plain function succeeded; one subclass per stage."""
+    kind, summary = "bounds-false", "adc raised IndexError where the plain function succeeded (a false positive)"
+
+
+def false_index_error(stage: str) -> type:
+    name = f"FalseIndexError_{stage.replace('-', '_')}"
+    if name not in _SUBCLASSES:
+        _SUBCLASSES[name] = type(name, (FalseIndexError,), {"kind": f"bounds-false:{stage}"})
+    return _SUBCLASSES[name]
 
 
 class Crash(FuzzFailure):
@@ -382,6 +423,9 @@ class _Stage:
             return True
         if issubclass(exc_type, KeyboardInterrupt):
             return False
+        if issubclass(exc_type, IndexError):  # the plain function ran: adc must not raise
+            self.checker.pending_crash = (false_index_error(self.name), f"{self.name} raised {exc_type.__name__}: {exc}")
+            return True
         tail = "".join(traceback.format_exception(exc_type, exc, tb)[-6:])
         self.checker.pending_crash = (crash(exc_type, self.name), f"{self.name} raised {exc_type.__name__}: {exc}\n{tail}")
         return True
@@ -433,6 +477,8 @@ class Checker:
                 value = fn(*args)
             except (OverflowError, ZeroDivisionError, FloatingPointError, ValueError) as e:
                 raise Invalid(f"the plain function raised {type(e).__name__} (overflow)") from None
+            except IndexError as e:  # judged by check_index_error at the test point; elsewhere no step
+                return e, None, args
         return value, tuple(self.traced._TRACE), args
 
     def at(self, t: float):
@@ -454,7 +500,7 @@ class Checker:
             if h < 1e-12:
                 continue
             points = [self.at(t) for t in (h, -h, 2 * h, -2 * h)]
-            if all(p[1] == trace and np.isfinite(p[0]) for p in points):
+            if all(p[1] == trace and not isinstance(p[0], IndexError) and np.isfinite(p[0]) for p in points):
                 yield h
 
     def fd(self, h: float) -> float:
@@ -465,6 +511,8 @@ class Checker:
     def run(self) -> Outcome:
         case = self.case
         value, _, after = self.at(0.0)
+        if isinstance(value, IndexError):
+            return self.check_index_error(value)
         if not isinstance(value, (float, np.floating)) or not np.isfinite(value) or abs(value) > MAX_VALUE:
             raise Invalid(f"the plain function returned {value!r}")
         self.value, self.after = float(value), after
@@ -500,6 +548,104 @@ class Checker:
         if "grad" not in self.outcome.checks and not self.outcome.refusals:
             raise Invalid(self.outcome.inconclusive[0] if self.outcome.inconclusive else "grad not checked")
         return self.outcome
+
+    # -- out-of-bounds indices ------------------------------------------------------------------
+    def check_index_error(self, error: IndexError) -> Outcome:
+        """The plain function raised IndexError: every kernel must raise adc's OutOfBounds."""
+        case = self.case
+        path = self.clean.__code__.co_filename
+        lines = open(path).read().splitlines()
+        try:  # where the plain function raised (the traced twin's lines are not the program's)
+            with np.errstate(all="ignore"):
+                self.clean(*copies(case.args))
+            python_line = None
+        except IndexError as e:
+            frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == path]
+            python_line = frames[-1].lineno if frames else None
+        except Exception:  # noqa: BLE001 (the traced twin raised IndexError; this is only for the report)
+            python_line = None
+        plain = f"the plain function raises IndexError ({error}) at line {python_line} " \
+                f"(`{lines[python_line - 1].strip() if python_line else '?'}`)"
+
+        with self.stage("differentiate") as s:
+            self.f = adc.differentiate(self.clean, wrt=tuple(case.wrt), backend=self.backend)
+        self.crashed()
+        if s.refused:
+            return self._index_outcome()
+        v = tuple(self.v)
+        calls = [("primal", self.backend, lambda f: f(*copies(case.args))),
+                 ("grad", self.backend, lambda f: f.value_and_grad(*copies(case.args))),
+                 ("jvp", self.backend, lambda f: f.jvp(*copies(case.args), tangents=v)),
+                 ("vjp", self.backend, lambda f: f.vjp(*copies(case.args), cotangent=self.w))]
+        if case.hvp:
+            calls.append(("hvp", self.backend, lambda f: f.hvp(*copies(case.args), tangents=v)))
+        if case.numba and self.backend != "numba":
+            calls += [(f"numba-{name}", "numba", call) for name, _, call in calls if name != "hvp"]
+        numba_f = None
+        for name, backend, call in calls:
+            if backend != self.backend and numba_f is None:
+                with self.stage("numba") as s:
+                    numba_f = adc.differentiate(self.clean, wrt=tuple(case.wrt), backend="numba")
+                self.crashed()
+                if s.refused:
+                    break
+            f = self.f if backend == self.backend else numba_f
+            raised = None
+            with self.stage(name) as s:
+                try:
+                    result = call(f)
+                except IndexError as e:
+                    raised = e
+            try:
+                self.crashed()
+                if s.refused:
+                    continue
+                self.judge_index_error(name, raised, None if raised else result, plain, path, lines, python_line)
+            except _Stop:
+                pass
+        if self.failures:
+            first = self.failures[0]
+            first.also = self.failures[1:]
+            raise first
+        return self._index_outcome()
+
+    def dead_statement(self, lines, line, value) -> bool:
+        """The program's statement at `line` is dead: with `pass` in its place, the plain function runs
+        and returns `value` (unless None) (a simple statement only: not a loop, branch or while header)."""
+        if line is None or lines[line - 1].rstrip().endswith(":"):
+            return False
+        text = lines[line - 1]
+        edited = lines[:line - 1] + [text[:len(text) - len(text.lstrip())] + "pass"] + lines[line:]
+        try:
+            with np.errstate(all="ignore"):
+                got = getattr(load("\n".join(edited) + "\n", "adcfuzz_edited"), self.case.name)(*copies(self.case.args))
+            return value is None or bool(close(got, value, RTOL_PRIMAL, 1e-14))
+        except Exception:  # noqa: BLE001 (any error: not dead)
+            return False
+
+    def _index_outcome(self) -> Outcome:
+        if self.strict and self.pending is not None:
+            cls, detail = self.pending
+            raise cls(detail, self.case, self.backend)
+        if not self.outcome.refusals:
+            self.outcome.checks.append("index-error")
+        return self.outcome
+
+    def judge_index_error(self, name, raised, result, plain, path, lines, python_line) -> None:
+        if raised is None:
+            value = result if name.endswith("primal") else None if name == "hvp" else result[0]  # hvp: no value
+            dead = self.dead_statement(lines, python_line, value)
+            self.fail(MissedDeadIndexError if dead else MissedIndexError, f"{plain}, but adc's {name} returned {result!r}"
+                      + (" (deleting that statement, the plain function returns that value)" if dead else ""))
+        if not isinstance(raised, adc.runtime.OutOfBounds):
+            self.fail(UncheckedIndex, f"{plain}; adc's {name} raised {type(raised).__name__}: {raised}")
+        message = str(raised)
+        where = re.match(r"(\S+?):(\d+):(\d+): `(.*)` indexes ", message)
+        line = int(where.group(2)) if where else 0
+        if where is None or where.group(1) != os.path.basename(path) or not 1 <= line <= len(lines) \
+                or lines[line - 1].strip() != where.group(4):
+            self.fail(OutOfBoundsWhere, f"{plain}; adc's {name} raised OutOfBounds({message!r}), which does not name "
+                                        f"a line of {os.path.basename(path)} with its text")
 
     def check_primal(self) -> bool:
         args = copies(self.case.args)
