@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .core import BOOL, WEAK_INT, Function, Op, Region, Value, same_shape_operand
+from .core import BOOL, WEAK_INT, Function, Op, Region, Value
+from .shapes import shape_root
 
 ACCESSES = ("load", "store", "getslice", "setslice")
 
@@ -258,17 +259,13 @@ def _form(v: Value, scope: _Scope) -> Affine:
 
 
 def _length(array: Value, axis: int, scope: _Scope) -> Affine:
-    """The array's length along an axis, through the ops that make an array of a given shape."""
-    owner = array.owner
+    """The array's length along an axis: that of the array it has the shape of, or an alloc's size."""
+    root = shape_root(array)
+    owner = root.owner
     if isinstance(owner, Op) and owner.opcode == "alloc" and axis < len(owner.operands):
         return _form(owner.operands[axis], scope)
-    if isinstance(owner, Op) and owner.opcode in ("alloc_like", "copy"):
-        return _length(owner.operands[0], axis, scope)
-    same = same_shape_operand(array)
-    if same is not None:
-        return _length(same, axis, scope)
-    scope.values[("len", array.id, axis)] = array
-    return Affine.term(("len", array.id, axis))
+    scope.values[("len", root.id, axis)] = root
+    return Affine.term(("len", root.id, axis))
 
 
 def _insert(region: Region, scope: _Scope, before: dict, done: frozenset = frozenset()) -> None:
@@ -295,7 +292,7 @@ def _known_lengths(values: list[Value]) -> dict:
         v = stack.pop()
         owner = v.owner
         if isinstance(owner, Op) and owner.opcode == "dim":
-            known.setdefault(("len", owner.operands[0].id, owner.attrs["axis"]), v)
+            known.setdefault(("len", shape_root(owner.operands[0]).id, owner.attrs["axis"]), v)
         elif isinstance(owner, Op) and owner.opcode in ("add", "sub", "neg", "mul"):
             stack.extend(owner.operands)
     return known
