@@ -55,8 +55,8 @@ def cast_expr(arg: P.Expr, source, target) -> P.Expr:
     if is_array(target):
         return P.Call(P.Attr(arg, "astype"), [P.Lit(f"np.{target.dtype}")])
     name = {"float64": "float", "int64": "int", "complex128": "complex", "bool": "bool"}.get(target.dtype)
-    if name == "float" and np.dtype(source.dtype).kind == "f":
-        return P.Call("float", [arg])
+    if name and source.dtype == "bool" and name != "bool":  # numba has no float(bool)
+        name = None
     return P.Call(name, [arg]) if name else P.Call(f"np.{target.dtype}", [arg])
 
 
