@@ -466,7 +466,7 @@ class Lowerer:
         return self.hidden[key][2]
 
     def static(self, obj, node):
-        if isinstance(obj, (bool, int, float, complex, np.number, np.bool_)):
+        if _is_number(obj):
             return self.const(obj)
         if isinstance(obj, np.ndarray):
             raise self.error(TypeCheckError, "global arrays are not supported: pass the array as an argument", node)

@@ -108,12 +108,12 @@ def _indices(access: Op) -> list[tuple[int, Value]]:
 
 def _checks(access: Op, loops: list[Op], chain: list[Op], scope: _Scope) -> list[_Check]:
     array = access.operands[0]
+    running = tuple(span for span in (_span(op, scope) for op in loops) if span is not None)
     checks = []
     for axis, index in _indices(access):
         form = _form(index, scope)
         length = _length(array, axis, scope)
         for side in ("lower", "upper"):
-            running = tuple(span for span in (_span(op, scope) for op in loops) if span is not None)
             if _decided(_bound(form, loops, side, scope), length, side, running):
                 continue
             hoisted = _hoisted(form, length, side, chain, scope)
