@@ -7,6 +7,7 @@
     iir_loss.grad(b, a, x, t)         # (dL/db, dL/da)
     print(iir_loss.adjoint_source())  # the generated reverse-mode code
 """
+from .backend import compile as _compile  # noqa: F401, I001  first: it imports the runtime where numba can cache it
 from .api import Differentiated, differentiate
 from .backend.allocator import keep_large_blocks_on_the_heap
 from .errors import (

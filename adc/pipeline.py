@@ -12,9 +12,9 @@ from .ad.reverse import ReverseBuilder
 from .analysis.activity import alias_classes, analyse_activity
 from .analysis.recording import analyse_recording
 from .backend import compile as backend
-from .backend import pyir as P
-from .backend.primal import primal_function
 from .backend.python import python_kernel
+from .codegen import pyir as P
+from .codegen.primal import primal_function
 from .frontend.lower import lower_function
 from .ir.bounds import insert_bounds_checks
 from .ir.core import STORES, Function, walk
@@ -22,6 +22,7 @@ from .ir.dce import eliminate_dead_code
 from .ir.printer import format_function
 from .ir.shapes import insert_shape_checks
 from .ir.verify import verify
+from .timing import StageTimes
 
 # the generated functions of one specialisation: name suffix -> what makes it
 TRANSFORMS = {
@@ -42,6 +43,7 @@ class Specialization:
     stored_params: list[int] = field(default_factory=list)
     second_order: "Specialization | None" = None  # the transforms of this one's vjp, made on demand
     boundscheck: bool = True
+    times: StageTimes = field(default_factory=lambda: StageTimes(""))  # seconds per stage (adc/timing.py)
 
     def kernel(self, kind: str):
         if kind in self.errors:
@@ -54,31 +56,38 @@ def specialize(fn, arg_types: list, wrt: list[int], backend_name: str, debug: bo
     """debug: every assignment of a float in the primal and in both sweeps of reverse mode is checked
     for NaN and Inf, and the first one raises FloatingPointError naming the variable and the line.
     boundscheck: element accesses are checked (adc/ir/bounds.py)."""
-    ir = insert_shape_checks(lower_function(fn, arg_types))  # before dead code goes: Python would raise there too
-    if boundscheck:
-        ir = insert_bounds_checks(ir)
-    ir = eliminate_dead_code(ir)
-    verify(ir)
     name = fn.__name__
-    functions = {"primal": primal_function(ir, name, debug)}
+    times = StageTimes(f"{name}({', '.join(map(str, arg_types))})")
+    with times.stage("lower"):
+        ir = lower_function(fn, arg_types)
+    with times.stage("checks"):
+        ir = insert_shape_checks(ir)  # before dead code goes: Python would raise there too
+        if boundscheck:
+            ir = insert_bounds_checks(ir)
+        ir = eliminate_dead_code(ir)
+        verify(ir)
+    with times.stage("primal"):
+        functions = {"primal": primal_function(ir, name, debug)}
     errors = {}
     for kind, make in TRANSFORMS.items():
-        try:
-            functions[kind] = make(ir, wrt, f"{name}__{kind}", debug)
-        except Exception as exc:  # noqa: BLE001  a transform that fails (a refusal, or a bug) fails its own calls only
-            errors[kind] = exc
-    sources = {}
-    for kind, function in functions.items():
-        P.assign_names(function)
-        sources[kind] = P.format_function(function)
-    module = backend.load_module(name, backend.module_text(f"{name} in {ir.filename}", list(sources.values())))
-    kernels = {kind: _compiled(module, functions[kind].name, backend_name)
-               for kind in functions}
+        with times.stage(kind):
+            try:
+                functions[kind] = make(ir, wrt, f"{name}__{kind}", debug)
+            except Exception as exc:  # noqa: BLE001  a transform that fails (a refusal, or a bug) fails its own calls only
+                errors[kind] = exc
+    with times.stage("print"):
+        sources = {}
+        for kind, function in functions.items():
+            P.assign_names(function)
+            sources[kind] = P.format_function(function)
+    with times.stage("load"):
+        module = backend.load_module(name, backend.module_text(f"{name} in {ir.filename}", list(sources.values())))
+    kernels = {kind: _compiled(module, functions[kind].name, backend_name, kind, times) for kind in functions}
     python = {kind: getattr(module, functions[kind].name) for kind in functions}
     aliases = alias_classes(ir)
     targets = {op.operands[0].id for op in walk(ir.body) if op.opcode in STORES}
     stored = sorted(i for i, p in enumerate(ir.params) if aliases.get(p.id, {p.id}) & targets)  # through views too
-    return Specialization(ir, sources, errors, kernels, python, stored, boundscheck=boundscheck)
+    return Specialization(ir, sources, errors, kernels, python, stored, boundscheck=boundscheck, times=times)
 
 
 UNROLL_LIMIT = 16  # up to this many directions, vector mode gives each its own variables
@@ -97,14 +106,14 @@ def vector_tangent_kernel(spec: Specialization, directions: int, wrt: list[int],
         text = P.format_function(function)
         module = backend.load_module(f"{ir.name}_{kind}", backend.module_text(f"{ir.name} in {ir.filename}", [text]))
         spec.sources[kind] = text
-        spec.kernels[kind] = _compiled(module, name, backend_name)
+        spec.kernels[kind] = _compiled(module, name, backend_name, kind, spec.times)
     return spec.kernels[kind]
 
 
-def _compiled(module, function_name: str, backend_name: str):
+def _compiled(module, function_name: str, backend_name: str, kind: str, times: StageTimes):
     if backend_name == "python":
         return python_kernel(module, function_name)
-    return backend.jit(getattr(module, function_name), backend_name)
+    return backend.jit(getattr(module, function_name), backend_name, kind, times)
 
 
 def second_order(spec: Specialization, wrt: list[int], backend_name: str) -> Specialization:

@@ -215,3 +215,38 @@ def test_boundscheck_false_leaves_the_checks_out():
     with pytest.raises(IndexError, match="target"):
         checked(0.5, x, x[:3])
     assert not pickle.loads(pickle.dumps(bare)).boundscheck
+
+
+def _scaled_energy(x, c):
+    return np.sum((c * x) ** 2)
+
+
+def test_compile_stats_name_each_stage_and_only_the_kernels_called(capfd, monkeypatch):
+    """grad compiles the reverse-mode kernel only; ADC_TIMING=1 prints each stage as it finishes."""
+    monkeypatch.setenv("ADC_TIMING", "1")
+    f = adc.differentiate(_scaled_energy, wrt="c")
+    x = np.linspace(0.0, 1.0, 7)
+    assert f.grad(x, 2.0) == pytest.approx(2 * 2.0 * np.sum(x ** 2), rel=1e-12)
+    stats = f.compile_stats()
+    assert list(stats)[:3] == ["lower", "checks", "primal"] and {"vjp", "jvp", "print", "load"} <= set(stats)
+    assert stats["numba vjp"] > 0 and 0 <= stats["llvm vjp"] <= stats["numba vjp"]
+    assert "numba jvp" not in stats and "numba primal" not in stats
+    printed = capfd.readouterr().err
+    assert "adc timing: _scaled_energy(array<f64, 1>, f64): lower" in printed and "numba vjp" in printed
+    f.jvp(x, 2.0, tangents=1.0)
+    assert "numba jvp" in f.compile_stats()
+
+
+def test_kernels_compile_at_o2_and_numba_opt_wins(monkeypatch):
+    """numba's -O3 unswitches broadcasting loops (docs/backends.md, "Compile time"); the kernel
+    restores numba's own level after compiling, and a user's NUMBA_OPT is left alone."""
+    import numba
+
+    from adc.backend import compile as backend
+    seen = []
+    monkeypatch.setattr(backend.CPUDispatcher, "compile", lambda self, sig: seen.append(int(numba.config.OPT)))
+    before = int(numba.config.OPT)
+    backend.jit(_scaled_energy, "numba").compile("(float64[:], float64)")
+    monkeypatch.setenv("NUMBA_OPT", "3")
+    backend.jit(_scaled_energy, "numba").compile("(float64[:], float64)")
+    assert seen == [2, before] and int(numba.config.OPT) == before

@@ -9,8 +9,8 @@ allocating inside the user's loops.
 from __future__ import annotations
 
 from ..analysis.activity import VIEW_OPCODES, Activity
-from ..backend import pyir as P
-from ..backend.emit import ForwardEmitter, slice_index, zero
+from ..codegen import pyir as P
+from ..codegen.emit import ForwardEmitter, slice_index, zero
 from ..errors import CompileError
 from ..ir.core import STORES, Function, Op, Value, is_array
 from . import rules

@@ -11,10 +11,21 @@ import numpy as np
 
 from ..analysis.activity import Activity
 from ..analysis.recording import Recording, involved, recomputable_result
-from ..backend import pyir as P
-from ..backend.emit import CONTROL, ForwardEmitter, _const, finite_check, has_store, op_expr, slice_index, uses_of, zero
+from ..codegen import pyir as P
+from ..codegen.emit import CONTROL, ForwardEmitter, finite_check, op_expr, slice_index, zero
 from ..errors import CompileError
-from ..ir.core import Function, Op, Region, Value, is_array, same_shape_operand
+from ..ir.core import (
+    Function,
+    Op,
+    Region,
+    Value,
+    constant_value,
+    has_store,
+    is_array,
+    same_shape_operand,
+    uses_of,
+    walk,
+)
 from . import rules
 
 
@@ -71,10 +82,10 @@ class _ArrayTape:
 
 def trip_count(lo: P.Expr, hi: P.Expr, step: P.Expr, loop: Op) -> P.Expr:
     lo_value, hi_value, step_value = loop.operands[:3]
-    if _const(step_value) == 1 and _const(lo_value) == 0 and isinstance(hi_value.owner, Op) and hi_value.owner.opcode == "dim":
+    if constant_value(step_value) == 1 and constant_value(lo_value) == 0 and isinstance(hi_value.owner, Op) and hi_value.owner.opcode == "dim":
         return hi  # an array length: never negative
-    if _const(step_value) == 1:
-        return P.Call("max", [P.Lit("0"), hi if _const(lo_value) == 0 else hi - lo])
+    if constant_value(step_value) == 1:
+        return P.Call("max", [P.Lit("0"), hi if constant_value(lo_value) == 0 else hi - lo])
     return P.Call("rt.trip_count", [lo, hi, step])
 
 
@@ -176,12 +187,12 @@ class ReverseBuilder:
         (x[1:], m.T) of memory are memory, their adjoint the same view of their base's.
         """
         memory = {p.id for p in self.fn.params if is_array(p.type)}
-        for op in _walk(self.fn.body):
+        for op in walk(self.fn.body):
             if op.opcode in ("alloc", "alloc_like", "copy", "arange", "getslice"):
                 memory.add(op.result.id)
             if op.opcode in ("load", "getslice", "store", "setslice"):
                 memory.add(op.operands[0].id)
-        for op in _walk(self.fn.body):  # a view of memory is memory: its reads are reads of its base, when they happen
+        for op in walk(self.fn.body):  # a view of memory is memory: its reads are reads of its base, when they happen
             if op.opcode == "transpose" and op.operands[0].id in memory:
                 memory.add(op.result.id)
         return memory
@@ -191,7 +202,7 @@ class ReverseBuilder:
 
     # -- tapes ----------------------------------------------------------------------
     def _plan_tapes(self) -> None:
-        for op in _walk(self.fn.body):
+        for op in walk(self.fn.body):
             if op.opcode == "while" and involved(op, self.act):
                 self.trips[id(op)] = P.Var("trips")
                 if self.rec.enclosing_ops(self.rec.op_region[id(op)]):
@@ -200,7 +211,7 @@ class ReverseBuilder:
         for vid in sorted(self.rec.taped):
             v = self.rec.values[vid]
             self.tapes[vid] = self._new_tape(v.hint or "t", v.type, self.rec.region_of[vid])
-        for op in _walk(self.fn.body):
+        for op in walk(self.fn.body):
             for v in self.rec.snapshots.get(id(op), ()):
                 key = ("snapshot", id(op), v.id)
                 region = self.rec.op_region[id(op)]
@@ -312,7 +323,7 @@ class ReverseBuilder:
         if v is iv:
             if back == 0:
                 return self.rref(iv)
-            shift = P.Lit(str(back)) if _const(step) == 1 else P.Lit(str(back)) * self.rref(step)
+            shift = P.Lit(str(back)) if constant_value(step) == 1 else P.Lit(str(back)) * self.rref(step)
             return self.rref(iv) - shift
         if v in body.args:
             if v.id in self.rec.taped:  # the tape holds earlier steps just below the current one
@@ -377,12 +388,12 @@ class ReverseBuilder:
         """Zero the adjoints a nested loop or branch adds into, before it starts."""
         inside = {a.id for r in op.regions for a in r.args}
         for r in op.regions:
-            for o in _walk(r):
+            for o in walk(r):
                 inside.update(res.id for res in o.results)
                 inside.update(a.id for sub in o.regions for a in sub.args)
         referenced = list(op.operands)
         for r in op.regions:
-            for o in _walk(r):
+            for o in walk(r):
                 referenced.extend(o.operands)
         for v in referenced:
             if v.id in inside or self.is_memory(v) or not self.act.active(v):
@@ -617,9 +628,9 @@ class ReverseBuilder:
     def reversed_range(self, op: Op) -> list:
         lo_v, hi_v, step_v = op.operands[:3]
         lo, hi, step = (self.rref(v) for v in (lo_v, hi_v, step_v))
-        if _const(step_v) == 1:
-            return [hi - 1, lo - 1 if _const(lo_v) != 0 else P.Lit("-1"), P.Lit("-1")]
-        if _const(step_v) == -1:
+        if constant_value(step_v) == 1:
+            return [hi - 1, lo - 1 if constant_value(lo_v) != 0 else P.Lit("-1"), P.Lit("-1")]
+        if constant_value(step_v) == -1:
             return [hi + 1, lo + 1]
         trips = P.Call("rt.trip_count", [lo, hi, step])
         return [lo + (trips - 1) * step, lo - step, -step]
@@ -724,7 +735,3 @@ def _pull_negation(e: P.Expr) -> P.Expr:
             return P.Unary("-", P.BinOp(e.op, left.operand, e.right))
     return e
 
-
-def _walk(region: Region):
-    from ..ir.core import walk
-    return walk(region)

@@ -20,10 +20,10 @@ import math
 
 import numpy as np
 
-from ..backend import pyir as P
-from ..backend.emit import call_expr, fourier_expr
+from ..codegen import pyir as P
+from ..codegen.emit import call_expr, fourier_expr
 from ..errors import CompileError
-from ..ir.core import ELEMENTWISE_OPCODES, Op, is_array
+from ..ir.core import ELEMENTWISE_OPCODES, Op, constant_value, is_array
 
 ONE, MINUS_ONE = "one", "minus one"  # partials that need no multiplication
 PARTIALS, JVP, VJP = {}, {}, {}
@@ -475,8 +475,7 @@ class RuleContext:
         return self._shape(self.op.operands[i])
 
     def constant(self, i):
-        owner = self.op.operands[i].owner
-        return owner.attrs["value"] if isinstance(owner, Op) and owner.opcode == "const" else None
+        return constant_value(self.op.operands[i])
 
 
 # -- what the rules read -------------------------------------------------------------

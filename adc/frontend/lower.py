@@ -13,7 +13,7 @@ import types
 import gast
 import numpy as np
 
-from ..backend.compile import GENERATED_PREFIX
+from ..codegen import GENERATED_PREFIX
 from ..errors import CompileError, TypeCheckError, UnknownNameError, UnsupportedCallError, UnsupportedSyntaxError
 from ..ir.core import (
     BOOL,
@@ -29,6 +29,7 @@ from ..ir.core import (
     Scalar,
     Value,
     as_float,
+    constant_value,
     is_array,
     is_weak,
     promote,
@@ -63,10 +64,6 @@ def _flatten(value) -> list:
     if isinstance(value, TupleVal):
         return [v for item in value for v in _flatten(item)]
     return [value]
-
-
-def _const_value(v: Value):
-    return v.owner.attrs["value"] if isinstance(v.owner, Op) and v.owner.opcode == "const" else None
 
 
 FIXED_MODULES = (np, math, cmath)  # whose numbers (np.pi, math.e) never change
@@ -523,7 +520,7 @@ class Lowerer:
         if op == "div":
             t = as_float(t)
         elif op == "pow" and t.dtype in ("int64", "bool"):
-            exponent_ok = b.owner is not None and isinstance(b.owner, Op) and b.owner.opcode == "const" and b.owner.attrs["value"] >= 0
+            exponent_ok = constant_value(b) is not None and constant_value(b) >= 0
             t = t if exponent_ok else as_float(t)
             if not exponent_ok:
                 a = self.cast(a, with_dtype(a.type, "float64"))
@@ -546,8 +543,8 @@ class Lowerer:
             return self.op1("not", [self.condition(node.operand, env) if v.type != BOOL else v], BOOL)
         if isinstance(node.op, gast.UAdd):
             return v
-        if _const_value(v) is not None and not isinstance(_const_value(v), bool):
-            return self.const(-_const_value(v))  # -1 is a constant (an axis, a step)
+        if constant_value(v) is not None and not isinstance(constant_value(v), bool):
+            return self.const(-constant_value(v))  # -1 is a constant (an axis, a step)
         return self.op1("neg", [v], with_dtype(v.type, "int64") if v.type.dtype == "bool" else v.type)
 
     def expr_BoolOp(self, node, env):
@@ -557,10 +554,10 @@ class Lowerer:
         is_and = isinstance(node.op, gast.And)
         result = self.condition(node.values[0], env)
         for operand in node.values[1:]:
-            if _const_value(result) is (not is_and):
+            if constant_value(result) is (not is_and):
                 return result
             region, v = self.region_of(lambda r, operand=operand: self.condition(operand, env))
-            if _const_value(result) is is_and:
+            if constant_value(result) is is_and:
                 self.region.ops.extend(region.ops)
                 result = v
             elif any(op.opcode in STORES for op in walk(region)):
@@ -572,8 +569,8 @@ class Lowerer:
                 result = self.emit("if", [result], [BOOL], regions=[region, decided] if is_and else [decided, region]).result
             else:
                 self.region.ops.extend(region.ops)
-                decided = _const_value(v) is not None
-                result = (result if _const_value(v) is is_and else v) if decided else \
+                decided = constant_value(v) is not None
+                result = (result if constant_value(v) is is_and else v) if decided else \
                     self.op1("and" if is_and else "or", [result, v], BOOL)
         return result
 
@@ -713,7 +710,7 @@ class Lowerer:
         """A weak Python number cast to the precision numpy gives the result (numba would widen it)."""
         if not is_weak(v.type) or np.result_type(v.type.dtype, t.dtype) == t.dtype:
             return v
-        value = _const_value(v)
+        value = constant_value(v)
         target = Scalar(t.dtype)
         return self.cast(v, target) if value is None or isinstance(value, bool) else self.const(np.dtype(t.dtype).type(value))
 
@@ -851,8 +848,8 @@ class Lowerer:
             return default
         if isinstance(v, Static) and (allowed is None or v.obj in allowed):
             return v.obj
-        if isinstance(v, Value) and isinstance(v.owner, Op) and v.owner.opcode == "const":
-            return v.owner.attrs["value"]
+        if isinstance(v, Value) and constant_value(v) is not None:
+            return constant_value(v)
         raise self.error(UnsupportedCallError, f"`{what}` must be a constant here", node)
 
     def static_axes(self, v, x, node, default=None):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .core import BOOL, WEAK_INT, Function, Op, Region, Value
+from .core import BOOL, WEAK_INT, Function, Op, Region, Value, constant_value
 from .shapes import shape_root
 
 ACCESSES = ("load", "store", "getslice", "setslice")
@@ -43,10 +43,8 @@ class Affine:
 
 
 def _const_int(v: Value):
-    owner = v.owner
-    if isinstance(owner, Op) and owner.opcode == "const" and isinstance(owner.attrs["value"], (int, bool)):
-        return int(owner.attrs["value"])
-    return None
+    value = constant_value(v)
+    return int(value) if isinstance(value, (int, bool)) else None
 
 
 @dataclass

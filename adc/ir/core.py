@@ -155,6 +155,31 @@ def walk(region: Region):
             yield from walk(sub)
 
 
+def constant_value(v: Value):
+    """The value of a constant (None for anything else): a step of 1, an exponent of 2, an axis."""
+    owner = v.owner
+    return owner.attrs["value"] if isinstance(owner, Op) and owner.opcode == "const" else None
+
+
+def uses_of(region: Region) -> dict[int, list[tuple[Op, Region]]]:
+    """value id -> the ops that read it, in program order, each with the region it is in."""
+    uses: dict[int, list] = {}
+
+    def visit(r):
+        for op in r.ops:
+            for v in op.operands:
+                uses.setdefault(v.id, []).append((op, r))
+            for sub in op.regions:
+                visit(sub)
+    visit(region)
+    return uses
+
+
+def has_store(op: Op) -> bool:
+    """op writes into an array, itself or in a region it owns."""
+    return op.opcode in STORES or any(o.opcode in STORES for r in op.regions for o in walk(r))
+
+
 STORES = ("store", "setslice")  # writes into an array: one element, or a slice from a value or an array
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir.core import STORES, Function, Op, Region, Value, is_array, walk, with_dtype
+from ..ir.core import Function, Op, Region, Value, constant_value, has_store, is_array, uses_of, walk, with_dtype
 from . import pyir as P
 
 MATH_NAMES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh", "arctanh": "atanh",
@@ -144,19 +144,6 @@ def slice_index(spec, args) -> list:
     return out
 
 
-def uses_of(region: Region) -> dict[int, list[tuple[Op, Region]]]:
-    uses: dict[int, list] = {}
-
-    def visit(r):
-        for op in r.ops:
-            for v in op.operands:
-                uses.setdefault(v.id, []).append((op, r))
-            for sub in op.regions:
-                visit(sub)
-    visit(region)
-    return uses
-
-
 def finite_check(e: P.Expr, v: Value, what: str, sweep: str) -> list:
     """debug=True: stop at the first NaN or Inf, naming the variable and the user's line."""
     if np.dtype(v.type.dtype).kind not in "fc":
@@ -168,10 +155,6 @@ def finite_check(e: P.Expr, v: Value, what: str, sweep: str) -> list:
     where = f"{loc}  {loc.text}" if loc else f"the argument {v.hint}"
     return [P.If(P.Unary("not", finite), [P.Raise(
         "FloatingPointError", f"adc debug: NaN or Inf in {what} ({sweep}) at {where}")])]
-
-
-def has_store(op: Op) -> bool:
-    return op.opcode in STORES or any(o.opcode in STORES for r in op.regions for o in walk(r))
 
 
 class ForwardEmitter:
@@ -379,11 +362,7 @@ def _top(op: Op, region: Region, position: dict) -> int:
 
 
 def range_bounds(lo: P.Expr, hi: P.Expr, step: P.Expr, lo_value: Value, step_value: Value) -> list:
-    if _const(step_value) == 1:
-        return [hi] if _const(lo_value) == 0 else [lo, hi]
+    if constant_value(step_value) == 1:
+        return [hi] if constant_value(lo_value) == 0 else [lo, hi]
     return [lo, hi, step]
 
-
-def _const(v: Value):
-    owner = v.owner
-    return owner.attrs["value"] if isinstance(owner, Op) and owner.opcode == "const" else None
