@@ -1,9 +1,11 @@
 """adc benchmark suite: one table of primal/gradient timings against
 hand-written numba adjoints (and JAX when installed), then forward mode (jvp),
-vector mode (jacobian) and second order (hvp), plus compile times.
+vector mode (jacobian) and second order (hvp), plus compile times and call
+overhead (compile_time.py).
 
-    python benchmarks/run.py            # full sizes
-    python benchmarks/run.py --quick    # N / 100, smoke test
+    python benchmarks/run.py                  # full sizes
+    python benchmarks/run.py --quick          # N / 100, smoke test
+    python benchmarks/run.py --only compile   # compile times and call overhead only
 
 Gradients are checked against the hand adjoints and central finite differences
 on the quick size before anything is timed; jvp, jacobian and hvp are checked
@@ -14,9 +16,7 @@ import argparse
 import inspect
 import math
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +30,6 @@ import kernels  # noqa: E402
 
 TARGET_GRAD_PRIMAL = 3.0
 TARGET_ADC_HAND = 1.3
-TARGET_COLD_S = 3.0
-TARGET_WARM_S = 0.5
 TARGET_JVP_PRIMAL = 2.0
 CHECK_RTOL = 1e-6
 JVP_RTOL = 1e-8        # jvp against grad . v
@@ -41,7 +39,6 @@ VECTOR_KERNEL = "biquad"
 VECTOR_CLEAR = 0.6     # "clearly below k": vector mode flagged above 0.6 k one-jvp times
 HVP_KERNELS = ("biquad", "iir1")
 QUICK_DIVISOR = 100
-PROBE_N = 1000
 
 
 def optional_import(name):
@@ -379,41 +376,6 @@ def second_order(rows, repeat):
     return all_ok
 
 
-def compile_probe():
-    """Run in a fresh interpreter: seconds to build and first-call the IIR
-    gradient (imports excluded, `import adc` reported separately)."""
-    t0 = time.perf_counter()
-    import adc
-    t_import = time.perf_counter() - t0
-    k = kernels.KERNELS[0]
-    args = k.args(PROBE_N)
-    t0 = time.perf_counter()
-    adc.differentiate(wrt=k.wrt)(k.fn).value_and_grad(*args)
-    print(time.perf_counter() - t0, t_import)
-
-
-def compile_times():
-    """Cold (empty ADC_CACHE_DIR) then warm (same dir) first-call times, each
-    in a fresh subprocess so no in-process cache can help."""
-    print(f"First-call compile time of the iir1 gradient (fresh subprocess; "
-          f"differentiate + first value_and_grad at N={PROBE_N}):")
-    with tempfile.TemporaryDirectory(prefix="adc-bench-cache-") as cache:
-        env = dict(os.environ, ADC_CACHE_DIR=cache,
-                   NUMBA_CACHE_DIR=os.path.join(cache, "numba"))
-        for label, target in (("cold, empty cache dir", TARGET_COLD_S),
-                              ("warm, same cache dir ", TARGET_WARM_S)):
-            proc = subprocess.run([sys.executable, __file__, "--compile-probe"],
-                                  env=env, capture_output=True, text=True, timeout=600)
-            if proc.returncode != 0:
-                tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-                print(f"  {label}: failed ({tail})")
-                continue
-            seconds, t_import = map(float, proc.stdout.split()[-2:])
-            verdict = "ok" if seconds <= target else "MISS"
-            print(f"  {label}: {seconds:6.2f} s   target <= {target:g} s  {verdict}"
-                  f"   (import adc {t_import:.2f} s, not included)")
-
-
 def fourier_section(repeat, quick):
     """Gradient/primal of the Fourier-domain losses (target <= 3), checked against central
     differences along a random direction first."""
@@ -521,11 +483,14 @@ def main():
                         help=f"divide every N by {QUICK_DIVISOR} (smoke test)")
     parser.add_argument("--repeat", type=int, default=20,
                         help="timed runs per measurement, best one reported")
-    parser.add_argument("--compile-probe", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=("compile",),
+                        help="run one section alone: compile = compile times and call overhead (compile_time.py)")
+    parser.add_argument("--compile-large", action="store_true",
+                        help="compile section: also the 812-statement generated program")
     opts = parser.parse_args()
-    if opts.compile_probe:
-        compile_probe()
-        return 0
+    import compile_time  # beside this file (sys.path above); imports neither adc nor numba
+    if opts.only == "compile":
+        return 0 if compile_time.section(opts.compile_large) else 1
 
     adc, adc_error = optional_import("adc")
     jaxk, jax_error = optional_import("jax_kernels")
@@ -552,7 +517,7 @@ def main():
         ok = fourier_section(opts.repeat, opts.quick) and ok
         ok = array_state_section(opts.repeat, opts.quick) and ok
         ok = bounds_section(adc, rows, opts.repeat) and ok
-        compile_times()
+    ok = compile_time.section(opts.compile_large) and ok  # misses are printed; only failed checks count
     return 0 if ok else 1
 
 

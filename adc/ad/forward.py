@@ -8,11 +8,13 @@ allocating inside the user's loops.
 """
 from __future__ import annotations
 
-from ..analysis.activity import VIEW_OPCODES, Activity
+from ..analysis.activity import Activity
 from ..codegen import pyir as P
-from ..codegen.emit import ForwardEmitter, slice_index, zero
+from ..codegen.emit import ForwardEmitter
+from ..codegen.spelling import slice_index, zero
 from ..errors import CompileError
 from ..ir.core import STORES, Function, Op, Value, is_array
+from ..primitives import VIEW_OPCODES
 from . import rules
 
 

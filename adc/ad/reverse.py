@@ -12,7 +12,8 @@ import numpy as np
 from ..analysis.activity import Activity
 from ..analysis.recording import Recording, involved, recomputable_result
 from ..codegen import pyir as P
-from ..codegen.emit import CONTROL, ForwardEmitter, finite_check, op_expr, slice_index, zero
+from ..codegen.emit import CONTROL, ForwardEmitter, finite_check
+from ..codegen.spelling import slice_index, zero
 from ..errors import CompileError
 from ..ir.core import (
     Function,
@@ -22,10 +23,11 @@ from ..ir.core import (
     constant_value,
     has_store,
     is_array,
-    same_shape_operand,
     uses_of,
     walk,
 )
+from ..ir.shapes import same_shape_operand
+from ..primitives import spell
 from . import rules
 
 
@@ -139,7 +141,7 @@ class _ForwardSweep(ForwardEmitter):
     def hoisted(self, v: Value) -> P.Expr:
         if self.b.rec.in_scope(v):
             return self.ref(v)
-        return op_expr(v.owner, [self.hoisted(o) for o in v.owner.operands])
+        return spell(v.owner, [self.hoisted(o) for o in v.owner.operands])
 
     def loop_started(self, op, body):
         args = op.regions[0].args[1:] if op.opcode == "for" else op.regions[1].args
@@ -249,14 +251,14 @@ class ReverseBuilder:
             return P.Ref(self.rev_vars[v.id])
         owner = v.owner
         if isinstance(owner, Op) and owner.opcode == "const":
-            return op_expr(owner, [])
+            return spell(owner, [])
         if self.rec.in_scope(v):
             return self.forward.ref(v)
         if not isinstance(owner, Op) or v.id not in self.rec.needed:
             # read only by a contribution to an inactive operand, which is dropped; a syntax error otherwise
             return P.Lit(f"<unavailable {v!r}>")
         # a recomputable temporary: rebuilt inline where it is read
-        return op_expr(owner, [self.rref(o) for o in owner.operands])
+        return spell(owner, [self.rref(o) for o in owner.operands])
 
     def restore(self, region: Region, out: list) -> None:
         """Get back the values of one iteration that the adjoint statements read."""
@@ -285,7 +287,7 @@ class ReverseBuilder:
                     self.rev_vars[r.id] = P.Var(r.hint or "t", array=is_array(r.type))
                     out.extend(self.tapes[r.id].pop(self.rev_vars[r.id]))
                 elif r.hint and op.opcode not in ("const", "dim") and r.id not in self.rec.shaped:
-                    expr = op_expr(op, [self.rref(o) for o in op.operands])
+                    expr = spell(op, [self.rref(o) for o in op.operands])
                     self.rev_vars[r.id] = P.Var(r.hint, array=is_array(r.type))
                     out.append(P.Assign(P.Ref(self.rev_vars[r.id]), expr))
             for r in op.results:
@@ -299,7 +301,7 @@ class ReverseBuilder:
         owner = v.owner
         if isinstance(owner, Op) and owner.opcode in ("getslice", "transpose") and owner.operands[0].id in self.bars \
                 and self.is_memory(owner.operands[0]):
-            start = op_expr(owner, [P.Ref(self.bars[owner.operands[0].id])] + [self.rref(o) for o in owner.operands[1:]])
+            start = spell(owner, [P.Ref(self.bars[owner.operands[0].id])] + [self.rref(o) for o in owner.operands[1:]])
             self.view_bars.add(v.id)
         else:
             start = P.Call("np.zeros_like", [self.shape_ref(v)])
@@ -332,7 +334,7 @@ class ReverseBuilder:
             return self.carried_back(v, back)
         if back == 0 or v.id not in self.rec.region_of or self.rec.region_of[v.id] is not body:
             return self.rref(v)
-        return op_expr(v.owner, [self.at_step(o, back, loop) for o in v.owner.operands])
+        return spell(v.owner, [self.at_step(o, back, loop) for o in v.owner.operands])
 
     # -- adjoints ---------------------------------------------------------------------
     def bar_var(self, v: Value) -> P.Var:
@@ -432,7 +434,7 @@ class ReverseBuilder:
             if v.id in saved:
                 return P.Ref(saved[v.id])
             if rebuilt and v is op.results[0]:
-                return op_expr(op, [self.rref(o) for o in op.operands])
+                return spell(op, [self.rref(o) for o in op.operands])
             return self.rref(v)
         return primal
 
@@ -449,7 +451,7 @@ class ReverseBuilder:
         if same_shape_operand(v) is not None:
             return self.shape_ref(same_shape_operand(v), primal)
         owner = v.owner
-        return op_expr(owner, [self.shape_ref(o, primal) if is_array(o.type) else primal(o) for o in owner.operands])
+        return spell(owner, [self.shape_ref(o, primal) if is_array(o.type) else primal(o) for o in owner.operands])
 
     def reverse_op(self, op: Op, out: list) -> None:
         if op.results and op.results[0].id in self.view_bars:

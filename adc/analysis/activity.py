@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..ir.core import STORES, Function, Op, Region, Value, is_array, is_differentiable, walk
+from ..primitives import VIEW_OPCODES
 
 
 @dataclass
@@ -35,9 +36,6 @@ def analyse_activity(fn: Function, wrt: list[int]) -> Activity:
         _mark(act.useful, v, act)
     _fixpoint(lambda: _backward(fn.body, act))
     return act
-
-
-VIEW_OPCODES = ("getslice", "transpose", "real", "imag")  # results that may look into their operand's memory
 
 
 def alias_classes(fn: Function) -> dict[int, set[int]]:

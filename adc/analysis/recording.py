@@ -17,8 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import CompileError
-from ..ir.core import PURE_OPCODES, STORES, Function, Op, Region, Value, is_array, same_shape_operand, walk
-from .activity import VIEW_OPCODES, Activity
+from ..ir.core import STORES, Function, Op, Region, Value, is_array, walk
+from ..ir.shapes import same_shape_operand
+from ..primitives import PURE_OPCODES, VIEW_OPCODES
+from .activity import Activity
 
 
 @dataclass

@@ -7,141 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir.core import Function, Op, Region, Value, constant_value, has_store, is_array, uses_of, walk, with_dtype
+from ..ir.core import Function, Op, Region, Value, constant_value, has_store, is_array, uses_of, walk
+from ..primitives import FRESH, spell
 from . import pyir as P
+from .spelling import slice_index
 
-MATH_NAMES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh", "arctanh": "atanh",
-              "arctan2": "atan2"}
-BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod": "%", "pow": "**",
-          "matmul": "@", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!=",
-          "and": "and", "or": "or"}
 CONTROL = ("for", "while", "if")
-
-
-def literal(value, dtype: str | None = None) -> P.Expr:
-    text = repr(value)
-    if dtype in ("float32", "complex64"):
-        return P.Lit(f"np.{dtype}({text})")
-    if text.startswith("-"):  # so that (-0.3) ** 2 keeps its parentheses
-        return P.Unary("-", P.Lit(text[1:]))
-    return P.Lit(text)
-
-
-def zero(t) -> P.Expr:
-    kind = np.dtype(t.dtype).kind
-    return literal(0j if kind == "c" else 0.0, t.dtype)
-
-
-def call_expr(fn: str, args: list, t, numpy: bool = False) -> P.Expr:
-    """Spell a primitive call the way its argument types want: math, cmath or numpy."""
-    complex_ = np.dtype(t.dtype).kind == "c"
-    if is_array(t) or (numpy and fn not in ("abs", "minimum", "maximum", "square")):
-        return P.Call(f"np.{fn}", args)
-    if fn == "abs":
-        return P.Call("abs", args)
-    if fn == "angle":
-        return P.Call("np.angle", args)
-    if fn in ("minimum", "maximum"):
-        return P.Call(fn[:3], args)
-    if fn == "square":
-        return args[0] * args[0]
-    if fn in ("sign", "floor", "ceil"):
-        return P.Call(f"np.{fn}", args)
-    module = "cmath" if complex_ else "math"
-    return P.Call(f"{module}.{MATH_NAMES.get(fn, fn)}", args)
-
-
-def cast_expr(arg: P.Expr, source, target) -> P.Expr:
-    if is_array(target):
-        return P.Call(P.Attr(arg, "astype"), [P.Lit(f"np.{target.dtype}")])
-    name = {"float64": "float", "int64": "int", "complex128": "complex", "bool": "bool"}.get(target.dtype)
-    if name and source.dtype == "bool" and name != "bool":  # numba has no float(bool)
-        name = None
-    return P.Call(name, [arg]) if name else P.Call(f"np.{target.dtype}", [arg])
-
-
-def op_expr(op: Op, args: list) -> P.Expr:
-    """The Python expression computing a pure op's result from its operands' expressions."""
-    code = op.opcode
-    t = op.results[0].type if op.results else None
-    if code == "const":
-        return literal(op.attrs["value"], t.dtype)
-    if code in BINARY and code != "matmul":
-        return P.BinOp(BINARY[code], args[0], args[1])
-    if code == "neg":
-        return P.Unary("-", args[0])
-    if code == "not":
-        return P.Unary("not", args[0])
-    if code == "select":
-        return P.Cond(args[0], args[1], args[2])
-    if code == "call":
-        return call_expr(op.attrs["fn"], args, t if op.attrs["fn"] != "abs" else op.operands[0].type,
-                         op.attrs.get("numpy", False))
-    if code == "cast":
-        return cast_expr(args[0], op.operands[0].type, t)
-    if code == "dim":
-        return P.Index(P.Attr(args[0], "shape"), [P.Lit(str(op.attrs["axis"]))])
-    if code == "load":
-        return P.Index(args[0], args[1:])
-    if code == "getslice":
-        return P.Index(args[0], slice_index(op.attrs["spec"], args[1:]))
-    if code == "alloc":
-        shape = P.TupleExpr(args) if len(args) != 1 else args[0]
-        return P.Call(f"np.{op.attrs['kind']}", [shape, P.Lit(f"np.{t.dtype}")])
-    if code == "alloc_like":
-        return P.Call(f"np.{op.attrs['kind']}", [P.Attr(args[0], "shape"), P.Lit(f"np.{t.dtype}")])
-    if code == "copy":
-        return P.Call("np.copy", args)
-    if code in ("arange", "full_like"):  # a dtype given explicitly, spelled as numpy's last argument
-        return P.Call(f"np.{code}", args + ([P.Lit(f"np.{op.attrs['dtype']}")] if "dtype" in op.attrs else []))
-    if code in ("dot", "matmul"):
-        return product_expr(op.operands[0].type, op.operands[1].type, args[0], args[1], t)
-    if code in ("sum", "mean"):
-        return P.Call(f"np.{code}", args)
-    if code in ("real", "imag"):
-        return P.Attr(args[0], code)
-    if code == "transpose":
-        return P.Attr(args[0], "T")
-    if code == "conj":
-        return P.Call("np.conj", args)
-    if code == "runtime":
-        return P.Call(f"rt.{op.attrs['fn']}", args)
-    if code == "fourier":
-        return fourier_expr(op.attrs["kind"], args[0], args[1] if len(args) > 1 else None, op.attrs)
-    raise NotImplementedError(code)
-
-
-def fourier_expr(kind: str, a: P.Expr, n: P.Expr | None, attrs: dict, norm: str | None = None) -> P.Expr:
-    """np.fft.<kind> spelled with positional arguments, as rocket-fft compiles it inside numba."""
-    axes = attrs["axes"]
-    if kind in ("dct2", "dct3"):
-        return P.Call(f"rt.{kind}", [a, P.Lit(repr((norm or attrs["norm"]) == "ortho"))])
-    if kind in ("fftshift", "ifftshift"):
-        return P.Call(f"np.fft.{kind}", [a, P.Lit(repr(axes))])
-    norm = P.Lit(repr(norm or attrs["norm"]))
-    if kind in ("fft", "ifft", "rfft", "irfft"):
-        return P.Call(f"np.fft.{kind}", [a, n if n is not None else P.Lit("None"), P.Lit(str(axes[0])), norm])
-    return P.Call(f"np.fft.{kind}", [a, P.Lit("None"), P.Lit(repr(axes)), norm])
-
-
-PRODUCTS = {(1, 1): "rt.dot", (2, 1): "rt.matvec", (1, 2): "rt.vecmat", (2, 2): "rt.matmat"}
-
-
-def product_expr(ta, tb, a: P.Expr, b: P.Expr, result) -> P.Expr:
-    """a @ b through the runtime's loops, operands cast to the result's dtype."""
-    a = a if ta.dtype == result.dtype else cast_expr(a, ta, with_dtype(ta, result.dtype))
-    b = b if tb.dtype == result.dtype else cast_expr(b, tb, with_dtype(tb, result.dtype))
-    return P.Call(PRODUCTS[ta.ndim, tb.ndim], [a, b])
-
-
-def slice_index(spec, args) -> list:
-    out, it = [], iter(args)
-    for s in spec:
-        if s == "i":
-            out.append(next(it))
-        else:
-            out.append(P.Slice(*[next(it) if present == "1" else None for present in s]))
-    return out
 
 
 def finite_check(e: P.Expr, v: Value, what: str, sweep: str) -> list:
@@ -183,7 +54,7 @@ class ForwardEmitter:
         if op.opcode == "const":
             return True
         named = v.hint and op.opcode != "dim"  # x.shape[0] reads as well as a name
-        if op.opcode in CONTROL or op.opcode in ("alloc", "alloc_like", "copy") or named or v.id in self.materialize:
+        if op.opcode in CONTROL or op.opcode in FRESH or named or v.id in self.materialize:
             return False
         uses = self.uses.get(v.id, [])
         if len(uses) != 1 or uses[0][1] is not region:
@@ -200,7 +71,7 @@ class ForwardEmitter:
             getattr(self, "op_" + op.opcode, self.op_pure)(op, region, i, out, force_inline)
 
     def op_pure(self, op, region, i, out, force_inline=False):
-        e = op_expr(op, [self.ref(v) for v in op.operands])
+        e = spell(op, [self.ref(v) for v in op.operands])
         if force_inline or self.can_inline(op, region, i):
             self.inlined[op.result.id] = e
         else:

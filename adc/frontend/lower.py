@@ -37,6 +37,7 @@ from ..ir.core import (
     walk,
     with_dtype,
 )
+from ..primitives.elementwise import FUNCTIONS
 from . import resolve
 from .desugar import desugar
 from .fence import check_subset
@@ -691,7 +692,7 @@ class Lowerer:
 
     def call_elementwise(self, name, node, env, obj):
         args = [self.value(a, env) for a in node.args]
-        arity = 2 if name in resolve.BINARY_ELEMENTWISE else 1
+        arity = FUNCTIONS[name].arity
         if name in ("minimum", "maximum") and obj in (min, max) and len(args) > 2:
             result = args[0]
             for a in args[1:]:
@@ -715,17 +716,11 @@ class Lowerer:
         return self.cast(v, target) if value is None or isinstance(value, bool) else self.const(np.dtype(t.dtype).type(value))
 
     def elementwise(self, name, args, node) -> Value:
+        declared = FUNCTIONS[name]
         t = promote(*[a.type for a in args])
         args = [self.narrowed(a, t) for a in args]
-        if name == "abs":
-            t = real_part(t) if t.dtype != "bool" else with_dtype(t, "int64")
-        elif name == "angle":
-            t = real_part(as_float(t))
-        elif name in ("sign", "minimum", "maximum", "square"):
-            t = t if t.dtype != "bool" else with_dtype(t, "int64")
-        else:
-            t = as_float(t)
-        if name in ("floor", "ceil", "arctan2", "hypot", "minimum", "maximum", "sign") and np.dtype(t.dtype).kind == "c":
+        t = declared.result(t)
+        if declared.real_only and np.dtype(t.dtype).kind == "c":
             raise self.error(TypeCheckError, f"{name} is not defined for complex numbers", node)
         return self.op1("call", args, t, fn=name)
 

@@ -7,46 +7,14 @@ Functions are matched by identity, not by spelling, so `import numpy as xp` or
 from __future__ import annotations
 
 import builtins
-import cmath
 import inspect
 import math
 
 import numpy as np
 
 from .. import runtime
+from ..primitives.elementwise import FUNCTIONS
 
-# canonical elementwise primitive -> (module, attribute) spellings that mean it
-ELEMENTWISE = {
-    "sin": [(math, "sin"), (cmath, "sin"), (np, "sin")],
-    "cos": [(math, "cos"), (cmath, "cos"), (np, "cos")],
-    "tan": [(math, "tan"), (cmath, "tan"), (np, "tan")],
-    "arcsin": [(math, "asin"), (cmath, "asin"), (np, "arcsin")],
-    "arccos": [(math, "acos"), (cmath, "acos"), (np, "arccos")],
-    "arctan": [(math, "atan"), (cmath, "atan"), (np, "arctan")],
-    "sinh": [(math, "sinh"), (cmath, "sinh"), (np, "sinh")],
-    "cosh": [(math, "cosh"), (cmath, "cosh"), (np, "cosh")],
-    "tanh": [(math, "tanh"), (cmath, "tanh"), (np, "tanh")],
-    "arcsinh": [(math, "asinh"), (np, "arcsinh")],
-    "arctanh": [(math, "atanh"), (np, "arctanh")],
-    "exp": [(math, "exp"), (cmath, "exp"), (np, "exp")],
-    "expm1": [(math, "expm1"), (np, "expm1")],
-    "log": [(math, "log"), (cmath, "log"), (np, "log")],
-    "log1p": [(math, "log1p"), (np, "log1p")],
-    "log10": [(math, "log10"), (np, "log10")],
-    "log2": [(math, "log2"), (np, "log2")],
-    "sqrt": [(math, "sqrt"), (cmath, "sqrt"), (np, "sqrt")],
-    "abs": [(builtins, "abs"), (math, "fabs"), (np, "abs"), (np, "absolute")],
-    "floor": [(math, "floor"), (np, "floor")],
-    "ceil": [(math, "ceil"), (np, "ceil")],
-    "sign": [(np, "sign")],
-    "square": [(np, "square")],
-    "arctan2": [(math, "atan2"), (np, "arctan2")],
-    "hypot": [(math, "hypot"), (np, "hypot")],
-    "minimum": [(np, "minimum"), (builtins, "min")],
-    "maximum": [(np, "maximum"), (builtins, "max")],
-    "angle": [(np, "angle"), (cmath, "phase")],
-}
-BINARY_ELEMENTWISE = {"arctan2", "hypot", "minimum", "maximum"}
 # math.floor/ceil return Python ints; the numpy spellings return floats
 INT_RESULT = {id(math.floor), id(math.ceil)}
 
@@ -63,9 +31,9 @@ REDUCTIONS = {"sum": np.sum, "mean": np.mean, "dot": np.dot}
 BUILTINS = {"range": range, "len": len, "int": int, "float": float, "complex": complex, "bool": bool}
 
 _PRIMITIVES: dict[int, tuple[str, str]] = {}
-for canonical, spellings in ELEMENTWISE.items():
-    for module, attr in spellings:
-        _PRIMITIVES.setdefault(id(getattr(module, attr)), ("elementwise", canonical))
+for canonical, declared in FUNCTIONS.items():
+    for obj in declared.spellings:
+        _PRIMITIVES.setdefault(id(obj), ("elementwise", canonical))
 # the runtime helpers that generated code calls, so adc can differentiate its own output
 RUNTIME = {name: getattr(runtime, name) for name in runtime.__all__}
 for table, kind in ((CONSTRUCTORS, "constructor"), (REDUCTIONS, "reduction"), (BUILTINS, "builtin"),

@@ -181,22 +181,3 @@ def has_store(op: Op) -> bool:
 
 
 STORES = ("store", "setslice")  # writes into an array: one element, or a slice from a value or an array
-
-
-# Opcodes with no effect on memory and no nested regions: safe to recompute in the reverse sweep.
-PURE_OPCODES = frozenset({
-    "const", "add", "sub", "mul", "div", "floordiv", "mod", "pow", "neg", "pos", "not",
-    "lt", "le", "gt", "ge", "eq", "ne", "and", "or", "select", "call", "cast", "dim",
-    "getslice", "sum", "mean", "dot", "matmul", "real", "imag", "conj", "full_like", "runtime", "fourier", "transpose",
-})
-
-ELEMENTWISE_OPCODES = frozenset({"add", "sub", "mul", "div", "pow", "neg", "call", "select", "cast"})
-
-
-def same_shape_operand(v: Value) -> Value | None:
-    """The one array operand of the elementwise op that made v, which v has the shape of (a * y: y)."""
-    owner = v.owner
-    if not isinstance(owner, Op) or owner.opcode not in ELEMENTWISE_OPCODES:
-        return None
-    arrays = [o for o in owner.operands if is_array(o.type)]
-    return arrays[0] if len(arrays) == 1 else None

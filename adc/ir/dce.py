@@ -5,9 +5,8 @@ this pass keeps generated code free of statements that compute nothing used.
 """
 from __future__ import annotations
 
-from .core import PURE_OPCODES, Function, Region, walk
-
-REMOVABLE = PURE_OPCODES | {"load", "alloc", "alloc_like", "arange"}
+from ..primitives import REMOVABLE
+from .core import Function, Region, walk
 
 
 def eliminate_dead_code(fn: Function) -> Function:

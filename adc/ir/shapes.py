@@ -7,7 +7,8 @@ that shares its shape by construction (x and np.zeros_like(x), x and np.sin(x)) 
 """
 from __future__ import annotations
 
-from .core import ELEMENTWISE_OPCODES, Function, Op, Region, Value, is_array, same_shape_operand
+from ..primitives import ELEMENTWISE_OPCODES, SHAPED_LIKE_FIRST
+from .core import Function, Op, Region, Value, is_array
 
 
 def insert_shape_checks(fn: Function) -> Function:
@@ -19,13 +20,22 @@ def shape_root(v: Value) -> Value:
     """The array whose shape v has by construction (x for g * x, np.zeros_like(x), np.copy(x))."""
     while True:
         owner = v.owner
-        if isinstance(owner, Op) and owner.opcode in ("alloc_like", "copy", "full_like"):
+        if isinstance(owner, Op) and owner.opcode in SHAPED_LIKE_FIRST:
             v = owner.operands[0]
             continue
         same = same_shape_operand(v)
         if same is None:
             return v
         v = same
+
+
+def same_shape_operand(v: Value) -> Value | None:
+    """The one array operand of the elementwise op that made v, which v has the shape of (a * y: y)."""
+    owner = v.owner
+    if not isinstance(owner, Op) or owner.opcode not in ELEMENTWISE_OPCODES:
+        return None
+    arrays = [o for o in owner.operands if is_array(o.type)]
+    return arrays[0] if len(arrays) == 1 else None
 
 
 def _insert(region: Region) -> None:

@@ -1,0 +1,25 @@
+"""Every opcode of the IR, declared once (base.py's Primitive), a module per family; the sets the
+compiler's passes consult are derived from the declarations here. How to add one: docs/design.md."""
+from __future__ import annotations
+
+from . import constructors, elementwise, fourier, generated, indexing, products, reductions, structure  # noqa: F401
+from .base import PRIMITIVES, Primitive
+
+# recomputable in the reverse sweep: no memory effect, no regions
+PURE_OPCODES = frozenset(code for code, p in PRIMITIVES.items() if p.effect == "pure")
+# dropped when nothing reads their results
+REMOVABLE = frozenset(code for code, p in PRIMITIVES.items() if p.effect in ("pure", "reads", "fresh"))
+FRESH = frozenset(code for code, p in PRIMITIVES.items() if p.effect == "fresh")
+ELEMENTWISE_OPCODES = frozenset(code for code, p in PRIMITIVES.items() if p.elementwise)
+VIEW_OPCODES = frozenset(code for code, p in PRIMITIVES.items() if p.view)  # may look into operand 0's memory
+ACCESSES = frozenset(code for code, p in PRIMITIVES.items() if p.accesses)  # index into operand 0
+SHAPED_LIKE_FIRST = frozenset(code for code, p in PRIMITIVES.items() if p.shaped_like_first)
+
+
+def primitive(opcode: str) -> Primitive:
+    return PRIMITIVES[opcode]
+
+
+def spell(op, args: list):
+    """The expression computing a (non-control) op's result from its operands' expressions."""
+    return PRIMITIVES[op.opcode].spell(op, args)
