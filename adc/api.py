@@ -72,7 +72,7 @@ def _scalar_or_array(block):
 
 def cheap_key(args) -> tuple:
     """Distinguishes signatures as argument_type does, at the cost of a few attribute reads."""
-    return tuple((a.dtype, a.ndim) if type(a) is np.ndarray else type(a) for a in args)
+    return tuple([(a.dtype.num, a.ndim) if type(a) is np.ndarray else type(a) for a in args])  # dtypes hash slowly
 
 
 class Differentiated:
@@ -140,11 +140,11 @@ class Differentiated:
     def _types(self, args):
         return [argument_type(n, a) for n, a in zip(self.params, args)]
 
-    def _specialization(self, args) -> Specialization:
-        key = cheap_key(args)
+    def _specialization(self, args, key=None) -> Specialization:
+        key = cheap_key(args) if key is None else key
         spec = self._by_key.get(key)
-        if spec is not None and (spec.ir.constants and not constants_hold(spec.ir.constants)
-                                 or spec.ir.hidden and hidden_arrays(spec.ir) is None):
+        if spec is not None and spec.reads_module and (spec.ir.constants and not constants_hold(spec.ir.constants)
+                                                       or spec.ir.hidden and hidden_arrays(spec.ir) is None):
             self._specs.clear()  # a module-level number it read changed since, or an array its type: compile again
             self._by_key.clear()
             spec = None
@@ -177,9 +177,14 @@ class Differentiated:
                                  self.complex_grad, self.debug, self.boundscheck))
 
     def _differentiable_specialization(self, args) -> Specialization:
-        if cheap_key(args) not in self._by_key:  # first call with these types: check wrt before any work
+        key = cheap_key(args)
+        spec = self._by_key.get(key)
+        if spec is not None and not spec.reads_module:
+            self._last = spec
+            return spec
+        if spec is None:  # first call with these types: check wrt before any work
             self._check_wrt_types(args)
-        return self._specialization(args)
+        return self._specialization(args, key)
 
     def _check_wrt_types(self, args) -> None:
         for i in self.wrt:
@@ -220,12 +225,17 @@ class Differentiated:
 
     @api_boundary
     def value_and_grad(self, *args, **kwargs):
+        return self._value_and_grad(args, kwargs)
+
+    def _value_and_grad(self, args, kwargs):
         args = self._arguments(args, kwargs)
         spec = self._differentiable_specialization(args)
-        self._check_real_scalar_result(spec, "grad")
+        if not spec.real_scalar_result:
+            self._check_real_scalar_result(spec, "grad")
         return self._run_vjp(spec, args, (1.0,))
 
     def _check_real_scalar_result(self, spec: Specialization, what: str) -> None:
+        """Passed once, it holds for every later call of the specialisation."""
         (result,) = spec.ir.returned if len(spec.ir.returned) == 1 else (None,)
         if result is None or is_array(result.type):
             raise TypeError(f"{what} needs a scalar result, but {self.python.__name__} returns "
@@ -233,10 +243,11 @@ class Differentiated:
         if np.dtype(result.type.dtype).kind != "f":
             raise TypeError(f"{what} needs a real floating-point result, but {self.python.__name__} returns "
                             f"{result.type}: return a real loss (abs(z)**2, z.real) or use vjp")
+        spec.real_scalar_result = True
 
     @api_boundary
     def grad(self, *args, **kwargs):
-        return self.value_and_grad(*args, **kwargs)[1]
+        return self._value_and_grad(args, kwargs)[1]
 
     @api_boundary
     def vjp(self, *args, cotangent, **kwargs):
@@ -263,33 +274,43 @@ class Differentiated:
         return self._run_vjp(spec, args, tuple(seeds))
 
     def _run_vjp(self, spec: Specialization, args, seeds):
-        vjp = spec.kernel("vjp")
+        """The hot path of grad: what it does besides the kernel's own work costs about 5 us a call."""
+        kernel = spec.kernels.get("vjp") or spec.kernel("vjp")
         args = self._untouched(spec, args)
-        value, grads = self._run_taped(spec, vjp, *args, *seeds)
-        return value, self._per_wrt(tuple(self._as_argument_type(g, args[i]) for g, i in zip(grads, self.wrt)))
+        try:
+            value, grads = kernel(*args, *seeds)
+        except MemoryError as exc:
+            raise self._out_of_tape(spec, exc) from None
+        convert = self._as_argument_type
+        grads = tuple([convert(g, args[i]) for g, i in zip(grads, self.wrt)])
+        return value, grads if self.wrt_is_tuple else grads[0]
 
     def _run_taped(self, spec: Specialization, kernel, *args):
         """Runs a kernel that keeps every step of its loops on tapes; one that does not fit names the loop."""
         try:
             return kernel(*args)
         except MemoryError as exc:
-            loops = [op.loc for op in spec.ir.body.ops if op.opcode in ("for", "while")]
-            if not loops:
-                raise
-            size = f", a tape of {exc.args[0]:,} bytes" if isinstance(exc, TapeTooLarge) else ""
-            where = " and ".join(f"{loc.filename}:{loc.lineno} (`{loc.text.strip()}`)" for loc in loops)
-            raise MemoryError(
-                f"{self.python.__name__} ran out of memory in reverse mode ({exc}): it keeps the values of every "
-                f"step of the loop{'s' if len(loops) > 1 else ''} at {where} on a tape{size}. Shorten the loop "
-                "(a shorter signal, fewer iterations) or split the signal into pieces whose gradients add up; "
-                "checkpointing (planned) will trade this memory for recomputation") from None
+            raise self._out_of_tape(spec, exc) from None
+
+    def _out_of_tape(self, spec: Specialization, exc: MemoryError) -> MemoryError:
+        loops = [op.loc for op in spec.ir.body.ops if op.opcode in ("for", "while")]
+        if not loops:
+            return exc
+        size = f", a tape of {exc.args[0]:,} bytes" if isinstance(exc, TapeTooLarge) else ""
+        where = " and ".join(f"{loc.filename}:{loc.lineno} (`{loc.text.strip()}`)" for loc in loops)
+        return MemoryError(
+            f"{self.python.__name__} ran out of memory in reverse mode ({exc}): it keeps the values of every "
+            f"step of the loop{'s' if len(loops) > 1 else ''} at {where} on a tape{size}. Shorten the loop "
+            "(a shorter signal, fewer iterations) or split the signal into pieces whose gradients add up; "
+            "checkpointing (planned) will trade this memory for recomputation")
 
     def _untouched(self, spec: Specialization, args) -> list:
         """The kernels' arguments, with copies of the arrays the function writes into, so derivatives leave
         the caller's (and the module's) alone."""
         args = self._with_hidden(spec, args)
-        if spec.stored_params:
-            self._check_no_aliasing(spec, args)
+        if not spec.stored_params:
+            return args
+        self._check_no_aliasing(spec, args)
         return [a.copy() if i in spec.stored_params else a for i, a in enumerate(args)]
 
     def _check_no_aliasing(self, spec: Specialization, args) -> None:
@@ -435,6 +456,10 @@ class Differentiated:
 
     def _as_argument_type(self, g, arg):
         """A gradient with its argument's type; for complex arguments, in the chosen convention."""
+        if type(arg) is np.ndarray and arg.dtype.kind == "f":  # the common cases first: a call costs microseconds
+            return g if type(g) is np.ndarray and g.dtype == arg.dtype else np.asarray(g, dtype=arg.dtype)
+        if type(arg) is float:
+            return float(g.real)
         if np.iscomplexobj(arg):
             g = COMPLEX_GRADS[self.complex_grad](g)
         if isinstance(arg, np.ndarray):

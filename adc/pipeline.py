@@ -43,6 +43,10 @@ class Specialization:
     stored_params: list[int] = field(default_factory=list)
     second_order: "Specialization | None" = None  # the transforms of this one's vjp, made on demand
     boundscheck: bool = True
+    real_scalar_result: bool = False  # checked once by grad and hvp (api.py)
+
+    def __post_init__(self):
+        self.reads_module = bool(self.ir.constants or self.ir.hidden)  # each call checks what it read still holds
     times: StageTimes = field(default_factory=lambda: StageTimes(""))  # seconds per stage (adc/timing.py)
 
     def kernel(self, kind: str):
