@@ -250,3 +250,13 @@ def test_kernels_compile_at_o2_and_numba_opt_wins(monkeypatch):
     monkeypatch.setenv("NUMBA_OPT", "3")
     backend.jit(_scaled_energy, "numba").compile("(float64[:], float64)")
     assert seen == [2, before] and int(numba.config.OPT) == before
+
+
+def test_verifier_counts_the_parts_of_a_loop():
+    """A for with two carried values but one result: a broken lowering, named, not a wrong adjoint later."""
+    ir = lower_function(progs.iir_loss, [F64, F64, Array("float64", 1), Array("float64", 1)])
+    loop = next(op for op in ir.body.ops if op.opcode == "for")
+    verify(ir)
+    loop.results.append(Value(F64, "extra", owner=loop))
+    with pytest.raises(IRError, match="for at .* with 3 results has .*expected"):
+        verify(ir)

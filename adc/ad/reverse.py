@@ -17,6 +17,7 @@ from ..codegen.spelling import slice_index, zero
 from ..errors import CompileError
 from ..ir.core import (
     Function,
+    Loop,
     Op,
     Region,
     Value,
@@ -83,7 +84,7 @@ class _ArrayTape:
 
 
 def trip_count(lo: P.Expr, hi: P.Expr, step: P.Expr, loop: Op) -> P.Expr:
-    lo_value, hi_value, step_value = loop.operands[:3]
+    lo_value, hi_value, step_value = Loop(loop).bounds
     if constant_value(step_value) == 1 and constant_value(lo_value) == 0 and isinstance(hi_value.owner, Op) and hi_value.owner.opcode == "dim":
         return hi  # an array length: never negative
     if constant_value(step_value) == 1:
@@ -133,7 +134,7 @@ class _ForwardSweep(ForwardEmitter):
         """Exact tape size: the product of the trip counts of the loops around the push."""
         capacity = None
         for loop in chain:
-            lo, hi, step = (self.hoisted(b) for b in loop.operands[:3])
+            lo, hi, step = (self.hoisted(b) for b in Loop(loop).bounds)
             trips = trip_count(lo, hi, step, loop)
             capacity = trips if capacity is None else capacity * trips
         return capacity
@@ -144,8 +145,7 @@ class _ForwardSweep(ForwardEmitter):
         return spell(v.owner, [self.hoisted(o) for o in v.owner.operands])
 
     def loop_started(self, op, body):
-        args = op.regions[0].args[1:] if op.opcode == "for" else op.regions[1].args
-        for a in args:
+        for a in Loop(op).carried:
             tape = self.b.tapes.get(a.id)
             if tape:
                 body.extend(tape.push(P.Ref(self.var(a))))
@@ -229,7 +229,7 @@ class ReverseBuilder:
             tape = _ArrayTape(hint, type_)
             self.growable.append(tape)
             return tape
-        exact = all(o.opcode == "for" and all(self.hoistable(b) for b in o.operands[:3]) for o in chain)
+        exact = all(o.opcode == "for" and all(self.hoistable(b) for b in Loop(o).bounds) for o in chain)
         tape = _Tape(hint, type_.dtype, exact)
         if exact:
             self.exact_allocations.setdefault(id(chain[-1]), []).append((tape, chain))
@@ -312,16 +312,15 @@ class ReverseBuilder:
         """Block argument a as it was `back` steps before this one: its initial value on the first
         step, else what the step before yielded (a delay line needs no tape)."""
         loop, slot = self.rec.shifted[a.id]
-        lo, _, step = loop.operands[:3]
-        iv = loop.regions[0].args[0]
-        first = P.BinOp("==", self.at_step(iv, back, loop), self.rref(lo))
-        previous = self.at_step(loop.regions[0].yielded[slot], back + 1, loop)
-        return P.Cond(first, self.rref(loop.operands[3 + slot]), previous)
+        view = Loop(loop)
+        first = P.BinOp("==", self.at_step(view.index, back, loop), self.rref(view.bounds[0]))
+        previous = self.at_step(view.body.yielded[slot], back + 1, loop)
+        return P.Cond(first, self.rref(view.inits[slot]), previous)
 
     def at_step(self, v: Value, back: int, loop: Op) -> P.Expr:
         """v as computed `back` steps before the current one of `loop`."""
-        body = loop.regions[0]
-        iv, step = body.args[0], loop.operands[2]
+        view = Loop(loop)
+        body, iv, step = view.body, view.index, view.step
         if v is iv:
             if back == 0:
                 return self.rref(iv)
@@ -533,19 +532,19 @@ class ReverseBuilder:
     def _seed_carries(self, op: Op, slots, out: list):
         """Carried adjoints: one variable per slot, shared by the result and the block argument.
 
-        `slots` holds (block argument, yielded value, result, initial value) per carried value.
+        `slots` holds (initial value, block argument, yielded value, result) per carried value (Loop.slots).
         A block argument that another slot yields (a delay line: x2 = x1) gets an adjoint
         variable of its own, since seeding that slot writes into it.
         """
-        slots = [s for s in slots if self.act.active(s[2]) or self.act.active(s[0])]
+        slots = [s for s in slots if self.act.active(s[3]) or self.act.active(s[1])]
         carries = []
-        for a, y, r, init in slots:
+        for init, a, y, r in slots:
             var = self.bar_var(r)
             if var not in self.init:
                 out.append(P.Assign(P.Ref(var), self.zeros_like(r)))
                 self.init.add(var)
             self.carry_bars.add(var)
-            shifted = any(other is a and b is not a for b, other, _, _ in slots)
+            shifted = any(other is a and b is not a for _, b, other, _ in slots)
             if self.is_memory(a):
                 self.bars.pop(a.id, None)  # each reversed step zeroes a buffer of its own (restore)
                 if y is a:  # written in place only: shaped like the adjoint carried in
@@ -576,9 +575,8 @@ class ReverseBuilder:
         loop = y.owner
         if not isinstance(loop, Op) or loop.opcode not in ("for", "while") or self.rec.region_of.get(y.id) is not region:
             return False
-        inits = loop.operands[3:] if loop.opcode == "for" else loop.operands
         k = loop.results.index(y)
-        return inits[k] is a and len(self.uses.get(a.id, [])) == 1 and len(self.uses.get(y.id, [])) == 1
+        return Loop(loop).inits[k] is a and len(self.uses.get(a.id, [])) == 1 and len(self.uses.get(y.id, [])) == 1
 
     def _iteration(self, region: Region, carries, body: list) -> None:
         outer = set(self.init)
@@ -618,17 +616,16 @@ class ReverseBuilder:
             self.contribute(init, P.Ref(var), out, pendable=False)
 
     def reverse_for(self, op: Op, out: list) -> None:
-        body = op.regions[0]
-        iv, *args = body.args
+        view = Loop(op)
         self.preinit(op, out)
-        carries = self._seed_carries(op, zip(args, body.yielded, op.results, op.operands[3:]), out)
-        self.rev_vars[iv.id] = P.Var(iv.hint)
-        loop = P.For(self.rev_vars[iv.id], self.reversed_range(op))
-        self._iteration(body, carries, loop.body)
+        carries = self._seed_carries(op, view.slots(), out)
+        self.rev_vars[view.index.id] = P.Var(view.index.hint)
+        loop = P.For(self.rev_vars[view.index.id], self.reversed_range(op))
+        self._iteration(view.body, carries, loop.body)
         self._finish_loop(op, loop, carries, out)
 
     def reversed_range(self, op: Op) -> list:
-        lo_v, hi_v, step_v = op.operands[:3]
+        lo_v, hi_v, step_v = Loop(op).bounds
         lo, hi, step = (self.rref(v) for v in (lo_v, hi_v, step_v))
         if constant_value(step_v) == 1:
             return [hi - 1, lo - 1 if constant_value(lo_v) != 0 else P.Lit("-1"), P.Lit("-1")]
@@ -638,9 +635,10 @@ class ReverseBuilder:
         return [lo + (trips - 1) * step, lo - step, -step]
 
     def reverse_while(self, op: Op, out: list) -> None:
-        body = op.regions[1]
+        view = Loop(op)
+        body = view.body
         self.preinit(op, out)
-        carries = self._seed_carries(op, zip(body.args, body.yielded, op.results, op.operands), out)
+        carries = self._seed_carries(op, view.slots(), out)
         trips = self.trips[id(op)]
         tape = self.tapes.get(("trips", id(op)))
         if tape:

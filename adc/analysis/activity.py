@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..ir.core import STORES, Function, Op, Region, Value, is_array, is_differentiable, walk
+from ..ir.core import STORES, Function, Loop, Op, Region, Value, is_array, is_differentiable, walk
 from ..primitives import VIEW_OPCODES
 
 
@@ -97,13 +97,11 @@ def _forward(region: Region, act: Activity) -> bool:
 
 
 def _carried(op: Op):
-    """(init, block arg, yielded, result) per carried slot of a loop."""
-    if op.opcode == "for":
-        body = op.regions[0]
-        return list(zip(op.operands[3:], body.args[1:], body.yielded, op.results))
-    body = op.regions[1]
-    return list(zip(op.operands, body.args, body.yielded, op.results)) + \
-        [(i, a, None, None) for i, a in zip(op.operands, op.regions[0].args)]
+    """(init, block arg, yielded, result) per carried slot of a loop, and a while's condition arguments
+    as slots of their own (init, arg, None, None)."""
+    loop = Loop(op)
+    slots = loop.slots()
+    return slots if loop.is_for else slots + [(i, a, None, None) for i, a in zip(loop.inits, loop.cond.args)]
 
 
 def _forward_control(op: Op, act: Activity) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import CompileError
-from ..ir.core import STORES, Function, Op, Region, Value, is_array, walk
+from ..ir.core import STORES, Function, Loop, Op, Region, Value, is_array, walk
 from ..ir.shapes import same_shape_operand
 from ..primitives import PURE_OPCODES, VIEW_OPCODES
 from .activity import Activity
@@ -106,9 +106,8 @@ def _check_carried_aliasing(fn: Function, rec: Recording, act: Activity) -> None
     for loop in walk(fn.body):
         if loop.opcode not in ("for", "while") or not involved(loop, act):
             continue
-        body = loop.regions[-1]
-        carried = body.args[len(body.args) - len(body.yielded):]
-        for a, y in zip(carried, body.yielded):
+        body = Loop(loop).body
+        for _, a, y, _ in Loop(loop).slots():
             memory, start = rec.memory_of(a), rec.order[id(loop)]
             written = any(st.operands[0].id in memory and rec.order[id(st)] > start for st in rec.stores)
             if not is_array(a.type) or not act.active(a) or not written:
@@ -134,11 +133,9 @@ def written_in_place_only(v: Value, rec: Recording) -> bool:
     if isinstance(v.owner, Op) or v.id not in rec.region_of or rec.in_scope(v):
         return False
     loop, _ = rec.parent[id(rec.region_of[v.id])]
-    body = loop.regions[-1]
-    if loop.opcode not in ("for", "while") or rec.region_of[v.id] is not body:
+    if loop.opcode not in ("for", "while") or rec.region_of[v.id] is not Loop(loop).body:
         return False
-    carried = body.args[len(body.args) - len(body.yielded):]
-    return v in carried and body.yielded[carried.index(v)] is v
+    return any(a is v and y is v for _, a, y, _ in Loop(loop).slots())
 
 
 def _shape_sources(v: Value, rec: Recording, act: Activity) -> list[Value]:
@@ -159,9 +156,7 @@ def _carried_memory_shapes(op: Op, act: Activity, accessed: set[int]) -> list[Va
     its shape)."""
     if op.opcode not in ("for", "while"):
         return []
-    body = op.regions[-1]
-    return [a for a, y in zip(body.args[len(body.args) - len(body.yielded):], body.yielded)
-            if y is not a and is_array(a.type) and act.active(a) and a.id in accessed]
+    return [a for _, a, y, _ in Loop(op).slots() if y is not a and is_array(a.type) and act.active(a) and a.id in accessed]
 
 
 def _adjoints_zeroed_before(op: Op, act: Activity) -> list[Value]:
@@ -184,13 +179,11 @@ def _carried_array_shapes(op: Op, act: Activity) -> list[Value]:
     nothing reads gets zeros shaped like itself."""
     if op.opcode not in ("for", "while") or not involved(op, act):
         return []
-    body = op.regions[-1]
-    args = body.args[1:] if op.opcode == "for" else body.args
-    out = []
-    for a, r in zip(args, op.results):
+    loop, out = Loop(op), []
+    for a, r in zip(loop.carried, op.results):
         if is_array(r.type) and (act.active(a) or act.active(r)):
             out.append(r)
-            if not any(a in o.operands and involved(o, act) for o in walk(body)):
+            if not any(a in o.operands and involved(o, act) for o in walk(loop.body)):
                 out.append(a)
     return out
 
@@ -222,7 +215,7 @@ def _seeds(op: Op, act: Activity, needs, contents_only: bool = False) -> list[Va
     if not involved(op, act):
         return []
     if op.opcode == "for":
-        return op.operands[:3]
+        return Loop(op).bounds
     if op.opcode == "if":
         return op.operands[:1]
     if op.opcode in ("while", "yield", "return"):
@@ -242,16 +235,17 @@ def _sources(v: Value, rec: Recording, act: Activity) -> list[Value]:
     owner = v.owner
     if not isinstance(owner, Op):  # a block argument
         loop, _ = rec.parent[id(rec.region_of[v.id])]
-        if loop.opcode == "for" and v is loop.regions[0].args[0]:
-            return loop.operands[:3]  # the reverse loop regenerates the induction variable
-        if loop.opcode == "for" and not is_array(v.type):
-            slot = loop.regions[0].args.index(v) - 1
-            found = _shift_leaves(loop.regions[0].yielded[slot], loop, rec, (v,))
+        view = Loop(loop) if loop.opcode in ("for", "while") else None
+        if view is not None and view.is_for and v is view.index:
+            return view.bounds  # the reverse loop regenerates the induction variable
+        if view is not None and view.is_for and not is_array(v.type):
+            slot = view.carried.index(v)
+            found = _shift_leaves(view.body.yielded[slot], loop, rec, (v,))
             if found is not None:  # a delay line (x1 = x[n], y2 = y1): last step's value, no tape of its own
                 rec.shifted[v.id] = (loop, slot)
                 for recurrence in found[1]:
                     _tape(recurrence, rec)
-                return found[0] + [loop.operands[3 + slot]] + loop.operands[:3]
+                return found[0] + [view.inits[slot]] + view.bounds
         return _tape(v, rec)
     if recomputable(owner, rec):
         return list(owner.operands)
@@ -272,20 +266,21 @@ def _shift_leaves(v: Value, loop: Op, rec: Recording, path: tuple):
     """(values read, carried values read from their tapes) to recompute v as the loop's previous step
     computed it; None when it cannot be. `path`: the carried values being recomputed, whose cycles
     are true recurrences."""
-    body = loop.regions[0]
-    if v is body.args[0]:
+    view = Loop(loop)
+    body = view.body
+    if v is view.index:
         return [], []
     if v.id not in rec.region_of or not _inside(rec.region_of[v.id], body, rec):
         return [v], []
-    if v in body.args:
+    if v in view.carried:
         if v in path or len(path) > 6:
             return None
-        slot = body.args.index(v) - 1
+        slot = view.carried.index(v)
         found = _shift_leaves(body.yielded[slot], loop, rec, path + (v,))
         if found is None:
             return [], [v]  # a recurrence: read back from its tape
         rec.shifted[v.id] = (loop, slot)
-        return found[0] + [loop.operands[3 + slot]], found[1]
+        return found[0] + [view.inits[slot]], found[1]
     owner = v.owner
     if rec.region_of[v.id] is not body or is_array(v.type) or not recomputable(owner, rec):
         return None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir.core import Function, Op, Region, Value, constant_value, has_store, is_array, uses_of, walk
+from ..ir.core import Function, Loop, Op, Region, Value, constant_value, has_store, is_array, uses_of, walk
 from ..primitives import FRESH, spell
 from . import pyir as P
 from .spelling import slice_index
@@ -162,13 +162,12 @@ class ForwardEmitter:
             out.append(P.Assign(P.TupleExpr([P.Ref(v) for v, _ in pairs]), P.TupleExpr([e for _, e in pairs])))
 
     def op_for(self, op, region, i, out, force_inline=False):
-        lo, hi, step, *inits = op.operands
-        body = op.regions[0]
-        iv, *args = body.args
+        view = Loop(op)
+        body, iv, args = view.body, view.index, view.carried
         self.before_loop(op, out)
-        self.carry_vars(op, args, inits, out)
+        self.carry_vars(op, args, view.inits, out)
         self.vars[iv.id] = P.Var(iv.hint)
-        loop = P.For(self.vars[iv.id], range_bounds(self.ref(lo), self.ref(hi), self.ref(step), lo, step))
+        loop = P.For(self.vars[iv.id], range_bounds(*(self.ref(b) for b in view.bounds), *view.bounds))
         self.loop_started(op, loop.body)
         self.coalesce_yields(body)
         self.region(body, loop.body)
@@ -179,9 +178,10 @@ class ForwardEmitter:
             self.defined(r, out)
 
     def op_while(self, op, region, i, out, force_inline=False):
-        cond, body = op.regions
+        view = Loop(op)
+        cond, body = view.cond, view.body
         self.before_loop(op, out)
-        self.carry_vars(op, body.args, op.operands, out)
+        self.carry_vars(op, view.carried, view.inits, out)
         for a, b in zip(cond.args, body.args):
             self.vars[a.id] = self.vars[b.id]
         self.region(cond, [], force_inline=True)
@@ -189,7 +189,7 @@ class ForwardEmitter:
         self.loop_started(op, loop.body)
         self.coalesce_yields(body)
         self.region(body, loop.body)
-        self.yields(body, body.args, loop.body)
+        self.yields(body, view.carried, loop.body)
         out.append(loop)
         self.loop_finished(op, out)
         for r in op.results:
@@ -232,7 +232,8 @@ def _top(op: Op, region: Region, position: dict) -> int:
     return len(region.ops)
 
 
-def range_bounds(lo: P.Expr, hi: P.Expr, step: P.Expr, lo_value: Value, step_value: Value) -> list:
+def range_bounds(lo: P.Expr, hi: P.Expr, step: P.Expr, lo_value: Value, hi_value: Value, step_value: Value) -> list:
+    """`range(hi)` or `range(lo, hi)` where the constants allow: the way a person writes the loop."""
     if constant_value(step_value) == 1:
         return [hi] if constant_value(lo_value) == 0 else [lo, hi]
     return [lo, hi, step]

@@ -302,8 +302,7 @@ class Lowerer:
         if not isinstance(node.target, gast.Name):
             raise self.error(UnsupportedSyntaxError, "the loop variable must be a single name", node)
         bounds = [self.int_value(a, env) for a in it.args]
-        lo, hi, step = ([self.const(0), bounds[0], self.const(1)] if len(bounds) == 1 else
-                        [bounds[0], bounds[1], bounds[2] if len(bounds) == 3 else self.const(1)])
+        lo, hi, step = self.range_parts(bounds)
         names = self.carried(node.body, env, exclude={node.target.id})
         loc = self.loc
 
@@ -770,14 +769,19 @@ class Lowerer:
         if name == "arange":
             a = self.args(node, env, ["start", "stop", "step", "dtype"])
             bounds = [self.as_value(a[k], node) for k in ("start", "stop", "step") if k in a]
-            lo, hi, step = ([self.const(0), bounds[0], self.const(1)] if len(bounds) == 1 else
-                            [bounds[0], bounds[1], bounds[2] if len(bounds) == 3 else self.const(1)])
+            lo, hi, step = self.range_parts(bounds)
             t = promote(lo.type, hi.type, step.type)
             if a.get("dtype"):
                 return self.op1("arange", [lo, hi, step], Array(self.dtype_arg(a["dtype"], node), 1),
                                 dtype=self.dtype_arg(a["dtype"], node))
             return self.op1("arange", [lo, hi, step], Array(t.dtype if t.dtype != "bool" else "int64", 1))
         raise self.error(UnsupportedCallError, f"np.{name} is not supported", node)
+
+    def range_parts(self, bounds: list[Value]) -> list[Value]:
+        """(start, stop, step) of range(stop), range(start, stop) or range(start, stop, step), and of np.arange."""
+        if len(bounds) == 1:
+            return [self.const(0), bounds[0], self.const(1)]
+        return [bounds[0], bounds[1], bounds[2] if len(bounds) == 3 else self.const(1)]
 
     def int_value_of(self, v, node) -> Value:
         v = self.as_value(v, node)

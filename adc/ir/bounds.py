@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .core import BOOL, WEAK_INT, Function, Op, Region, Value, constant_value
+from .core import BOOL, WEAK_INT, Function, Loop, Op, Region, Value, constant_value
 from .shapes import shape_root
 
 ACCESSES = ("load", "store", "getslice", "setslice")
@@ -136,21 +136,21 @@ def _hoisted(form: Affine, length: Affine, side: str, chain: list[Op], scope: _S
     check), or None when no loop of the chain can take it."""
     for depth, loop in enumerate(chain):
         inner = chain[depth:]
-        if any(not _const_int(op.operands[2]) for op in inner):
+        if any(not _const_int(Loop(op).step) for op in inner):
             continue
         extreme = _extreme(form, inner, side, scope)
         if extreme is None or not _available(extreme, length, inner, scope):
             continue
         if _decided(extreme, length, side):
             return []
-        runs = [op.operands[:3] for op in inner if not _runs(op, scope)]
-        return [(loop, extreme, runs, [b for op in inner for b in op.operands[:3]])]
+        runs = [Loop(op).bounds for op in inner if not _runs(op, scope)]
+        return [(loop, extreme, runs, [b for op in inner for b in Loop(op).bounds])]
     return None
 
 
 def _span(loop: Op, scope: _Scope) -> Affine | None:
     """hi - lo - 1 (mirrored for a negative step): at least 0 wherever the loop's body runs."""
-    lo, hi, step = (_form(v, scope) for v in loop.operands[:3])
+    lo, hi, step = (_form(v, scope) for v in Loop(loop).bounds)
     if step.terms or not step.const:
         return None
     return (hi.plus(lo, -1) if step.const > 0 else lo.plus(hi, -1)).plus(Affine(-1))
@@ -175,7 +175,7 @@ def _bound(form: Affine, loops: list[Op], side: str, scope: _Scope) -> Affine:
 def _extreme(form: Affine, loops: list[Op], side: str, scope: _Scope) -> Affine | None:
     """The smallest (side "lower") or largest index over the loops' ranges, or None if a loop's step is
     not a constant."""
-    indices = {op.regions[0].args[0].id: op for op in loops}
+    indices = {Loop(op).index.id: op for op in loops}
     result = Affine(form.const)
     for key, c in form.terms:
         if key[0] != "index" or key[1] not in indices:
@@ -186,14 +186,14 @@ def _extreme(form: Affine, loops: list[Op], side: str, scope: _Scope) -> Affine 
         if ends is None:
             return None
         first, last = ends
-        low, high = (first, last) if _const_int(op.operands[2]) > 0 else (last, first)
+        low, high = (first, last) if _const_int(Loop(op).step) > 0 else (last, first)
         result = result.plus((low if (c > 0) == (side == "lower") else high).scaled(c))
     return result
 
 
 def _ends(loop: Op, scope: _Scope):
     """The first and last value of a `for` loop's index, when its step is a constant."""
-    lo, hi, step = loop.operands[:3]
+    lo, hi, step = Loop(loop).bounds
     s = _const_int(step)
     if not s:
         return None
@@ -212,10 +212,10 @@ def _available(extreme: Affine, length: Affine, loops: list[Op], scope: _Scope) 
     inside = scope.inside.get(id(outer))
     if inside is None:
         inside = scope.inside[id(outer)] = _defined_in(outer)
-    bounds = [b for op in loops for b in op.operands[:3]]
+    bounds = [b for op in loops for b in Loop(op).bounds]
     for key, _ in extreme.terms + length.terms:
         if key[0] == "last":
-            bounds += scope.values[key].operands[:3]
+            bounds += Loop(scope.values[key]).bounds
         elif key[1] in inside:
             return False
     return not any(b.id in inside for b in bounds)
@@ -330,7 +330,7 @@ def _check_ops(check: _Check, scope: _Scope) -> list[Op]:
         if key[0] == "len":
             return known.get(key) or emit("dim", [scope.values[key]], axis=key[2])
         if key[0] == "last":  # lo + step * ((hi - lo - 1) // step), and mirrored for a negative step
-            lo, hi, step = scope.values[key].operands[:3]
+            lo, hi, step = Loop(scope.values[key]).bounds
             s = _const_int(step)
             span = emit("sub", [emit("sub", [hi, lo] if s > 0 else [lo, hi]), const(1)])
             return emit("add", [lo, emit("mul", [const(s), emit("floordiv", [span, const(abs(s))])])])

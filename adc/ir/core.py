@@ -147,6 +147,58 @@ class Function:
         return self.body.ops[-1].operands
 
 
+class Loop:
+    """Named views of a `for` or `while` op. A for's operands are [lo, hi, step, *inits] and its one
+    region's arguments [index, *carried]; a while's operands are [*inits], its regions [cond, body], each
+    with arguments [*carried]. Both yield the carried values and return them as results."""
+
+    __slots__ = ("op",)
+
+    def __init__(self, op: Op):
+        assert op.opcode in ("for", "while"), op.opcode
+        self.op = op
+
+    @property
+    def is_for(self) -> bool:
+        return self.op.opcode == "for"
+
+    @property
+    def bounds(self) -> list[Value]:
+        """lo, hi, step of a for (`range(lo, hi, step)`)."""
+        return self.op.operands[:3]
+
+    @property
+    def step(self) -> Value:
+        return self.op.operands[2]
+
+    @property
+    def inits(self) -> list[Value]:
+        return self.op.operands[3:] if self.is_for else self.op.operands
+
+    @property
+    def body(self) -> Region:
+        return self.op.regions[0] if self.is_for else self.op.regions[1]
+
+    @property
+    def cond(self) -> Region:
+        """A while's condition region (it yields one bool)."""
+        return self.op.regions[0]
+
+    @property
+    def index(self) -> Value:
+        """A for's induction variable."""
+        return self.op.regions[0].args[0]
+
+    @property
+    def carried(self) -> list[Value]:
+        """The body's arguments that hold the carried values."""
+        return self.body.args[1:] if self.is_for else self.body.args
+
+    def slots(self) -> list[tuple[Value, Value, Value, Value]]:
+        """(initial value, body argument, yielded value, result) per carried value."""
+        return list(zip(self.inits, self.carried, self.body.yielded, self.op.results))
+
+
 def walk(region: Region):
     """Every op of a region and its nested regions, in program order."""
     for op in region.ops:

@@ -1,7 +1,7 @@
 """Text form of the SSA IR, in the spirit of MLIR's `scf` dialect."""
 from __future__ import annotations
 
-from .core import Function, Op, Region
+from .core import Function, Loop, Op, Region
 
 
 def format_function(fn: Function) -> str:
@@ -44,16 +44,15 @@ class _Printer:
         typ = f" : {', '.join(str(v.type) for v in op.results)}" if op.results else ""
         loc = f"  # {op.loc}" if op.loc else ""
         if op.opcode == "for":
-            lo, hi, step, *inits = op.operands
-            body = op.regions[0]
-            iv, *carried = body.args
-            self.lines.append(f"{pad}{head}for {self.name(iv)} in range({self.names([lo, hi, step])}) "
-                              f"carry ({self.carry(carried, inits)}) {{{loc}")
-            self.region(body, depth + 1)
+            loop = Loop(op)
+            self.lines.append(f"{pad}{head}for {self.name(loop.index)} in range({self.names(loop.bounds)}) "
+                              f"carry ({self.carry(loop.carried, loop.inits)}) {{{loc}")
+            self.region(loop.body, depth + 1)
             self.lines.append(pad + "}")
         elif op.opcode == "while":
-            cond, body = op.regions
-            self.lines.append(f"{pad}{head}while carry ({self.carry(body.args, op.operands)}) {{{loc}")
+            loop = Loop(op)
+            cond, body = loop.cond, loop.body
+            self.lines.append(f"{pad}{head}while carry ({self.carry(loop.carried, loop.inits)}) {{{loc}")
             self.lines.append(f"{pad}  cond({self.names(cond.args)}) {{")
             self.region(cond, depth + 2)
             self.lines.append(f"{pad}  }} do({self.names(body.args)}) {{")

@@ -1,7 +1,7 @@
 """Structural checks of the SSA IR: every value defined once, before use, in scope."""
 from __future__ import annotations
 
-from .core import Function, Region
+from .core import Function, Loop, Op, Region
 
 
 class IRError(AssertionError):
@@ -27,6 +27,7 @@ def _verify_region(region: Region, outer: set[int], in_function_body: bool = Fal
             if v.owner is not op:
                 raise IRError(f"{v!r} does not point back at its defining {op.opcode}")
             _define(v, scope)
+        _verify_arity(op)
         terminator = op.opcode in ("yield", "return")
         if terminator and i != len(region.ops) - 1:
             raise IRError(f"{op.opcode} at {op.loc} is not the last op of its region")
@@ -34,6 +35,25 @@ def _verify_region(region: Region, outer: set[int], in_function_body: bool = Fal
     expected = "return" if in_function_body else "yield"
     if last != expected:
         raise IRError(f"region ends with {last}, expected {expected}")
+
+
+def _verify_arity(op: Op) -> None:
+    """Loops and branches: as many initial values, region arguments, yields and results as carried values."""
+    if op.opcode == "if":
+        if len(op.operands) != 1 or len(op.regions) != 2 or any(len(r.yielded) != len(op.results) for r in op.regions):
+            raise IRError(f"if at {op.loc}: one condition, two regions each yielding its {len(op.results)} results")
+        return
+    if op.opcode not in ("for", "while"):
+        return
+    loop, k = Loop(op), len(op.results)
+    found = {"regions": len(op.regions), "initial values": len(loop.inits), "region arguments": len(loop.carried),
+             "yielded values": len(loop.body.yielded)}
+    expected = {"regions": 1 if loop.is_for else 2, "initial values": k, "region arguments": k, "yielded values": k}
+    if not loop.is_for:
+        found.update({"condition arguments": len(loop.cond.args), "condition values": len(loop.cond.yielded)})
+        expected.update({"condition arguments": k, "condition values": 1})
+    if found != expected:
+        raise IRError(f"{op.opcode} at {op.loc} with {k} results has {found}, expected {expected}")
 
 
 def _define(v, scope: set[int]) -> None:
