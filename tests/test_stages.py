@@ -310,3 +310,62 @@ def test_wrt_chooses_what_is_varied():
     assert by_q.active("v") and not by_q.varied("u")
     both = stages(mixed, [F64, F64, I64, A1], [0, 1])
     assert both.active("u") and not both.active("scale")
+
+
+# -- accumulation is a fact lowering records -------------------------------------------------------
+def _accumulating(p, x):
+    s = 0.0
+    u = 0.0
+    w = 0.0
+    for n in range(x.shape[0]):
+        s = x[n] * p + s      # the old value second
+        u -= p * x[n]
+        w = p * x[n] - w      # not an accumulation: w changes sign each step
+    return s + u * u + w
+
+
+def _updating(p, x):
+    y = np.zeros(x.shape[0])
+    for n in range(x.shape[0]):
+        y[n] += p * x[n]
+        y[n] -= 0.5 * p
+        y[n] *= p
+        y[n] /= 1.0 + p * p
+    return np.sum(y * y)
+
+
+def _writer(v):
+    v[0] = 2.0 * v[0]
+    return v[0]
+
+
+def _self_writing(p, x):
+    y = x * p
+    y[0] += _writer(y)   # the delta's evaluation writes y[0]: not an update of the old element
+    return np.sum(y * y)
+
+
+def _ops(fn, types, opcode):
+    return [op for op in walk(lower_function(fn, types).body) if op.opcode == opcode]
+
+
+def test_lowering_marks_accumulations_and_element_updates():
+    """`s = t + s`, `u -= t` carry s's adjoint through unchanged (attrs accumulates names s's operand);
+    `w = t - w` does not; `y[n] op= d` is an augmented store, unless d's evaluation writes the array."""
+    marks = [(op.opcode, op.attrs.get("accumulates")) for op in _ops(_accumulating, [F64, A1], "add")
+             + _ops(_accumulating, [F64, A1], "sub") if op.loc.text.strip().startswith(("s =", "u -=", "w ="))]
+    assert sorted(marks, key=str) == sorted([("add", 1), ("sub", 0), ("sub", None)], key=str)
+    assert [op.attrs.get("augmented") for op in _ops(_updating, [F64, A1], "store")] == ["add", "sub", "mul", "div"]
+    assert [op.attrs.get("augmented") for op in _ops(_self_writing, [F64, A1], "store")] == [None, None]
+
+
+@pytest.mark.parametrize("fn", [_accumulating, _updating, _self_writing])
+def test_marked_accumulations_and_updates_differentiate_right(fn):
+    """Reverse mode against central differences, and forward mode against reverse (the other path)."""
+    x = np.linspace(-0.5, 1.3, 7)
+    f = adc.differentiate(fn, wrt="p", backend="python")
+    g = f.grad(0.7, x)
+    h = 1e-5
+    fd = (fn(0.7 + h, x.copy()) - fn(0.7 - h, x.copy())) / (2 * h)
+    assert abs(g) > 0.1 and g == pytest.approx(fd, rel=1e-7)
+    assert f.jvp(0.7, x, tangents=1.0)[1] == pytest.approx(g, rel=1e-12)

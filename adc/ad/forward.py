@@ -15,6 +15,7 @@ from ..codegen.spelling import slice_index, zero
 from ..errors import CompileError
 from ..ir.core import STORES, Function, Op, Value, is_array
 from ..primitives import VIEW_OPCODES
+from ..primitives.elementwise import SYMBOLS
 from . import rules
 
 
@@ -69,8 +70,27 @@ class TangentEmitter(ForwardEmitter):
         array, *index, value = op.operands
         if self.act.active(array):
             target = self.tangent_target(array, [self.ref(i) for i in index])
-            self.assign_tangent(target, self.tref(value), value, out)
+            update = self.tangent_update(op)
+            if update is None:
+                self.assign_tangent(target, self.tref(value), value, out)
+            elif update:
+                stmt = P.AugAssign(target, *update)
+                out.append(P.For(self.direction, [P.Ref(self.directions)], [stmt]) if self.vector else stmt)
         super().op_store(op, region, i, out, force_inline)
+
+    def tangent_update(self, store: Op):
+        """`x[i] += d` updates x_dot[i] by d_dot (nothing to do when d has no tangent), and `x[i] *= c` for a c
+        without one by c: (operator, operand) of the tangent's own update, () when it stays, None when the tangent is
+        assigned as usual."""
+        augmented, value = store.attrs.get("augmented"), store.operands[-1]
+        if augmented is None or not self.act.active(value):
+            return None
+        delta = value.owner.operands[1]
+        if augmented in ("add", "sub"):
+            return (SYMBOLS[augmented], self.tref(delta)) if self.tref(delta) is not None else ()
+        if augmented in ("mul", "div") and self.tref(delta) is None:
+            return SYMBOLS[augmented], self.ref(delta)
+        return None
 
     def op_setslice(self, op, region, i, out, force_inline=False):
         """x[a:b] = v: the tangent's slice gets v's tangent (zero when v has none), first, as for a store."""

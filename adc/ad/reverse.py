@@ -22,7 +22,6 @@ from ..ir.core import (
     Region,
     Value,
     constant_value,
-    has_store,
     is_array,
     uses_of,
     walk,
@@ -511,22 +510,12 @@ class ReverseBuilder:
         out.append(P.Assign(written, zero(array.type)))
 
     def increment(self, store: Op):
-        """`a[i] += d` (load, add, store of the same element): its adjoint is d_bar += a_bar[i]."""
-        array, *index, value = store.operands
-        add = value.owner
-        if not isinstance(add, Op) or add.opcode not in ("add", "sub") or len(self.uses.get(value.id, [])) != 1:
+        """`a[i] += d`, a store that lowering marked (attrs augmented: ops load, add, store): its adjoint is
+        d_bar += a_bar[i], and the element's adjoint passes through unchanged."""
+        if store.attrs.get("augmented") not in ("add", "sub"):
             return None
-        load = add.operands[0].owner
-        if not isinstance(load, Op) or load.opcode != "load" or load.operands[0] is not array \
-                or load.operands[1:] != index or len(self.uses.get(load.result.id, [])) != 1:
-            return None
-        region = self.rec.op_region[id(store)]
-        if self.rec.op_region.get(id(load)) is not region:
-            return None
-        between = region.ops[region.ops.index(load) + 1:region.ops.index(store)]
-        if any(has_store(o) for o in between):  # `x[0] += f(x)` where f writes x: not a plain increment
-            return None
-        self.handled.update({id(add), id(load)})
+        add = store.operands[-1].owner
+        self.handled.update({id(add), id(add.operands[0].owner)})
         return add.operands[1], (1 if add.opcode == "add" else -1)
 
     def _seed_carries(self, op: Op, slots, out: list):
@@ -558,17 +547,16 @@ class ReverseBuilder:
         return P.Call("np.zeros_like", [self.shape_ref(v)]) if is_array(v.type) else zero(v.type)
 
     def accumulation(self, a: Value, y: Value, region: Region):
-        """`s += t` carried by a loop: the carried adjoint passes through unchanged, t gets it."""
+        """`s += t` carried by a loop (an add or sub that lowering marked, attrs accumulates, whose old value
+        is the block argument): the carried adjoint passes through unchanged, t gets it."""
         add = y.owner
-        if not isinstance(add, Op) or add.opcode not in ("add", "sub") or self.rec.region_of.get(y.id) is not region:
+        if not isinstance(add, Op) or "accumulates" not in add.attrs or self.rec.region_of.get(y.id) is not region:
             return None
-        if len(self.uses.get(y.id, [])) != 1 or len(self.uses.get(a.id, [])) != 1 or self.bars[a.id] is not self.bars.get(y.id, self.bars[a.id]):
+        old = add.attrs["accumulates"]
+        if add.operands[old] is not a or len(self.uses.get(y.id, [])) != 1 or len(self.uses.get(a.id, [])) != 1 \
+                or self.bars[a.id] is not self.bars.get(y.id, self.bars[a.id]):
             return None
-        if add.operands[0] is a and add.operands[1] is not a:
-            return add.operands[1], add.opcode == "add"
-        if add.opcode == "add" and add.operands[1] is a and add.operands[0] is not a:
-            return add.operands[0], True
-        return None
+        return add.operands[1 - old], add.opcode == "add"
 
     def through_inner_loop(self, a: Value, y: Value, region: Region) -> bool:
         """A carried value handed to an inner loop and taken back from it (a sum over a 2-d grid)."""

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..ir.core import Function, Loop, Op, Region, Value, constant_value, has_store, is_array, uses_of, walk
 from ..primitives import FRESH, spell
+from ..primitives.elementwise import SYMBOLS
 from . import pyir as P
 from .spelling import slice_index
 
@@ -92,8 +93,13 @@ class ForwardEmitter:
         """Hook: an op's statement, if any, is out (forward mode adds the tangent's here)."""
 
     def op_store(self, op, region, i, out, force_inline=False):
+        """`x[i] = v`, or `x[i] += d` for a store lowering marked augmented (when v is not a variable of its own)."""
         array, *index, value = op.operands
-        out.append(P.Assign(P.Index(self.ref(array), [self.ref(x) for x in index]), self.ref(value)))
+        target = P.Index(self.ref(array), [self.ref(x) for x in index])
+        if op.attrs.get("augmented") and value.id in self.inlined:
+            out.append(P.AugAssign(target, SYMBOLS[op.attrs["augmented"]], self.ref(value.owner.operands[1])))
+        else:
+            out.append(P.Assign(target, self.ref(value)))
         self.emitted(op, out)
 
     def op_setslice(self, op, region, i, out, force_inline=False):

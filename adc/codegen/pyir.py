@@ -430,11 +430,10 @@ def _block_text(stmts, depth) -> str:
 
 
 def _as_augmented(s: Assign) -> str | None:
-    """`v = v + e` prints as `v += e`, the way a person writes an accumulation."""
+    """`v = v + e` of a scalar variable prints as `v += e`, the way a person writes an accumulation (an
+    array's `a = a * b` must not: it may alias, or change dtype). Element updates are AugAssign already."""
     v = s.value
-    if isinstance(s.target, Ref) and s.target.var.array:
-        return None
-    if isinstance(s.target, (Ref, Index)) and isinstance(v, BinOp) and v.op in ("+", "-", "*", "/") \
-            and type(v.left) is type(s.target) and format_expr(v.left) == format_expr(s.target):
+    if isinstance(s.target, Ref) and not s.target.var.array and isinstance(v, BinOp) and v.op in ("+", "-", "*", "/") \
+            and isinstance(v.left, Ref) and v.left.var is s.target.var:
         return f"{format_expr(s.target)} {v.op}= {format_expr(v.right)}"
     return None

@@ -30,6 +30,7 @@ from ..ir.core import (
     Value,
     as_float,
     constant_value,
+    has_store,
     is_array,
     is_weak,
     promote,
@@ -254,8 +255,22 @@ class Lowerer:
 
     def stmt_Assign(self, node, env):
         value = self.expr(node.value, env)
+        if len(node.targets) == 1 and isinstance(node.targets[0], gast.Name) and isinstance(value, Value):
+            self.note_accumulation(value, env.get(node.targets[0].id))  # s = s + t
         for target in node.targets:
             self.assign(target, value, env)
+
+    @staticmethod
+    def note_accumulation(new: Value, old) -> None:
+        """`s += t`, `s = s + t`, `s = t + s`, `s -= t`: the add or sub says which operand is s's old value
+        (attrs accumulates), so reverse mode passes s's adjoint through and gives t its share."""
+        owner = new.owner
+        if isinstance(owner, Op) and isinstance(old, Value) and not is_array(old.type) and owner.opcode in ("add", "sub"):
+            a, b = owner.operands
+            if a is old and b is not old:
+                owner.attrs["accumulates"] = 0
+            elif owner.opcode == "add" and b is old and a is not old:
+                owner.attrs["accumulates"] = 1
 
     def stmt_AugAssign(self, node, env):
         op = BINOPS[type(node.op)]
@@ -266,12 +281,16 @@ class Lowerer:
             if is_array(old.type):  # numpy's `y += e` writes into y's memory, which views of y see
                 self.store(old, [(None, None, None)] * old.type.ndim, new, target, in_place=True)
             else:
+                self.note_accumulation(new, old)
                 self.assign(target, new, env)
         elif isinstance(target, gast.Subscript):
             array, index = self.subscript_parts(target, env)
             old = self.load(array, index, target)
-            self.store(array, index, self.binop(op, old, self.as_value(self.expr(node.value, env), node.value)), target,
-                       in_place=True)
+            start = len(self.region.ops)
+            new = self.binop(op, old, self.as_value(self.expr(node.value, env), node.value))
+            # `x[i] += d` updates the element unless d's own evaluation wrote into memory (`x[0] += f(x)`)
+            updates = new.owner.operands[0] is old and not any(has_store(o) for o in self.region.ops[start:])
+            self.store(array, index, new, target, in_place=True, augmented=new.owner.opcode if updates else None)
         else:
             raise self.error(UnsupportedSyntaxError, "augmented assignment needs a name or an array element as its target", node)
 
@@ -638,16 +657,19 @@ class Lowerer:
         ndim = array.type.ndim - spec.count("i")
         return self.op1("getslice", [array, *operands], Array(array.type.dtype, ndim), spec=spec)
 
-    def store(self, array, parts, value, node, in_place: bool = False) -> None:
+    def store(self, array, parts, value, node, in_place: bool = False, augmented: str | None = None) -> None:
         """array[parts] = value. `in_place`: value is `array[parts] <op> e`, which numpy computes only when it
-        has the slice's shape, so its adjoint needs no summing down."""
+        has the slice's shape, so its adjoint needs no summing down. `augmented`: value is the op (add, mul...)
+        of the element's old value (a load just before) and a delta, and nothing wrote in between: the store
+        says so (attrs augmented), printed `x[i] += d`, and an add's or sub's adjoint is the delta's."""
         element = len(parts) == array.type.ndim and all(isinstance(p, Value) for p in parts)
         if element and is_array(value.type):
             raise self.error(TypeCheckError, "an array cannot be stored into one element", node)
         if np.dtype(value.type.dtype).kind == "c" and np.dtype(array.type.dtype).kind != "c":
             raise self.error(TypeCheckError, "a complex value cannot be stored into a real array: take .real or abs() first", node)
         if element:
-            self.emit("store", [array, *parts, self.cast(value, Scalar(array.type.dtype))], [])
+            stored = self.cast(value, Scalar(array.type.dtype))
+            self.emit("store", [array, *parts, stored], [], {"augmented": augmented} if augmented and stored is value else {})
             return
         spec, operands = _slice_spec(parts)
         view_ndim = array.type.ndim - spec.count("i")

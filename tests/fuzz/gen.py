@@ -13,7 +13,7 @@ constant).
 
 Constructs:
 
-- scalars: recurrences (`s = 0.9 * s + ...`, `s *= 0.5`, a phase `s = (s + e) % 6.283`), float
+- scalars: recurrences (`s = 0.9 * s + ...`, `s = e + s`, `s *= 0.5`, a phase `s = (s + e) % 6.283`), float
   `%` and `//` in expressions, complex locals and recurrences with real losses;
 - control flow: for loops of fourteen range forms (negative steps, triangular `range(i)` /
   `range(i, n)`, 2-d row loops, sliding windows `range(n - K + 1)` / `range(K, n)` with
@@ -37,7 +37,8 @@ Constructs:
   `x[n - K:n]`, windows in loops), rows `A[i, :]`, columns `A[:, j]`, transposes `A.T`, in
   elementwise expressions of matching concrete length, `np.sum` / `np.mean` / `np.dot`,
   `A @ v`, `A.T @ u`, matrix products and sums of matrix expressions; element writes whose value
-  reads the written array whole (`x[i] = np.sum(x) * x[i]`, `b[0] = np.dot(x, b)`);
+  reads the written array whole (`x[i] = np.sum(x) * x[i]`, `b[0] = np.dot(x, b)`); element updates
+  `x[i] += e`, `-=`, `*= 0.9 + 0.1 * np.tanh(e)`, `/= 1.5 + np.tanh(e)`;
 - named views `v = x[1:]`, `v = A[:, 0]`, `v = A.T` (read after their base is written, and
   written through: `v[0] = ...` changes the base);
 - arrays as values: local arrays (zeros, copies of arrays or slices, expressions), matrix state
@@ -1034,6 +1035,9 @@ class Gen:
             self.tags.add("mod_update")
             e = self.expr(scope, 1)
             return Line(f"{s} = ({s} + {e.text}) % {self.pick(('6.283', '2.0'))}")
+        if self.chance(1, 10):  # an accumulation with the old value second
+            e = self.expr(scope)
+            return Line(f"{s} = {paren(e, e.prec <= ADD)} + {s}")
         form = self.int(0, 6 if scope.loops or scope.in_loop else 7)
         if form == 5:
             return Line(f"{s} *= {self.pick(('0.9', '0.5'))}")
@@ -1072,13 +1076,19 @@ class Gen:
                 return Line(f"{target} = {red.text}")
             return Line(f"{target} += 0.1 * {red.text}")
         e = self.expr(scope)
-        form = self.int(0, 3)
+        form = self.int(0, 6)
         if form == 0:
             return Line(f"{target} = {e.text}")
         if form == 1:
             return Line(f"{target} += {e.text}")
         if form == 2:
             return Line(f"{target} = 0.5 * {target} + {paren(e, e.prec <= ADD)}")
+        if form == 4:  # augmented stores other than +=: lowering marks them, the transforms use the mark
+            return Line(f"{target} -= {e.text}")
+        if form == 5:
+            return Line(f"{target} *= 0.9 + 0.1 * np.tanh({e.text})")
+        if form == 6:
+            return Line(f"{target} /= 1.5 + np.tanh({e.text})")
         src = self.element(a, scope)
         return Line(f"{target} = {src} * {paren(e, e.prec < MUL)}")
 
