@@ -304,6 +304,28 @@ def main(x, a):
             hvp=False, numba=False, seed=0,
         ),
     ),
+    Regression(
+        "short_circuit_read_past_the_end", "bounds-false:primal", None,
+        note=("`a < 0.1 and x[n] > 0.1`: the element on the right of `and` was read (and its bounds checked) "
+              "even where the left side decided, so adc raised OutOfBounds where Python never reads x[n]; "
+              "an operand that reads memory now runs inside an `if`, as one that writes did"),
+        case=Case(
+            source='''\
+import numpy as np
+
+
+def main(x, y, a):
+    n = x.shape[0]
+    s0 = 0.0
+    if a < 0.1 and x[n] > 0.1:
+        s0 += 0.5
+    return s0 + np.sum(y * y)
+''',
+            args=(np.array([0.12573, -0.132105]), np.array([0.640423, 0.1049]), 0.939811),
+            wrt=('x',),
+            hvp=False, numba=False, seed=0,
+        ),
+    ),
 ]
 
 

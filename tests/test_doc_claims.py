@@ -870,3 +870,43 @@ def test_call_time_refusals_are_the_errors_the_page_names():
             call()
         seen.add(cells[0])
     assert seen == {c[0] for c in rows}, "a row of the page has no case here"
+
+
+# -- docs/design.md, "How to add a primitive": each example is one declaration in one module ---------
+def test_adding_a_primitive_touches_one_module(tmp_path):
+    """The page's two declarations, appended to a copy of adc (elementwise.py, reductions.py), give np.cbrt
+    and np.prod (and x.prod()) gradients that match central differences and forward mode."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "design.md").read_text()
+    section = page.split("### How to add a primitive", 1)[1]
+    cbrt, prod = re.findall(r"```python\n(.*?)```", section, re.S)[:2]
+    copy = tmp_path / "adc"
+    shutil.copytree(Path(adc.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    with open(copy / "primitives" / "elementwise.py", "a") as f:
+        f.write("\n" + cbrt)
+    with open(copy / "primitives" / "reductions.py", "a") as f:
+        f.write("\n" + prod)
+    script = tmp_path / "use.py"
+    script.write_text(
+        "import numpy as np, adc\n"
+        f"assert adc.__file__.startswith({str(copy)!r}), adc.__file__\n"
+        "def f(x, s):\n"
+        "    return np.prod(x * s) + np.sum(np.cbrt(x + 2.0)) + np.cbrt(s + 1.0) + x.prod()\n"
+        "x = np.linspace(0.5, 1.5, 5)\n"
+        "g = adc.differentiate(f, wrt=('x', 's'), backend='python')\n"
+        "gx, gs = g.grad(x, 0.7)\n"
+        "h = 1e-6\n"
+        "fd_s = (f(x, 0.7 + h) - f(x, 0.7 - h)) / (2 * h)\n"
+        "fd_x = np.array([(f(x + h * e, 0.7) - f(x - h * e, 0.7)) / (2 * h) for e in np.eye(5)])\n"
+        "assert abs(gs - fd_s) <= 1e-7 * abs(fd_s), (gs, fd_s)\n"
+        "assert np.max(np.abs(gx - fd_x)) <= 1e-7 * np.max(np.abs(fd_x)), (gx, fd_x)\n"
+        "jv = g.jvp(x, 0.7, tangents=(np.ones(5), 1.0))[1]\n"
+        "assert abs(jv - (np.sum(gx) + gs)) <= 1e-12 * abs(jv), jv\n"
+        "print('ok')\n")
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(tmp_path), "ADC_CACHE_DIR": str(tmp_path / "cache")})
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

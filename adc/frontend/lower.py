@@ -19,7 +19,6 @@ from ..ir.core import (
     BOOL,
     I64,
     SHORT_NAMES,
-    STORES,
     WEAK_INT,
     Array,
     Function,
@@ -38,6 +37,7 @@ from ..ir.core import (
     walk,
     with_dtype,
 )
+from ..primitives import ACCESSES, CALLED
 from ..primitives.elementwise import FUNCTIONS
 from . import resolve
 from .desugar import desugar
@@ -567,9 +567,10 @@ class Lowerer:
         return self.op1("neg", [v], with_dtype(v.type, "int64") if v.type.dtype == "bool" else v.type)
 
     def expr_BoolOp(self, node, env):
-        """`a and b`, `a or b`, short-circuiting as Python does: an operand that writes memory (a helper
-        that stores into an array) runs inside an `if`; constants decide or drop out (the flags
-        desugaring introduces start as False)."""
+        """`a and b`, `a or b`, short-circuiting as Python does: an operand that reads or writes memory (an
+        element that may be out of bounds when the left side decides, `i < n and x[i] > 0`; a helper that
+        stores into an array) runs inside an `if`; constants decide or drop out (the flags desugaring
+        introduces start as False)."""
         is_and = isinstance(node.op, gast.And)
         result = self.condition(node.values[0], env)
         for operand in node.values[1:]:
@@ -579,7 +580,7 @@ class Lowerer:
             if constant_value(result) is is_and:
                 self.region.ops.extend(region.ops)
                 result = v
-            elif any(op.opcode in STORES for op in walk(region)):
+            elif any(op.opcode in ACCESSES for op in walk(region)):
                 decided = Region()
                 self.regions.append(decided)
                 self.finish_yield([self.const(not is_and)], [BOOL])
@@ -913,11 +914,10 @@ class Lowerer:
         return self.reduce(name, self.as_value(a["a"], node), node)
 
     def reduce(self, name, v, node) -> Value:
-        if not is_array(v.type):
-            return v if name == "sum" else self.cast(v, as_float(v.type))
-        dtype = v.type.dtype if v.type.dtype != "bool" else "int64"
-        t = Scalar(dtype) if name == "sum" else as_float(Scalar(dtype))
-        return self.op1(name, [v], t)
+        """A primitive called with one array (primitives.CALLED: np.sum, np.mean), typed by its declaration;
+        of a number, the number itself (np.sum(3.0) is 3.0, np.mean(3) is 3.0)."""
+        t = CALLED[name].result(Scalar(v.type.dtype))
+        return self.op1(name, [v], t) if is_array(v.type) else self.cast(v, t)
 
     def method_call(self, base, attr, node, env):
         if node.keywords:
@@ -928,7 +928,7 @@ class Lowerer:
         if is_array(base.type):
             if attr == "copy" and not node.args:
                 return self.op1("copy", [base], base.type)
-            if attr in ("sum", "mean") and not node.args:
+            if attr in CALLED and not node.args:
                 return self.reduce(attr, base, node)
             if attr == "dot" and len(node.args) == 1:
                 return self.matmul(base, self.value(node.args[0], env), node)

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from .. import runtime
+from ..primitives import CALLED
 from ..primitives.elementwise import FUNCTIONS
 
 # math.floor/ceil return Python ints; the numpy spellings return floats
@@ -27,7 +28,7 @@ FOURIER = {name: getattr(np.fft, name) for name in
            ("fft", "ifft", "rfft", "irfft", "fft2", "ifft2", "fftn", "ifftn", "fftshift", "ifftshift")}
 FOURIER["dct"] = runtime.dct
 COMPLEX_PARTS = {"conj": np.conj, "conjugate": np.conjugate, "real": np.real, "imag": np.imag}
-REDUCTIONS = {"sum": np.sum, "mean": np.mean, "dot": np.dot}
+REDUCTIONS = {code: p.spellings[0] for code, p in CALLED.items()} | {"dot": np.dot}
 BUILTINS = {"range": range, "len": len, "int": int, "float": float, "complex": complex, "bool": bool}
 
 _PRIMITIVES: dict[int, tuple[str, str]] = {}

@@ -14,6 +14,8 @@ ELEMENTWISE_OPCODES = frozenset(code for code, p in PRIMITIVES.items() if p.elem
 VIEW_OPCODES = frozenset(code for code, p in PRIMITIVES.items() if p.view)  # may look into operand 0's memory
 ACCESSES = frozenset(code for code, p in PRIMITIVES.items() if p.accesses)  # index into operand 0
 SHAPED_LIKE_FIRST = frozenset(code for code, p in PRIMITIVES.items() if p.shaped_like_first)
+# the primitives a user calls with one array, `np.sum(x)` or `x.sum()`: the frontend lowers them generically
+CALLED = {code: p for code, p in PRIMITIVES.items() if p.spellings}
 
 
 def primitive(opcode: str) -> Primitive:

@@ -45,6 +45,8 @@ class Primitive:
     partials: Callable | None = None
     jvp: Callable | None = None
     vjp: Callable | None = None
+    spellings: tuple = ()  # the functions a user calls it by with one array (np.sum): lowered generically,
+    result: Callable | None = None  # its result type from the array's (also the method `x.sum()`)
 
     def __post_init__(self):
         assert self.effect in EFFECTS, self.effect
