@@ -8,7 +8,6 @@ import threading
 
 import numpy as np
 
-from .analysis.activity import alias_classes
 from .errors import api_boundary
 from .frontend.lower import constants_hold, hidden_arrays, parse_checked
 from .ir.core import STORES, Array, Scalar, is_array, is_differentiable, is_weak, walk
@@ -220,7 +219,7 @@ class Differentiated:
     @staticmethod
     def _first_write(spec: Specialization, i: int):
         param = spec.ir.params[i]
-        memory = alias_classes(spec.ir).get(param.id, {param.id})  # the argument and its views
+        memory = spec.activity.aliases.get(param.id, {param.id})  # the argument and its views
         return next(op.loc for op in walk(spec.ir.body) if op.opcode in STORES and op.operands[0].id in memory)
 
     @api_boundary
@@ -389,7 +388,7 @@ class Differentiated:
         args = self._arguments(args, kwargs)
         spec = self._differentiable_specialization(args)
         self._check_real_scalar_result(spec, "hvp")
-        second = second_order(spec, self.wrt, self.backend)
+        second = second_order(spec)
         tangents = self._tangents(args, tangents)
         args = self._untouched(spec, args)
         (_, *grads), (_, *hv) = self._run_taped(spec, second.kernel("jvp"), *args, 1.0, *tangents)
@@ -432,7 +431,7 @@ class Differentiated:
             eye[offset:offset + size] = np.eye(size)
             seeds.append(eye.reshape((total,) + np.shape(args[i])))
             offset += size
-        kernel = vector_tangent_kernel(spec, total, self.wrt, self.backend)
+        kernel = vector_tangent_kernel(spec, total)
         value, tangent = kernel(*self._untouched(spec, args), *seeds)
         tangent = np.asarray(tangent).reshape(total, -1)
         blocks, offset = [], 0

@@ -4,12 +4,13 @@
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from .ad import rules
 from .ad.forward import tangent_function
 from .ad.reverse import ReverseBuilder
-from .analysis.activity import alias_classes, analyse_activity
+from .analysis.activity import Activity, analyse_activity
 from .analysis.recording import analyse_recording
 from .backend import compile as backend
 from .backend.python import python_kernel
@@ -24,11 +25,16 @@ from .ir.shapes import insert_shape_checks
 from .ir.verify import verify
 from .timing import StageTimes
 
-# the generated functions of one specialisation: name suffix -> what makes it
+
+def reverse_function(ir: Function, wrt: list[int], act: Activity, name: str, debug: bool = False) -> P.FunctionDef:
+    return ReverseBuilder(ir, wrt, act, analyse_recording(ir, act, rules.needs), debug).build(name)
+
+
+# the generated functions of one specialisation: name suffix -> what makes it from (ir, wrt, activity, name, debug)
 TRANSFORMS = {
-    "vjp": lambda ir, wrt, name, debug: reverse_function(ir, wrt, name, debug),
-    "jvp": lambda ir, wrt, name, debug: tangent_function(ir, wrt, analyse_activity(ir, wrt), name),
-    "jvp_vec": lambda ir, wrt, name, debug: tangent_function(ir, wrt, analyse_activity(ir, wrt), name, vector=True),
+    "vjp": reverse_function,
+    "jvp": tangent_function,
+    "jvp_vec": functools.partial(tangent_function, vector=True),
 }
 
 
@@ -36,18 +42,22 @@ TRANSFORMS = {
 class Specialization:
     """Everything adc made for one function, one argument-type signature and one `wrt`."""
     ir: Function
+    wrt: list[int]
+    backend: str
+    debug: bool
+    boundscheck: bool
+    activity: Activity                      # of ir for wrt: computed once, read by every transform
     sources: dict[str, str]                 # "primal", "vjp", "jvp", "jvp_vec" -> function source
     errors: dict[str, Exception]            # transforms that refused (or failed on) this function, and why
     kernels: dict[str, object] = field(default_factory=dict)
     python: dict[str, object] = field(default_factory=dict)  # the generated functions, uncompiled
     stored_params: list[int] = field(default_factory=list)
     second_order: "Specialization | None" = None  # the transforms of this one's vjp, made on demand
-    boundscheck: bool = True
     real_scalar_result: bool = False  # checked once by grad and hvp (api.py)
+    times: StageTimes = field(default_factory=lambda: StageTimes(""))  # seconds per stage (adc/timing.py)
 
     def __post_init__(self):
         self.reads_module = bool(self.ir.constants or self.ir.hidden)  # each call checks what it read still holds
-    times: StageTimes = field(default_factory=lambda: StageTimes(""))  # seconds per stage (adc/timing.py)
 
     def kernel(self, kind: str):
         if kind in self.errors:
@@ -72,11 +82,13 @@ def specialize(fn, arg_types: list, wrt: list[int], backend_name: str, debug: bo
         verify(ir)
     with times.stage("primal"):
         functions = {"primal": primal_function(ir, name, debug)}
+    with times.stage("activity"):
+        act = analyse_activity(ir, wrt)
     errors = {}
     for kind, make in TRANSFORMS.items():
         with times.stage(kind):
             try:
-                functions[kind] = make(ir, wrt, f"{name}__{kind}", debug)
+                functions[kind] = make(ir, wrt, act, f"{name}__{kind}", debug)
             except Exception as exc:  # noqa: BLE001  a transform that fails (a refusal, or a bug) fails its own calls only
                 errors[kind] = exc
     with times.stage("print"):
@@ -88,16 +100,16 @@ def specialize(fn, arg_types: list, wrt: list[int], backend_name: str, debug: bo
         module = backend.load_module(name, backend.module_text(f"{name} in {ir.filename}", list(sources.values())))
     kernels = {kind: _compiled(module, functions[kind].name, backend_name, kind, times) for kind in functions}
     python = {kind: getattr(module, functions[kind].name) for kind in functions}
-    aliases = alias_classes(ir)
     targets = {op.operands[0].id for op in walk(ir.body) if op.opcode in STORES}
-    stored = sorted(i for i, p in enumerate(ir.params) if aliases.get(p.id, {p.id}) & targets)  # through views too
-    return Specialization(ir, sources, errors, kernels, python, stored, boundscheck=boundscheck, times=times)
+    stored = sorted(i for i, p in enumerate(ir.params) if act.aliases.get(p.id, {p.id}) & targets)  # through views too
+    return Specialization(ir, wrt, backend_name, debug, boundscheck, act, sources, errors, kernels, python, stored,
+                          times=times)
 
 
 UNROLL_LIMIT = 16  # up to this many directions, vector mode gives each its own variables
 
 
-def vector_tangent_kernel(spec: Specialization, directions: int, wrt: list[int], backend_name: str):
+def vector_tangent_kernel(spec: Specialization, directions: int):
     """Vector-mode forward kernel; for a few directions, one unrolled for exactly that many."""
     if directions > UNROLL_LIMIT:
         return spec.kernel("jvp_vec")
@@ -105,12 +117,12 @@ def vector_tangent_kernel(spec: Specialization, directions: int, wrt: list[int],
     if kind not in spec.kernels:
         ir = spec.ir
         name = f"{ir.name}__{kind}"
-        function = tangent_function(ir, wrt, analyse_activity(ir, wrt), name, unroll=directions)
+        function = tangent_function(ir, spec.wrt, spec.activity, name, spec.debug, unroll=directions)
         P.assign_names(function)
         text = P.format_function(function)
         module = backend.load_module(f"{ir.name}_{kind}", backend.module_text(f"{ir.name} in {ir.filename}", [text]))
         spec.sources[kind] = text
-        spec.kernels[kind] = _compiled(module, name, backend_name, kind, spec.times)
+        spec.kernels[kind] = _compiled(module, name, spec.backend, kind, spec.times)
     return spec.kernels[kind]
 
 
@@ -120,22 +132,16 @@ def _compiled(module, function_name: str, backend_name: str, kind: str, times: S
     return backend.jit(getattr(module, function_name), backend_name, kind, times)
 
 
-def second_order(spec: Specialization, wrt: list[int], backend_name: str) -> Specialization:
+def second_order(spec: Specialization) -> Specialization:
     """Forward mode over the generated reverse-mode function: the transforms compose."""
     if spec.second_order is None:
         vjp = spec.python.get("vjp")
         if vjp is None:
             raise spec.errors["vjp"]
         seeds = [r.type for r in spec.ir.returned]
-        spec.second_order = specialize(vjp, [p.type for p in spec.ir.params] + seeds, wrt, backend_name,
+        spec.second_order = specialize(vjp, [p.type for p in spec.ir.params] + seeds, spec.wrt, spec.backend,
                                        boundscheck=False)  # the vjp's own checks are kept: they name the user's lines
     return spec.second_order
-
-
-def reverse_function(ir: Function, wrt: list[int], name: str, debug: bool = False) -> P.FunctionDef:
-    act = analyse_activity(ir, wrt)
-    rec = analyse_recording(ir, act, rules.needs)
-    return ReverseBuilder(ir, wrt, act, rec, debug).build(name)
 
 
 STAGES = {"primal": "primal", "reverse": "vjp", "forward": "jvp", "forward-vector": "jvp_vec"}

@@ -372,6 +372,20 @@ def test_while_loop(backend):
     raises_everywhere(walk_too_far, (X4,), ("x",), "s += x[i] * x[i + 1]", "x", 4, backend)
 
 
+def scan_to_the_end(x):
+    """Python reads x[i] only while i < len(x): the scan runs off the end without an IndexError."""
+    s = 0.0
+    i = 0
+    while i < len(x) and x[i] > -2.0:
+        s += x[i] * x[i]
+        i += 1
+    return s
+
+
+def test_while_condition_guarded_by_and(backend):
+    matches_python(scan_to_the_end, (X4,), ("x",), backend, hvp=True)
+
+
 def rows(m):
     s = 0.0
     for i in range(m.shape[0]):

@@ -51,3 +51,17 @@ def test_debug_names_an_infinite_primal_value(backend):
     f = adc.differentiate(ratio, debug=True, backend=backend)
     with pytest.raises(FloatingPointError, match="NaN or Inf in .* .forward sweep."):
         f(2.0, np.array([1.0, 0.0]))
+
+
+def test_forward_mode_checks_values_and_tangents(backend):
+    """jvp with debug=True: a NaN in the primal is named as in grad, an infinite tangent as the tangent."""
+    f = adc.differentiate(cp.nan_in_the_middle, debug=True, backend=backend)
+    x = np.array([0.1, 0.2, 0.5, 0.3])
+    with np.errstate(invalid="ignore"), pytest.raises(FloatingPointError, match=r"NaN or Inf in r .forward sweep.*sqrt"):
+        f.jvp(0.4, x, tangents=1.0)
+    g = adc.differentiate(cp.inf_in_the_reverse_sweep, debug=True, backend=backend)
+    with np.errstate(divide="ignore", invalid="ignore"), \
+            pytest.raises(FloatingPointError, match="NaN or Inf in the tangent of .* .forward mode."):
+        g.jvp(np.array([0.5, 1.0, 0.2]), tangents=np.ones(3))
+    assert g.jvp(np.array([0.5, 0.1, 0.2]), tangents=np.ones(3))[1] == pytest.approx(
+        np.sum(1 / np.sqrt(1 - np.array([0.5, 0.1, 0.2]) ** 2)))

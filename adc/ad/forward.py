@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..analysis.activity import Activity
 from ..codegen import pyir as P
-from ..codegen.emit import ForwardEmitter
+from ..codegen.emit import ForwardEmitter, finite_check
 from ..codegen.spelling import slice_index, zero
 from ..errors import CompileError
 from ..ir.core import STORES, Function, Op, Value, is_array
@@ -20,10 +20,10 @@ from . import rules
 
 
 class TangentEmitter(ForwardEmitter):
-    def __init__(self, fn: Function, wrt: list[int], act: Activity, vector: bool, unroll: int = 0):
+    def __init__(self, fn: Function, wrt: list[int], act: Activity, vector: bool, unroll: int = 0, debug: bool = False):
         self.fn, self.wrt, self.act, self.vector, self.unroll = fn, wrt, act, vector or unroll > 0, unroll
         vars_ = {p.id: P.Var(p.hint, name=p.hint, array=is_array(p.type)) for p in fn.params}
-        super().__init__(fn.body, vars_, materialize={r.id for r in fn.returned} if vector else frozenset())
+        super().__init__(fn.body, vars_, materialize={r.id for r in fn.returned} if vector else frozenset(), debug=debug)
         self.dots: dict[int, P.Var] = {}
         self.dot_inlined: dict[int, P.Expr | None] = {}
         self.direction = P.Var("d")
@@ -64,6 +64,8 @@ class TangentEmitter(ForwardEmitter):
             value = P.Call("np.zeros_like", [self.ref(v)]) if is_array(v.type) else zero(v.type)
         stmt = P.Assign(target, value)
         out.append(P.For(self.direction, [P.Ref(self.directions)], [stmt]) if self.vector else stmt)
+        if self.debug and not self.vector:
+            out.extend(finite_check(target, v, f"the tangent of {v.hint or 'a temporary'}", "forward mode"))
 
     def op_store(self, op, region, i, out, force_inline=False):
         """The tangent store goes first: its expressions may read the element the store overwrites."""
@@ -256,9 +258,11 @@ class TangentEmitter(ForwardEmitter):
         return P.Call("np.zeros", [shape, P.Lit(f"np.{r.type.dtype}")]) if self.vector else zero(r.type)
 
 
-def tangent_function(fn: Function, wrt: list[int], act: Activity, name: str, vector: bool = False,
+def tangent_function(fn: Function, wrt: list[int], act: Activity, name: str, debug: bool = False, vector: bool = False,
                      unroll: int = 0) -> P.FunctionDef:
-    return TangentEmitter(fn, wrt, act, vector, unroll).build(name)
+    """debug: the primal's floats are checked for NaN and Inf as in the primal kernel, and so are the tangents
+    (not in vector mode, where one check per direction would be a loop of its own)."""
+    return TangentEmitter(fn, wrt, act, vector, unroll, debug).build(name)
 
 
 class _Unroll:
@@ -302,29 +306,12 @@ class _Unroll:
         return e
 
     def expr(self, e, d):
-        r = lambda x: self.expr(x, d)  # noqa: E731
-        if e is None or isinstance(e, P.Lit):
-            return e
+        """e for direction d: the direction index a number, a per-direction scalar its own variable."""
         if isinstance(e, P.Ref):
             if e.var is self.direction:
                 return P.Lit(str(d))
             return P.Lit(str(self.k)) if e.var is self.directions else e
-        if isinstance(e, P.Index):
-            if isinstance(e.base, P.Ref) and e.base.var in self.split and d is not None and len(e.index) == 1:
-                return P.Ref(self.split[e.base.var][d])
-            return P.Index(r(e.base), [r(i) for i in e.index])
-        if isinstance(e, P.Slice):
-            return P.Slice(r(e.lower), r(e.upper), r(e.step))
-        if isinstance(e, P.Call):
-            return P.Call(r(e.fn) if isinstance(e.fn, P.Expr) else e.fn, [r(a) for a in e.args])
-        if isinstance(e, P.Attr):
-            return P.Attr(r(e.base), e.attr)
-        if isinstance(e, (P.TupleExpr, P.ListExpr)):
-            return type(e)([r(i) for i in e.items])
-        if isinstance(e, P.BinOp):
-            return P.BinOp(e.op, r(e.left), r(e.right))
-        if isinstance(e, P.Unary):
-            return P.Unary(e.op, r(e.operand))
-        if isinstance(e, P.Cond):
-            return P.Cond(r(e.test), r(e.body), r(e.orelse))
-        raise TypeError(e)
+        if isinstance(e, P.Index) and isinstance(e.base, P.Ref) and e.base.var in self.split and d is not None \
+                and len(e.index) == 1:
+            return P.Ref(self.split[e.base.var][d])
+        return P.map_expr(e, lambda x: self.expr(x, d))

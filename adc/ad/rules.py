@@ -99,10 +99,9 @@ def needs(op: Op, active, contents_only: bool = False) -> list:
 def _reads(e) -> list:
     if isinstance(e, _Read):
         return [e]
-    if isinstance(e, (P.Expr, P.Slice)):
-        return [v for child in vars(e).values() for item in (child if isinstance(child, list) else [child])
-                for v in _reads(item)]
-    return []
+    if not isinstance(e, (P.Expr, P.Slice)):
+        return []
+    return [v for child in P.children(e) for v in _reads(child)]
 
 
 def has_rule(op: Op) -> bool:

@@ -179,30 +179,56 @@ class FunctionDef:
 
 
 # -- traversal -----------------------------------------------------------------
-def expr_vars(e) -> list[Var]:
-    if e is None:
-        return []
-    if isinstance(e, Ref):
-        return [e.var]
-    if isinstance(e, (Lit,)):
+def children(e) -> list:
+    """The sub-expressions of e (and the parts of a slice), in order; None where a part is absent."""
+    if isinstance(e, (Ref, Lit)) or e is None:
         return []
     if isinstance(e, Call):
-        return (expr_vars(e.fn) if isinstance(e.fn, Expr) else []) + [v for a in e.args for v in expr_vars(a)]
+        return ([e.fn] if isinstance(e.fn, Expr) else []) + list(e.args)
     if isinstance(e, Attr):
-        return expr_vars(e.base)
+        return [e.base]
     if isinstance(e, Index):
-        return expr_vars(e.base) + [v for i in e.index for v in expr_vars(i)]
+        return [e.base] + list(e.index)
     if isinstance(e, Slice):
-        return expr_vars(e.lower) + expr_vars(e.upper) + expr_vars(e.step)
+        return [e.lower, e.upper, e.step]
     if isinstance(e, (TupleExpr, ListExpr)):
-        return [v for i in e.items for v in expr_vars(i)]
+        return list(e.items)
     if isinstance(e, BinOp):
-        return expr_vars(e.left) + expr_vars(e.right)
+        return [e.left, e.right]
     if isinstance(e, Unary):
-        return expr_vars(e.operand)
+        return [e.operand]
     if isinstance(e, Cond):
-        return expr_vars(e.test) + expr_vars(e.body) + expr_vars(e.orelse)
+        return [e.test, e.body, e.orelse]
     raise TypeError(e)
+
+
+def map_expr(e, f):
+    """A copy of e whose sub-expressions are f of e's (leaves, and None, are returned as they are)."""
+    if isinstance(e, (Ref, Lit)) or e is None:
+        return e
+    if isinstance(e, Call):
+        return Call(f(e.fn) if isinstance(e.fn, Expr) else e.fn, [f(a) for a in e.args])
+    if isinstance(e, Attr):
+        return Attr(f(e.base), e.attr)
+    if isinstance(e, Index):
+        return Index(f(e.base), [f(i) for i in e.index])
+    if isinstance(e, Slice):
+        return Slice(*[f(p) if p is not None else None for p in (e.lower, e.upper, e.step)])
+    if isinstance(e, (TupleExpr, ListExpr)):
+        return type(e)([f(i) for i in e.items])
+    if isinstance(e, BinOp):
+        return BinOp(e.op, f(e.left), f(e.right))
+    if isinstance(e, Unary):
+        return Unary(e.op, f(e.operand))
+    if isinstance(e, Cond):
+        return Cond(f(e.test), f(e.body), f(e.orelse))
+    raise TypeError(e)
+
+
+def expr_vars(e) -> list[Var]:
+    if isinstance(e, Ref):
+        return [e.var]
+    return [v for c in children(e) for v in expr_vars(c)]
 
 
 def _target_defs_uses(target):

@@ -1,5 +1,8 @@
 """Rewrite `break` and `continue` into flags, so the IR keeps only structured loops.
 
+A `while` whose condition reads an element behind `and`/`or` (`while k < n and x[k] > 0`) tests it
+at the top of the body and breaks, so the read is guarded as Python guards it.
+
 `for ... break` becomes a `while` loop over the range with a `break` flag in its
 condition; both `break` and `continue` set a flag and guard the rest of the body
 with `if not flag:`. The structured IR then needs no jumps, and the reverse sweep
@@ -34,6 +37,12 @@ def _block(stmts, counter):
     return out
 
 
+def _guarded_read(test) -> bool:
+    """An `and`/`or` whose later operands index an array: Python reads it only when the first ones allow."""
+    return any(isinstance(n, gast.BoolOp) and any(isinstance(m, gast.Subscript) for v in n.values[1:] for m in gast.walk(v))
+               for n in gast.walk(test))
+
+
 def _jumps(stmts, kind) -> bool:
     """Whether a break/continue of this loop (not of a nested one) occurs in stmts."""
     for stmt in stmts:
@@ -45,6 +54,12 @@ def _jumps(stmts, kind) -> bool:
 
 
 def _loop(loop, counter):
+    if isinstance(loop, gast.While) and _guarded_read(loop.test):
+        # `while k < n and x[k] > 0:` reads x[k] only when k < n: the test moves into the body, where an
+        # operand that reads memory runs inside an `if` (the condition of a while is one expression)
+        stop = gast.copy_location(gast.If(test=gast.UnaryOp(op=gast.Not(), operand=loop.test),
+                                          body=[gast.copy_location(gast.Break(), loop)], orelse=[]), loop)
+        loop.test, loop.body = constant(True), [stop] + loop.body
     loop.body = _block(loop.body, counter)
     has_break = _jumps(loop.body, gast.Break)
     has_continue = _jumps(loop.body, gast.Continue)
