@@ -260,3 +260,17 @@ def test_verifier_counts_the_parts_of_a_loop():
     loop.results.append(Value(F64, "extra", owner=loop))
     with pytest.raises(IRError, match="for at .* with 3 results has .*expected"):
         verify(ir)
+
+
+def _energy(x, t):
+    d = x - t
+    return np.sum(d * d)
+
+
+def test_a_square_written_as_a_product_has_one_adjoint_term():
+    """d * d: one contribution 2 * d, not two equal ones, and no summing down (d has the result's shape)."""
+    f = adc.differentiate(_energy, backend="python")
+    x, t = np.linspace(-1.0, 1.0, 5), np.linspace(0.0, 0.5, 5)
+    assert f.grad(x, t) == pytest.approx(2 * (x - t), rel=1e-14)
+    source = f.adjoint_source()
+    assert source.count("* 2 * d") == 1 and "d__bar = t__bar * 2 * d\n" in source

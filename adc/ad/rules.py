@@ -76,9 +76,9 @@ def _probe(op: Op) -> RuleContext:
 
 def broadcasts(op: Op, operand) -> bool:
     """An array operand of an elementwise op with another array operand: its adjoint may need summing
-    down to its shape. (Against scalars, or alone, it has the result's shape already.)"""
-    arrays = sum(is_array(o.type) for o in op.operands)
-    return op.opcode in ELEMENTWISE_OPCODES and is_array(operand.type) and arrays > 1
+    down to its shape. (Against scalars, alone, or against itself, `x * x`, it has the result's shape already.)"""
+    arrays = {o.id for o in op.operands if is_array(o.type)}
+    return op.opcode in ELEMENTWISE_OPCODES and is_array(operand.type) and len(arrays) > 1
 
 
 def needs(op: Op, active, contents_only: bool = False) -> list:

@@ -45,7 +45,13 @@ def _pow_partials(c):
 
 declare("add", spell=_binary, elementwise=True, partials=lambda c: [(0, ONE), (1, ONE)])
 declare("sub", spell=_binary, elementwise=True, partials=lambda c: [(0, ONE), (1, MINUS_ONE)])
-declare("mul", spell=_binary, elementwise=True, partials=lambda c: [(0, c.x(1)), (1, c.x(0))])
+def _mul_partials(c):
+    if c.op.operands[0] is c.op.operands[1]:  # x * x: one contribution, not two equal ones
+        return [(0, 2 * c.x(0))]
+    return [(0, c.x(1)), (1, c.x(0))]
+
+
+declare("mul", spell=_binary, elementwise=True, partials=_mul_partials)
 declare("div", spell=_binary, elementwise=True, partials=lambda c: [(0, 1.0 / c.x(1)), (1, -(c.out / c.x(1)))])
 declare("pow", spell=_binary, elementwise=True, partials=_pow_partials)
 # x % m = x - floor(x / m) * m: slope 1 in x, -floor(x / m) in m (jumps where x / m is an integer)
