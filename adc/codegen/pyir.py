@@ -7,6 +7,7 @@ nodes overload arithmetic so derivative rules read like the mathematics.
 """
 from __future__ import annotations
 
+import bisect
 import keyword
 from dataclasses import dataclass, field
 
@@ -311,19 +312,25 @@ def assign_names(fn: FunctionDef, reserved: set[str] = frozenset()) -> None:
     for var, occ in occurrences.items():
         start, end = min(p for p, _ in occ), max(p for p, _ in occ)
         intervals[var] = [start, end]
+    # each loop looks only at the variables that occur in it (found by bisection), so that generated code with
+    # many small loops (vector mode's loop per tangent statement) is named in n log n, not n^2
+    positions = {var: [p for p, _ in occ] for var, occ in occurrences.items()}  # in program order already
+    timeline = sorted((p, k) for k, var in enumerate(occurrences) for p in positions[var])
+    order = list(occurrences)
     changed = True
     while changed:
         changed = False
         for ls, le in loops:
-            for var, occ in occurrences.items():
+            inside_loop = {order[k] for _, k in timeline[bisect.bisect_left(timeline, (ls, -1)):
+                                                         bisect.bisect_right(timeline, (le, len(order)))]}
+            for var in inside_loop:
+                occ = occurrences[var]
                 s, e = intervals[var]
-                inside = sorted(o for o in occ if ls <= o[0] <= le)
-                if not inside:
-                    continue
+                first_inside = occ[bisect.bisect_left(positions[var], ls)]
                 new_s, new_e = s, e
                 if s < ls:
                     new_e = max(e, le)
-                if inside[0][1]:  # first occurrence in the loop is a read: live around the back edge
+                if first_inside[1]:  # first occurrence in the loop is a read: live around the back edge
                     new_s, new_e = min(s, ls), max(e, le)
                 if e > le and s >= ls:  # defined in the loop, read after it
                     new_s = min(s, ls)
