@@ -14,7 +14,7 @@ from ..codegen.emit import ForwardEmitter, finite_check
 from ..codegen.spelling import slice_index, zero
 from ..errors import CompileError
 from ..ir.core import STORES, Function, Op, Value, is_array
-from ..primitives import VIEW_OPCODES
+from ..primitives import ACCESSES, FRESH, VIEW_OPCODES
 from ..primitives.elementwise import SYMBOLS
 from . import rules
 
@@ -109,10 +109,10 @@ class TangentEmitter(ForwardEmitter):
         result = op.results[0]
         if not self.act.active(result):
             return
-        if op.opcode in ("alloc", "alloc_like", "copy"):
+        if op.opcode in FRESH:
             self.fresh_tangent_array(result, out, copy_of=op.operands[0] if op.opcode == "copy" else None)
             return
-        if op.opcode in ("load", "getslice"):
+        if op.opcode in ACCESSES:
             array, *index = op.operands
             index = [self.ref(i) for i in index]
             if op.opcode == "getslice":

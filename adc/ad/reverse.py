@@ -27,7 +27,7 @@ from ..ir.core import (
     walk,
 )
 from ..ir.shapes import same_shape_operand
-from ..primitives import spell
+from ..primitives import ACCESSES, ELEMENT_VIEWS, FRESH, spell
 from . import rules
 
 
@@ -189,12 +189,12 @@ class ReverseBuilder:
         """
         memory = {p.id for p in self.fn.params if is_array(p.type)}
         for op in walk(self.fn.body):
-            if op.opcode in ("alloc", "alloc_like", "copy", "arange", "getslice"):
+            if op.opcode in FRESH or (op.opcode in ACCESSES and op.opcode in ELEMENT_VIEWS):  # x[1:]
                 memory.add(op.result.id)
-            if op.opcode in ("load", "getslice", "store", "setslice"):
+            if op.opcode in ACCESSES:
                 memory.add(op.operands[0].id)
         for op in walk(self.fn.body):  # a view of memory is memory: its reads are reads of its base, when they happen
-            if op.opcode == "transpose" and op.operands[0].id in memory:
+            if op.opcode in ELEMENT_VIEWS and op.operands[0].id in memory:
                 memory.add(op.result.id)
         return memory
 
@@ -298,7 +298,7 @@ class ReverseBuilder:
         (so that a store through either kills the same entries)."""
         self.bars[v.id] = P.Var(f"{v.hint or 't'}__bar", array=True)
         owner = v.owner
-        if isinstance(owner, Op) and owner.opcode in ("getslice", "transpose") and owner.operands[0].id in self.bars \
+        if isinstance(owner, Op) and owner.opcode in ELEMENT_VIEWS and owner.operands[0].id in self.bars \
                 and self.is_memory(owner.operands[0]):
             start = spell(owner, [P.Ref(self.bars[owner.operands[0].id])] + [self.rref(o) for o in owner.operands[1:]])
             self.view_bars.add(v.id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..codegen import pyir as P
 from ..errors import CompileError
 from ..ir.core import Op, is_array
-from ..primitives import ELEMENTWISE_OPCODES, PRIMITIVES
+from ..primitives import ACCESSES, ELEMENTWISE_OPCODES, PRIMITIVES
 from ..primitives.base import adjoints_from_partials, tangent_from_partials
 
 
@@ -84,7 +84,7 @@ def broadcasts(op: Op, operand) -> bool:
 def needs(op: Op, active, contents_only: bool = False) -> list:
     """The primal values the reverse rule reads for the contributions to active operands
     (with `contents_only`, not those read for their shape alone)."""
-    if op.opcode in ("load", "getslice") or not has_rule(op):
+    if op.opcode in ACCESSES or not has_rule(op):  # an element's adjoint goes to its array at the index
         return []
     read = []
     for i, expr, *_ in vjp(_probe(op)):

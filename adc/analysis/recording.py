@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from ..errors import CompileError
 from ..ir.core import STORES, Function, Loop, Op, Region, Value, is_array, walk
 from ..ir.shapes import same_shape_operand
-from ..primitives import PURE_OPCODES, VIEW_OPCODES
+from ..primitives import ACCESSES, FRESH, MEMORY_EFFECTS, PURE_OPCODES, VIEW_OPCODES
 from .activity import Activity
 
 
@@ -62,7 +62,7 @@ def analyse_recording(fn: Function, act: Activity, needs) -> Recording:
     rec.order = {id(op): k for k, op in enumerate(walk(fn.body))}
     rec.stores = [op for op in walk(fn.body) if op.opcode in STORES]
     work, shapes = [], []
-    accessed = {op.operands[0].id for op in walk(fn.body) if op.opcode in ("load", "getslice") + STORES}
+    accessed = {op.operands[0].id for op in walk(fn.body) if op.opcode in ACCESSES}
     for op in walk(fn.body):
         work.extend(_plan_snapshots(op, rec, act, needs))
         saved = rec.snapshots.get(id(op), ())
@@ -71,7 +71,7 @@ def analyse_recording(fn: Function, act: Activity, needs) -> Recording:
         shapes.extend(v for v in _seeds(op, act, needs) if v not in saved and v not in contents)
         # an active array in memory made inside a loop needs its value again, for the shape of its adjoint
         shapes.extend(r for r in op.results if is_array(r.type) and act.active(r) and not rec.in_scope(r)
-                      and (op.opcode in ("alloc", "alloc_like", "copy", "arange") or r.id in accessed))
+                      and (op.opcode in FRESH or r.id in accessed))
         shapes.extend(_carried_array_shapes(op, act))
         shapes.extend(_adjoints_zeroed_before(op, act))
         shapes.extend(_carried_memory_shapes(op, act, accessed))
@@ -220,7 +220,7 @@ def _seeds(op: Op, act: Activity, needs, contents_only: bool = False) -> list[Va
         return op.operands[:1]
     if op.opcode in ("while", "yield", "return"):
         return []
-    if op.opcode in ("load", "getslice") + STORES:
+    if op.opcode in ACCESSES:
         indices = [v for v in op.operands[1:] if not is_array(v.type) and v.type.dtype in ("int64", "bool")]
         value = op.operands[-1]  # a slice write's adjoint is summed down to the shape of what it wrote
         summed = op.opcode == "setslice" and is_array(value.type) and not op.attrs["exact"]
@@ -329,7 +329,7 @@ def recomputable_result(op: Op, rec: Recording) -> bool:
 def _plan_snapshots(op: Op, rec: Recording, act: Activity, needs) -> list[Value]:
     """Arrays op's rule reads whose memory is written afterwards: copied at op (a tape in a loop).
     Returns what rebuilding an overwritten result needs instead (b = np.tanh(x); b[0] = 0)."""
-    if op.opcode in ("load",) + STORES or not involved(op, act):
+    if op.opcode in MEMORY_EFFECTS or not involved(op, act):
         return []
     rebuild = []
     for v in needs(op, act.active, contents_only=True):

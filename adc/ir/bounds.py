@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..primitives import ACCESSES
 from .core import BOOL, WEAK_INT, Function, Loop, Op, Region, Value, constant_value
 from .shapes import shape_root
-
-ACCESSES = ("load", "store", "getslice", "setslice")
 
 
 @dataclass(frozen=True)

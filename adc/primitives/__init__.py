@@ -13,6 +13,9 @@ FRESH = frozenset(code for code, p in PRIMITIVES.items() if p.effect == "fresh")
 ELEMENTWISE_OPCODES = frozenset(code for code, p in PRIMITIVES.items() if p.elementwise)
 VIEW_OPCODES = frozenset(code for code, p in PRIMITIVES.items() if p.view)  # may look into operand 0's memory
 ACCESSES = frozenset(code for code, p in PRIMITIVES.items() if p.accesses)  # index into operand 0
+# views whose elements are operand 0's elements (x[1:], x.T): their adjoint is the same view of the base's
+ELEMENT_VIEWS = frozenset(code for code, p in PRIMITIVES.items() if p.view in ("slice", "layout"))
+MEMORY_EFFECTS = frozenset(code for code, p in PRIMITIVES.items() if p.effect in ("reads", "writes"))
 SHAPED_LIKE_FIRST = frozenset(code for code, p in PRIMITIVES.items() if p.shaped_like_first)
 # the primitives a user calls with one array, `np.sum(x)` or `x.sum()`: the frontend lowers them generically
 CALLED = {code: p for code, p in PRIMITIVES.items() if p.spellings}
