@@ -163,6 +163,7 @@ class Lowerer:
         self.folded = [] if folded is None else folded  # (where, name, value) of free names read as constants
         self.hidden = {} if hidden is None else hidden  # module-level arrays read: (id(fn), name) -> (fn, name, param)
         self.arguments: list[Value] = []  # the differentiated function's parameters, for errors about what was passed
+        self.views: dict[tuple, Value] = {}  # (opcode, array id) -> the view made of it: z.real read twice is one op
 
     # -- building ------------------------------------------------------------------
     @property
@@ -517,10 +518,19 @@ class Lowerer:
         elif attr in ("shape", "ndim", "size"):
             raise self.not_an_array(base, f"`.{attr}` needs an array, not a number", node)
         if attr in ("real", "imag"):
-            return self.op1(attr, [base], real_part(base.type))
+            return self.view(attr, base, real_part(base.type))
         if attr == "T" and is_array(base.type):
-            return base if base.type.ndim == 1 else self.op1("transpose", [base], base.type)
+            return base if base.type.ndim == 1 else self.view("transpose", base, base.type)
         return Static(("method", base, attr))
+
+    def view(self, opcode: str, base: Value, type_) -> Value:
+        """`S.real * S.real` makes one view of S, not two (a view is the same whenever it is read, so the
+        first is reused while its region is open): fewer whole-array statements to compile and run."""
+        made = self.views.get((opcode, base.id))
+        if made is not None and any(made.owner in r.ops for r in self.regions):
+            return made
+        made = self.views[(opcode, base.id)] = self.op1(opcode, [base], type_)
+        return made
 
     def dim(self, array: Value, axis: int) -> Value:
         v = self.op1("dim", [array], WEAK_INT, axis=axis)
