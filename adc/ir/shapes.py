@@ -34,8 +34,8 @@ def same_shape_operand(v: Value) -> Value | None:
     owner = v.owner
     if not isinstance(owner, Op) or owner.opcode not in ELEMENTWISE_OPCODES:
         return None
-    arrays = [o for o in owner.operands if is_array(o.type)]
-    return arrays[0] if len(arrays) == 1 else None
+    arrays = {o.id: o for o in owner.operands if is_array(o.type)}  # x * x has x's shape
+    return next(iter(arrays.values())) if len(arrays) == 1 else None
 
 
 def _insert(region: Region) -> None:

@@ -71,13 +71,13 @@ declare("select", spell=lambda op, args: P.Cond(args[0], args[1], args[2]), elem
         vjp=lambda c: [(1, pick(c, c.x(0), c.g, None)), (2, pick(c, c.x(0), None, c.g))])
 
 # -- complex parts -----------------------------------------------------------------------
-declare("real", spell=lambda op, args: P.Attr(args[0], "real"), view="part",
+declare("real", spell=lambda op, args: P.Attr(args[0], "real"), view="part", shaped_like_first=True,
         jvp=lambda c: P.Attr(c.t(0), "real"), vjp=lambda c: [(0, c.g)])
 # the imaginary part of a real number is 0 whatever the number
-declare("imag", spell=lambda op, args: P.Attr(args[0], "imag"), view="part",
+declare("imag", spell=lambda op, args: P.Attr(args[0], "imag"), view="part", shaped_like_first=True,
         jvp=lambda c: P.Attr(c.t(0), "imag"),
         vjp=lambda c: [(0, P.Lit("1j") * c.g)] if is_complex(c.op.operands[0].type) else [])
-declare("conj", spell=lambda op, args: P.Call("np.conj", args),
+declare("conj", spell=lambda op, args: P.Call("np.conj", args), shaped_like_first=True,
         jvp=lambda c: P.Call("np.conj", [c.t(0)]), vjp=lambda c: [(0, P.Call("np.conj", [c.g]))])
 
 
