@@ -831,48 +831,18 @@ class Lowerer:
             return np.dtype(d.obj).name
         raise self.error(TypeCheckError, "dtype must be written as np.float64, np.float32, np.complex128 or np.int64", node)
 
-    def call_fourier(self, name, node, env, obj):
-        """np.fft transforms: the array is an operand, `n` too when given; axes and norm are static."""
-        if name == "dct":
-            a = self.args(node, env, ["x", "type", "norm"])
-            x = self.as_value(a["x"], node)
-            if not is_array(x.type) or x.type.ndim != 1 or np.dtype(x.type.dtype).kind == "c":
-                raise self.error(TypeCheckError, "adc.dct needs a real 1-d array", node)
-            kind = {2: "dct2", 3: "dct3"}.get(self.constant_arg(a.get("type"), node, None, "type", default=2))
-            norm = self.constant_arg(a.get("norm"), node, (None, "backward", "ortho"), "norm") or "backward"
-            if kind is None:
-                raise self.error(UnsupportedCallError, "adc.dct supports type=2 and type=3", node)
-            x = self.cast(x, Array("float64", 1))
-            return self.op1("fourier", [x], x.type, kind=kind, axes=(0,), norm=norm)
-        if name in ("fftshift", "ifftshift"):
-            a = self.args(node, env, ["x", "axes"])
-            x = self.as_value(a["x"], node)
-            return self.op1("fourier", [x], x.type, kind=name, axes=self.static_axes(a.get("axes"), x, node))
-        one_d = name in ("fft", "ifft", "rfft", "irfft")
-        a = self.args(node, env, ["a", "n", "axis", "norm"] if one_d else ["a", "s", "axes", "norm"])
-        x = self.as_value(a["a"], node)
-        if not is_array(x.type):
-            raise self.error(TypeCheckError, f"np.fft.{name} needs an array", node)
-        norm = self.constant_arg(a.get("norm"), node, (None, "backward", "ortho", "forward"), "norm") or "backward"
-        operands = [x]
-        if one_d:
-            axes = (self.constant_arg(a.get("axis"), node, None, "axis", default=-1) % x.type.ndim,)
-            n = a.get("n")
-            if n is not None and not (isinstance(n, Static) and n.obj is None):
-                operands.append(self.int_value_of(n, node))
-        else:
-            if a.get("s") is not None and not (isinstance(a["s"], Static) and a["s"].obj is None):
-                raise self.error(UnsupportedCallError, f"np.fft.{name} with `s` is not supported: pad or slice the array first", node)
-            axes = self.static_axes(a.get("axes"), x, node, default=(-2, -1) if name.endswith("2") else None)
-        real_in = name == "irfft"
-        if name == "rfft" and np.dtype(x.type.dtype).kind == "c":
-            raise self.error(TypeCheckError, "np.fft.rfft needs a real array", node)
-        dtype = {"float32": "complex64", "complex64": "complex64"}.get(x.type.dtype, "complex128")
-        if real_in:
-            dtype = "float32" if dtype == "complex64" else "float64"
-            x = self.cast(x, with_dtype(x.type, "complex64" if dtype == "float32" else "complex128"))
-            operands[0] = x
-        return self.op1("fourier", operands, Array(dtype, x.type.ndim), kind=name, axes=axes, norm=norm)
+    def call_declared(self, opcode, node, env, obj):
+        """A primitive whose declaration says how a call is lowered (np.fft.rfft), or one array typed by it (np.sum)."""
+        declared = CALLED[opcode]
+        if declared.lower_call is not None:
+            return declared.lower_call(self, obj.__name__, node, env)
+        a = self.args(node, env, ["a"])
+        return self.reduce(opcode, self.as_value(a["a"], node), node)
+
+    @staticmethod
+    def given(v) -> bool:
+        """An optional argument passed, and not None."""
+        return v is not None and not (isinstance(v, Static) and v.obj is None)
 
     def constant_arg(self, v, node, allowed, what, default=None):
         """A compile-time argument (axis, norm): a literal or a module constant."""
@@ -917,11 +887,9 @@ class Lowerer:
         return self.op1("runtime", args, args[0].type, fn=name)  # grow, record, same_shape
 
     def call_reduction(self, name, node, env, obj):
-        if name == "dot":
-            a = self.args(node, env, ["a", "b"])
-            return self.matmul(self.as_value(a["a"], node), self.as_value(a["b"], node), node)
-        a = self.args(node, env, ["a"])
-        return self.reduce(name, self.as_value(a["a"], node), node)
+        """np.dot: a product (primitives/products.py)."""
+        a = self.args(node, env, ["a", "b"])
+        return self.matmul(self.as_value(a["a"], node), self.as_value(a["b"], node), node)
 
     def reduce(self, name, v, node) -> Value:
         """A primitive called with one array (primitives.CALLED: np.sum, np.mean), typed by its declaration;
@@ -938,7 +906,7 @@ class Lowerer:
         if is_array(base.type):
             if attr == "copy" and not node.args:
                 return self.op1("copy", [base], base.type)
-            if attr in CALLED and not node.args:
+            if attr in CALLED and CALLED[attr].lower_call is None and not node.args:
                 return self.reduce(attr, base, node)
             if attr == "dot" and len(node.args) == 1:
                 return self.matmul(base, self.value(node.args[0], env), node)

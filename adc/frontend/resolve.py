@@ -24,21 +24,21 @@ CONSTRUCTORS = {
     "ones_like": np.ones_like, "empty_like": np.empty_like, "copy": np.copy, "arange": np.arange,
     "full_like": np.full_like,
 }
-FOURIER = {name: getattr(np.fft, name) for name in
-           ("fft", "ifft", "rfft", "irfft", "fft2", "ifft2", "fftn", "ifftn", "fftshift", "ifftshift")}
-FOURIER["dct"] = runtime.dct
 COMPLEX_PARTS = {"conj": np.conj, "conjugate": np.conjugate, "real": np.real, "imag": np.imag}
-REDUCTIONS = {code: p.spellings[0] for code, p in CALLED.items()} | {"dot": np.dot}
+REDUCTIONS = {"dot": np.dot}
 BUILTINS = {"range": range, "len": len, "int": int, "float": float, "complex": complex, "bool": bool}
 
 _PRIMITIVES: dict[int, tuple[str, str]] = {}
 for canonical, declared in FUNCTIONS.items():
     for obj in declared.spellings:
         _PRIMITIVES.setdefault(id(obj), ("elementwise", canonical))
+for opcode, declared in CALLED.items():  # lowered by their declarations (primitives/)
+    for obj in declared.spellings:
+        _PRIMITIVES.setdefault(id(obj), ("declared", opcode))
 # the runtime helpers that generated code calls, so adc can differentiate its own output
 RUNTIME = {name: getattr(runtime, name) for name in runtime.__all__}
 for table, kind in ((CONSTRUCTORS, "constructor"), (REDUCTIONS, "reduction"), (BUILTINS, "builtin"),
-                    (COMPLEX_PARTS, "complex_part"), (RUNTIME, "runtime"), (FOURIER, "fourier")):
+                    (COMPLEX_PARTS, "complex_part"), (RUNTIME, "runtime")):
     for canonical, obj in table.items():
         _PRIMITIVES.setdefault(id(obj), (kind, canonical))
 

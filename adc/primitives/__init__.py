@@ -17,7 +17,8 @@ ACCESSES = frozenset(code for code, p in PRIMITIVES.items() if p.accesses)  # in
 ELEMENT_VIEWS = frozenset(code for code, p in PRIMITIVES.items() if p.view in ("slice", "layout"))
 MEMORY_EFFECTS = frozenset(code for code, p in PRIMITIVES.items() if p.effect in ("reads", "writes"))
 SHAPED_LIKE_FIRST = frozenset(code for code, p in PRIMITIVES.items() if p.shaped_like_first)
-# the primitives a user calls with one array, `np.sum(x)` or `x.sum()`: the frontend lowers them generically
+# the primitives a user calls by a function (`np.sum(x)`, `np.fft.rfft(x, n)`), lowered by the declaration's
+# lower_call, or when it has none as one array typed by `result` (then also as a method, `x.sum()`)
 CALLED = {code: p for code, p in PRIMITIVES.items() if p.spellings}
 
 

@@ -45,8 +45,9 @@ class Primitive:
     partials: Callable | None = None
     jvp: Callable | None = None
     vjp: Callable | None = None
-    spellings: tuple = ()  # the functions a user calls it by with one array (np.sum): lowered generically,
-    result: Callable | None = None  # its result type from the array's (also the method `x.sum()`)
+    spellings: tuple = ()  # the functions a user calls it by (np.sum, np.fft.rfft)
+    result: Callable | None = None  # a call of one array lowered generically: its result type (also `x.sum()`)
+    lower_call: Callable | None = None  # or (lowerer, function name, call node, env) -> the result value
 
     def __post_init__(self):
         assert self.effect in EFFECTS, self.effect

@@ -1,11 +1,16 @@
 """The Fourier family: np.fft.fft/ifft/rfft/irfft/fft2/ifft2/fftn/ifftn/fftshift/ifftshift and adc.dct
-(types 2 and 3), `fourier` ops with attrs kind, axes, norm. Linear: the tangent is the same transform of
+(types 2 and 3), `fourier` ops with attrs kind, axes, norm: their spellings, lowering (the arguments
+numpy takes, the result types), spelling in generated code and derivatives. Linear: the tangent is the same transform of
 the tangent, the adjoint is the adjoint transform (runtime/fourier.py has the DCTs and the weights)."""
 from __future__ import annotations
 
+import numpy as np
+
+from .. import runtime
 from ..codegen import pyir as P
-from ..errors import CompileError
-from .base import declare
+from ..errors import CompileError, TypeCheckError, UnsupportedCallError
+from ..ir.core import Array, is_array, with_dtype
+from .base import declare, is_complex
 
 
 def fourier_expr(kind: str, a: P.Expr, n: P.Expr | None, attrs: dict, norm: str | None = None) -> P.Expr:
@@ -88,6 +93,54 @@ def _resized(c, v, length):
                        "pad or slice first", loc.filename, loc.lineno, loc.col)
 
 
+def lower_call(lw, name: str, node, env):
+    """A call of np.fft.<name> or adc.dct (lw: the frontend's Lowerer): the array is an operand, `n` too when
+    given; axes and norm are static; the result types are numpy's (rfft of float32 is complex64)."""
+    if name == "dct":
+        a = lw.args(node, env, ["x", "type", "norm"])
+        x = lw.as_value(a["x"], node)
+        if not is_array(x.type) or x.type.ndim != 1 or is_complex(x.type):
+            raise lw.error(TypeCheckError, "adc.dct needs a real 1-d array", node)
+        kind = {2: "dct2", 3: "dct3"}.get(lw.constant_arg(a.get("type"), node, None, "type", default=2))
+        norm = lw.constant_arg(a.get("norm"), node, (None, "backward", "ortho"), "norm") or "backward"
+        if kind is None:
+            raise lw.error(UnsupportedCallError, "adc.dct supports type=2 and type=3", node)
+        x = lw.cast(x, Array("float64", 1))
+        return lw.op1("fourier", [x], x.type, kind=kind, axes=(0,), norm=norm)
+    if name in ("fftshift", "ifftshift"):
+        a = lw.args(node, env, ["x", "axes"])
+        x = lw.as_value(a["x"], node)
+        return lw.op1("fourier", [x], x.type, kind=name, axes=lw.static_axes(a.get("axes"), x, node))
+    one_d = name in ("fft", "ifft", "rfft", "irfft")
+    a = lw.args(node, env, ["a", "n", "axis", "norm"] if one_d else ["a", "s", "axes", "norm"])
+    x = lw.as_value(a["a"], node)
+    if not is_array(x.type):
+        raise lw.error(TypeCheckError, f"np.fft.{name} needs an array", node)
+    norm = lw.constant_arg(a.get("norm"), node, (None, "backward", "ortho", "forward"), "norm") or "backward"
+    operands = [x]
+    if one_d:
+        axes = (lw.constant_arg(a.get("axis"), node, None, "axis", default=-1) % x.type.ndim,)
+        n = a.get("n")
+        if lw.given(n):
+            operands.append(lw.int_value_of(n, node))
+    else:
+        if lw.given(a.get("s")):
+            raise lw.error(UnsupportedCallError, f"np.fft.{name} with `s` is not supported: pad or slice the array first", node)
+        axes = lw.static_axes(a.get("axes"), x, node, default=(-2, -1) if name.endswith("2") else None)
+    real_in = name == "irfft"
+    if name == "rfft" and is_complex(x.type):
+        raise lw.error(TypeCheckError, "np.fft.rfft needs a real array", node)
+    dtype = {"float32": "complex64", "complex64": "complex64"}.get(x.type.dtype, "complex128")
+    if real_in:
+        dtype = "float32" if dtype == "complex64" else "float64"
+        x = lw.cast(x, with_dtype(x.type, "complex64" if dtype == "float32" else "complex128"))
+        operands[0] = x
+    return lw.op1("fourier", operands, Array(dtype, x.type.ndim), kind=name, axes=axes, norm=norm)
+
+
+SPELLINGS = tuple(getattr(np.fft, name) for name in
+                  ("fft", "ifft", "rfft", "irfft", "fft2", "ifft2", "fftn", "ifftn", "fftshift", "ifftshift")) + (runtime.dct,)
+
 declare("fourier", spell=lambda op, args: fourier_expr(op.attrs["kind"], args[0], args[1] if len(args) > 1 else None,
                                                       op.attrs),
-        jvp=_jvp, vjp=_vjp)
+        jvp=_jvp, vjp=_vjp, spellings=SPELLINGS, lower_call=lower_call)
