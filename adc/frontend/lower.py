@@ -777,39 +777,6 @@ class Lowerer:
             return self.condition(arg, env)
         return self.cast(v, Scalar({"int": "int64", "float": "float64", "complex": "complex128"}[name]))
 
-    def call_constructor(self, name, node, env, obj):
-        if name in ("zeros", "ones", "empty"):
-            a = self.args(node, env, ["shape", "dtype"])
-            shape = a["shape"]
-            shape = list(shape) if isinstance(shape, TupleVal) else [shape]
-            shape = [self.int_value_of(s, node) for s in shape]
-            return self.op1("alloc", shape, Array(self.dtype_arg(a.get("dtype"), node), len(shape)), kind=name)
-        if name == "full_like":
-            a = self.args(node, env, ["a", "fill_value", "dtype"])
-            like, value = self.as_value(a["a"], node), self.as_value(a["fill_value"], node)
-            t = Array(self.dtype_arg(a["dtype"], node), like.type.ndim) if a.get("dtype") else like.type
-            dtype = {"dtype": t.dtype} if t.dtype != like.type.dtype else {}
-            return self.op1("full_like", [like, self.cast(value, Scalar(t.dtype))], t, **dtype)
-        if name in ("zeros_like", "ones_like", "empty_like", "copy"):
-            a = self.args(node, env, ["a"] if name == "copy" else ["a", "dtype"])  # np.copy's second is `order`
-            src = self.as_value(a["a"], node)
-            if not is_array(src.type):
-                raise self.error(TypeCheckError, f"np.{name} needs an array", node)
-            dtype = self.dtype_arg(a.get("dtype"), node) if a.get("dtype") else src.type.dtype
-            if name == "copy":
-                return self.op1("copy", [src], src.type)
-            return self.op1("alloc_like", [src], Array(dtype, src.type.ndim), kind=name[:-5])
-        if name == "arange":
-            a = self.args(node, env, ["start", "stop", "step", "dtype"])
-            bounds = [self.as_value(a[k], node) for k in ("start", "stop", "step") if k in a]
-            lo, hi, step = self.range_parts(bounds)
-            t = promote(lo.type, hi.type, step.type)
-            if a.get("dtype"):
-                return self.op1("arange", [lo, hi, step], Array(self.dtype_arg(a["dtype"], node), 1),
-                                dtype=self.dtype_arg(a["dtype"], node))
-            return self.op1("arange", [lo, hi, step], Array(t.dtype if t.dtype != "bool" else "int64", 1))
-        raise self.error(UnsupportedCallError, f"np.{name} is not supported", node)
-
     def range_parts(self, bounds: list[Value]) -> list[Value]:
         """(start, stop, step) of range(stop), range(start, stop) or range(start, stop, step), and of np.arange."""
         if len(bounds) == 1:
@@ -840,6 +807,11 @@ class Lowerer:
         return self.reduce(opcode, self.as_value(a["a"], node), node)
 
     @staticmethod
+    def items(v) -> list:
+        """The elements of a tuple argument (a shape, axes), or the one argument."""
+        return list(v) if isinstance(v, TupleVal) else [v]
+
+    @staticmethod
     def given(v) -> bool:
         """An optional argument passed, and not None."""
         return v is not None and not (isinstance(v, Static) and v.obj is None)
@@ -857,8 +829,7 @@ class Lowerer:
     def static_axes(self, v, x, node, default=None):
         if v is None or (isinstance(v, Static) and v.obj is None):
             return tuple(range(x.type.ndim)) if default is None else tuple(a % x.type.ndim for a in default)
-        items = list(v) if isinstance(v, TupleVal) else [v]
-        return tuple(self.constant_arg(i, node, None, "axes") % x.type.ndim for i in items)
+        return tuple(self.constant_arg(i, node, None, "axes") % x.type.ndim for i in self.items(v))
 
     def call_complex_part(self, name, node, env, obj):
         (v,) = [self.value(a, env) for a in node.args]
@@ -869,7 +840,7 @@ class Lowerer:
     def call_runtime(self, name, node, env, obj):
         """adc's runtime helpers, met when adc differentiates code it generated."""
         if name == "tape":  # rt.tape(n, dtype) is np.empty that names its size when it does not fit
-            return self.call_constructor("empty", node, env, np.empty)
+            return self.call_declared("alloc", node, env, np.empty)
         args = [self.value(a, env) for a in node.args]
         if name in ("dot", "matvec", "vecmat", "matmat"):
             return self.matmul(*args, node)
