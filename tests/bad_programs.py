@@ -255,3 +255,7 @@ def loop_hands_on_an_outside_array(x, y):
         x = writes_in_place(y, 0.5)
     x[0] = s0
     return np.sum(y * y)
+
+
+def real_with_two_arguments(z):
+    return np.sum(np.real(z, 1))  # <- error

@@ -69,6 +69,7 @@ def test_unsupported_syntax_is_refused_at_decoration(fn, cls, words):
     (bad.ordering_complex, (1j,), adc.TypeCheckError, "complex numbers cannot be ordered"),
     (bad.reads_global_array, (1.0,), adc.TypeCheckError, "convert it, or pass it as an argument"),
     (bad.helper_recursion, (1.0,), adc.UnsupportedCallError, "recursive call"),
+    (bad.real_with_two_arguments, (np.ones(4, complex),), adc.UnsupportedCallError, "at most 1 positional argument"),
 ], ids=lambda p: getattr(p, "__name__", None) if callable(p) else "")
 def test_refused_at_first_call_with_the_line(fn, args, cls, words):
     f = adc.differentiate(fn, backend="python")

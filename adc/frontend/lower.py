@@ -831,12 +831,6 @@ class Lowerer:
             return tuple(range(x.type.ndim)) if default is None else tuple(a % x.type.ndim for a in default)
         return tuple(self.constant_arg(i, node, None, "axes") % x.type.ndim for i in self.items(v))
 
-    def call_complex_part(self, name, node, env, obj):
-        (v,) = [self.value(a, env) for a in node.args]
-        if name in ("conj", "conjugate"):
-            return self.op1("conj", [v], v.type)
-        return self.op1(name, [v], real_part(v.type))
-
     def call_runtime(self, name, node, env, obj):
         """adc's runtime helpers, met when adc differentiates code it generated."""
         if name == "tape":  # rt.tape(n, dtype) is np.empty that names its size when it does not fit

@@ -19,7 +19,6 @@ from ..primitives.elementwise import FUNCTIONS
 # math.floor/ceil return Python ints; the numpy spellings return floats
 INT_RESULT = {id(math.floor), id(math.ceil)}
 
-COMPLEX_PARTS = {"conj": np.conj, "conjugate": np.conjugate, "real": np.real, "imag": np.imag}
 REDUCTIONS = {"dot": np.dot}
 BUILTINS = {"range": range, "len": len, "int": int, "float": float, "complex": complex, "bool": bool}
 
@@ -33,7 +32,7 @@ for opcode, declared in CALLED.items():  # lowered by their declarations (primit
 # the runtime helpers that generated code calls, so adc can differentiate its own output
 RUNTIME = {name: getattr(runtime, name) for name in runtime.__all__}
 for table, kind in ((REDUCTIONS, "reduction"), (BUILTINS, "builtin"),
-                    (COMPLEX_PARTS, "complex_part"), (RUNTIME, "runtime")):
+                    (RUNTIME, "runtime")):
     for canonical, obj in table.items():
         _PRIMITIVES.setdefault(id(obj), (kind, canonical))
 

@@ -71,14 +71,24 @@ declare("select", spell=lambda op, args: P.Cond(args[0], args[1], args[2]), elem
         vjp=lambda c: [(1, pick(c, c.x(0), c.g, None)), (2, pick(c, c.x(0), None, c.g))])
 
 # -- complex parts -----------------------------------------------------------------------
+def _lower_part(lw, name, node, env):
+    """np.real(z), np.imag(z), np.conj(z) (z.real and z.conj() are attributes and methods, frontend/lower.py)."""
+    v = lw.as_value(lw.args(node, env, ["val"])["val"], node)
+    if name in ("real", "imag"):
+        return lw.op1(name, [v], real_part(v.type))
+    return lw.op1("conj", [v], v.type)
+
+
 declare("real", spell=lambda op, args: P.Attr(args[0], "real"), view="part", shaped_like_first=True,
-        jvp=lambda c: P.Attr(c.t(0), "real"), vjp=lambda c: [(0, c.g)])
+        jvp=lambda c: P.Attr(c.t(0), "real"), vjp=lambda c: [(0, c.g)], spellings=(np.real,), lower_call=_lower_part)
 # the imaginary part of a real number is 0 whatever the number
 declare("imag", spell=lambda op, args: P.Attr(args[0], "imag"), view="part", shaped_like_first=True,
         jvp=lambda c: P.Attr(c.t(0), "imag"),
-        vjp=lambda c: [(0, P.Lit("1j") * c.g)] if is_complex(c.op.operands[0].type) else [])
+        vjp=lambda c: [(0, P.Lit("1j") * c.g)] if is_complex(c.op.operands[0].type) else [],
+        spellings=(np.imag,), lower_call=_lower_part)
 declare("conj", spell=lambda op, args: P.Call("np.conj", args), shaped_like_first=True,
-        jvp=lambda c: P.Call("np.conj", [c.t(0)]), vjp=lambda c: [(0, P.Call("np.conj", [c.g]))])
+        jvp=lambda c: P.Call("np.conj", [c.t(0)]), vjp=lambda c: [(0, P.Call("np.conj", [c.g]))],
+        spellings=(np.conj, np.conjugate), lower_call=_lower_part)
 
 
 # -- math functions ------------------------------------------------------------------------
