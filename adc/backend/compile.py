@@ -217,10 +217,16 @@ def _drop_unrecorded(folder: Path, module: str) -> None:
                       f"{manifest.name}): deleted, compiling again", CacheWarning, stacklevel=1)
 
 
+# At -O3, LLVM unswitches numpy's broadcasting loops on every stride of every operand: a whole-array
+# `a * b` of 3-d arrays takes 1.3 s to compile, against 0.15 s at -O2, and the five benchmark kernels run
+# as fast at -O2 (benchmarks/README.md, "Compile time"). NUMBA_OPT, when the user sets it, wins.
+DEFAULT_OPT = 2
+
+
 class Kernel(CPUDispatcher):
     """numba's dispatcher, compiling at the LLVM optimisation level chosen for the kernel (`opt`) and
     recording how long each compilation took (in `times`, as "numba <kind>" and "llvm <kind>")."""
-    opt = 2
+    opt = DEFAULT_OPT
     kind = ""
     times = None
 
@@ -234,15 +240,10 @@ class Kernel(CPUDispatcher):
                     return super().compile(sig)
             finally:
                 numba.config.OPT = saved
-                if self.times is not None and time.perf_counter() - start > 1e-3:  # not a lookup of a compiled one
-                    self.times.record(f"numba {self.kind}", time.perf_counter() - start)
+                elapsed = time.perf_counter() - start
+                if self.times is not None and elapsed > 1e-3:  # not a lookup of a compiled one
+                    self.times.record(f"numba {self.kind}", elapsed)
                     self.times.record(f"llvm {self.kind}", sum(llvm))
-
-
-# At -O3, LLVM unswitches numpy's broadcasting loops on every stride of every operand: a whole-array
-# `a * b` of 3-d arrays takes 1.3 s to compile, against 0.15 s at -O2, and the five benchmark kernels run
-# as fast at -O2 (benchmarks/README.md, "Compile time"). NUMBA_OPT, when the user sets it, wins.
-DEFAULT_OPT = 2
 
 
 def jit(function, backend: str, kind: str = "", times=None, opt: int = DEFAULT_OPT):

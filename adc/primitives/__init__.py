@@ -3,7 +3,7 @@ compiler's passes consult are derived from the declarations here. How to add one
 from __future__ import annotations
 
 from . import constructors, elementwise, fourier, generated, indexing, products, reductions, structure  # noqa: F401
-from .base import PRIMITIVES, Primitive
+from .base import PRIMITIVES
 
 # recomputable in the reverse sweep: no memory effect, no regions
 PURE_OPCODES = frozenset(code for code, p in PRIMITIVES.items() if p.effect == "pure")
@@ -20,10 +20,6 @@ SHAPED_LIKE_FIRST = frozenset(code for code, p in PRIMITIVES.items() if p.shaped
 # the primitives a user calls by a function (`np.sum(x)`, `np.fft.rfft(x, n)`), lowered by the declaration's
 # lower_call, or when it has none as one array typed by `result` (then also as a method, `x.sum()`)
 CALLED = {code: p for code, p in PRIMITIVES.items() if p.spellings}
-
-
-def primitive(opcode: str) -> Primitive:
-    return PRIMITIVES[opcode]
 
 
 def spell(op, args: list):
