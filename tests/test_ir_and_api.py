@@ -290,3 +290,5 @@ def test_a_view_read_twice_is_one_op():
     h = 1e-6
     fd = np.array([(_power(x + h * e) - _power(x - h * e)) / (2 * h) for e in np.eye(8)])
     assert f.grad(x) == pytest.approx(fd, rel=1e-7, abs=1e-7)
+    v = np.cos(np.arange(8.0))
+    assert f.jvp(x, tangents=v)[1] == pytest.approx(f.grad(x) @ v, rel=1e-12)  # forward mode, the other path
