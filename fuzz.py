@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "tests"))  # tests/fuzz, the package (not this file)
 
-PROFILES = ("mixed", "loops", "arrays", "complex", "views", "bounds")
+PROFILES = ("mixed", "loops", "arrays", "complex", "views", "bounds", "numpy")
 VERSION = "unknown"
 
 

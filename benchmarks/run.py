@@ -26,6 +26,7 @@ import numpy as np
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH.parent), str(BENCH)]  # the working-tree adc first
 
+import convolve  # noqa: E402  np.convolve losses and the direct-vs-FFT crossover
 import kernels  # noqa: E402
 
 TARGET_GRAD_PRIMAL = 3.0
@@ -516,6 +517,7 @@ def main():
         ok = second_order(rows, opts.repeat) and ok
         ok = fourier_section(opts.repeat, opts.quick) and ok
         ok = array_state_section(opts.repeat, opts.quick) and ok
+        ok = convolve.section(opts.repeat, opts.quick) and ok
         ok = bounds_section(adc, rows, opts.repeat) and ok
     ok = compile_time.section(opts.compile_large) and ok  # misses are printed; only failed checks count
     return 0 if ok else 1

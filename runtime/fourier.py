@@ -1,39 +1,29 @@
-"""Helpers for the adjoints of the real FFTs and of transforms with an explicit length."""
+"""Helpers for the adjoints of the real FFTs and of transforms with explicit lengths, and the DCTs."""
 import numba
 import numpy as np
 
 
 @numba.njit(cache=True)
-def hermitian_weights(m, n, interior):
-    """1 at DC and (for even n) Nyquist, `interior` between: m bins of an n-point real FFT.
-
-    With interior 1/2, irfft becomes the adjoint of rfft (irfft counts interior bins twice);
-    with interior 2, rfft becomes the adjoint of irfft.
-    """
-    w = np.full(m, interior)
-    w[0] = 1.0
-    if n % 2 == 0 and n // 2 < m:
-        w[n // 2] = 1.0
-    return w
-
-
-@numba.njit(cache=True)
-def resize(v, length):
-    """v cut to `length` or padded with zeros: the adjoint of a transform's own padding or cutting."""
-    out = np.zeros(length, v.dtype)
-    for i in range(min(length, v.shape[0])):
-        out[i] = v[i]
+def hermitian_scale(g, n, interior, axis):
+    """g with the interior bins of an n-point real FFT along `axis` scaled by `interior` (DC and, for even n,
+    Nyquist kept): with 1/2, irfft becomes the adjoint of rfft (irfft counts interior bins twice); with 2,
+    rfft becomes the adjoint of irfft."""
+    out = g * interior
+    bins, kept = np.swapaxes(out, axis, -1), np.swapaxes(g, axis, -1)
+    bins[..., 0] = kept[..., 0]
+    if n % 2 == 0 and n // 2 < bins.shape[-1]:
+        bins[..., n // 2] = kept[..., n // 2]
     return out
 
 
 @numba.njit(cache=True)
-def resize_last(v, length):
-    """Each row of a 2-d v cut to `length` or padded with zeros."""
-    out = np.zeros((v.shape[0], length), v.dtype)
-    for r in range(v.shape[0]):
-        for i in range(min(length, v.shape[1])):
-            out[r, i] = v[r, i]
-    return out
+def resize(v, length, axis):
+    """v cut to `length` along `axis` or padded with zeros: the adjoint of a transform's own padding or cutting."""
+    along = np.swapaxes(v, axis, -1)
+    out = np.zeros(along.shape[:-1] + (length,), v.dtype)
+    k = min(length, along.shape[-1])
+    out[..., :k] = along[..., :k]
+    return np.ascontiguousarray(np.swapaxes(out, axis, -1))
 
 
 @numba.njit(cache=True)

@@ -39,3 +39,26 @@ class NumpyScalarMath:
             return getattr(self._module, name)  # constants (pi, e, inf) and functions numpy lacks (erf)
         setattr(self, name, ufunc)
         return ufunc
+
+
+def _sinc_slope(x):
+    """d/dx sinc(x) = (cos(pi x) - sinc(x)) / x, by its Taylor series near 0, where that cancels."""
+    px = np.pi * x
+    if abs(x) < 1e-3:
+        return -(np.pi * px) / 3.0 + (np.pi * px ** 3) / 30.0
+    return (np.cos(px) - np.sin(px) / px) / x
+
+
+def _sinc_curvature(x):
+    """d2/dx2 sinc(x) = -pi^2 sinc(x) - 2 sinc'(x) / x, likewise."""
+    px = np.pi * x
+    if abs(x) < 1e-3:
+        return -(np.pi ** 2) / 3.0 + (np.pi ** 2) * px ** 2 / 10.0
+    sinc = np.sin(px) / px
+    return -(np.pi ** 2) * sinc - 2.0 * (np.cos(px) - sinc) / (x * x)
+
+
+sinc_slope = numba.vectorize(cache=True)(_sinc_slope)
+sinc_slope.py_func = np.vectorize(_sinc_slope, otypes=[float])
+sinc_curvature = numba.vectorize(cache=True)(_sinc_curvature)
+sinc_curvature.py_func = np.vectorize(_sinc_curvature, otypes=[float])

@@ -44,8 +44,12 @@ def uses_nested_def(x):
 
 
 def unsupported_numpy_call(x):
-    y = np.convolve(x, x)  # <- error
-    return np.sum(np.abs(y))
+    y = np.polyval(x, 2.0)  # <- error
+    return y * y
+
+
+def unknown_numpy_function(x):
+    return np.median(x) * 2.0  # <- error
 
 
 def unknown_function(x):
@@ -53,9 +57,12 @@ def unknown_function(x):
 
 
 def early_return(x):
-    if x > 0:
-        return x  # <- error
-    return -x
+    s = 0.0
+    for n in range(3):
+        s += x
+        if s > 2.0:
+            return s  # <- error
+    return s
 
 
 def uses_list(x):
@@ -74,9 +81,9 @@ def int_loop_counter(x, n):
     return s
 
 
-def iterates_over_array(x):
+def iterates_over_a_number(x):
     s = 0.0
-    for v in x:  # <- error
+    for v in x:  # <- error: called with a number
         s += v
     return s
 
@@ -99,12 +106,16 @@ def in_comparison(x):
     return x
 
 
-def bitwise_and(x, y):
-    return float((x > 0) & (y > 0))  # <- error
+def shifts(n, x):
+    return x * (n << 1)  # <- error
+
+
+def bitwise_and(n, x):
+    return x * (n & 1)  # <- error: on integers
 
 
 def invert(x):
-    return ~x  # <- error
+    return ~x  # <- error: of a float
 
 
 def defined_only_in_loop(x):
@@ -145,8 +156,8 @@ def raises(x):
     return x
 
 
-def asserts(x):
-    assert x > 0.0  # <- error
+def asserts_with_a_computed_message(x):
+    assert x > 0.0, str(x)  # <- error
     return x
 
 
@@ -170,7 +181,7 @@ def for_else(x):
 
 
 def array_condition(x):
-    if x > 0.0:  # <- error
+    if x > 0.0:  # <- error: x is an array
         x = x * 2.0
     return np.sum(x)
 

@@ -184,3 +184,77 @@ def irfft_of_computed_real(x):
 
 def transpose_product(a, b):
     return a @ b.T
+
+
+# -- any axis, and the 2-d and n-d real transforms with `s` and `axes` --------------------------
+def rfft_time_major(m):
+    """(T, C): one spectrum per channel, along time."""
+    return np.fft.rfft(m, axis=0)
+
+
+def rfft_time_major_padded(m):
+    return np.fft.rfft(m, 12, axis=0, norm="ortho")
+
+
+def irfft_time_major(m):
+    return np.fft.irfft(m, axis=0)
+
+
+def irfft_middle_axis_cut(x):
+    return np.fft.irfft(x, 6, axis=1, norm="forward")
+
+
+def rfft_middle_axis_padded(x):
+    return np.fft.rfft(x, 7, axis=1)
+
+
+def fft_first_axis_cut(m):
+    return np.fft.fft(m, 2, axis=0)
+
+
+def rfft2_default(m):
+    return np.fft.rfft2(m)
+
+
+def rfft2_s_axes(m):
+    return np.fft.rfft2(m, s=(6, 5), axes=(1, 0), norm="ortho")
+
+
+def irfft2_default(m):
+    return np.fft.irfft2(m)
+
+
+def irfft2_s(m):
+    return np.fft.irfft2(m, (5, 7), norm="forward")
+
+
+def rfftn_all(x):
+    return np.fft.rfftn(x)
+
+
+def rfftn_s_axes(x):
+    return np.fft.rfftn(x, s=(3, 6), axes=(0, 2), norm="forward")
+
+
+def irfftn_axes(x):
+    return np.fft.irfftn(x, axes=(2, 0))
+
+
+def irfftn_s_axes(x):
+    return np.fft.irfftn(x, s=(4, 3, 5), axes=(1, 2, 0), norm="ortho")
+
+
+def fft2_s(m):
+    return np.fft.fft2(m, s=(5, 3))
+
+
+def ifft2_s(m):
+    return np.fft.ifft2(m, (3, 6), norm="ortho")
+
+
+def fftn_s_axes(x):
+    return np.fft.fftn(x, s=(2, 6), axes=(2, 0))
+
+
+def ifftn_s_computed(x):
+    return np.fft.ifftn(x, s=(x.shape[0] + 1, 2), axes=(0, 1), norm="forward")

@@ -438,15 +438,12 @@ def main(x):
 }
 
 
-NO_HVP = {"unrolled_ista"}  # forward mode over its adjoint meets np.where of arrays, not in the subset yet
-
-
 TABLES = {"read_then_written": WRITTEN_AFTER_READ, "carried": CARRIED_ARRAYS, "slice_write": SLICE_WRITES,
           "fuzzer_found": FUZZER_FOUND, "section3": SECTION_3}
 
 
 @pytest.mark.parametrize("case", [
-    pytest.param(Case(HEADER + src.lstrip("\n"), args, wrt, numba=True, hvp=name not in NO_HVP), id=f"{table}-{name}")
+    pytest.param(Case(HEADER + src.lstrip("\n"), args, wrt, numba=True, hvp=True), id=f"{table}-{name}")
     for table, programs in TABLES.items() for name, (src, args, wrt) in programs.items()])
 def test_program(case):
     check_case(case, strict=True)

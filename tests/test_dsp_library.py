@@ -4,6 +4,7 @@ cepstrum against central differences (rtol 1e-6) and against forward mode (the d
 test <J v, w> = <v, J^T w>, relative 1e-10)."""
 import numpy as np
 import pytest
+from fuzz.oracle import Case, check_case
 
 import adc
 from adc import dsp
@@ -283,3 +284,169 @@ def test_regression_local_array_read_whole_in_loop_numba():
     a = rng.standard_normal(4)
     g = adc.differentiate(local_array_read_whole_in_loop, backend="numba").grad(a)
     np.testing.assert_allclose(g, 24 * a)
+
+
+# -- convolve2d / correlate2d -------------------------------------------------------------------
+try:
+    import scipy.signal as scipy_signal
+except ImportError:  # the reference below is then a loop over the taps
+    scipy_signal = None
+
+MODES_2D = ("full", "same", "valid")
+# (image, kernel) shapes: odd and even kernels, a kernel taller or wider than the image (for "full"
+# and "same"), larger in both axes ("valid" then swaps, as scipy does), and kernels above
+# dsp.CONVOLVE2D_FFT_TAPS (45, 49 and 56 taps) for the FFT path
+SHAPES_2D = [((7, 9), (3, 4)), ((6, 8), (2, 2)), ((5, 6), (1, 3)), ((9, 10), (7, 7)), ((8, 11), (5, 9)),
+             ((5, 6), (7, 8)), ((4, 4), (4, 5)), ((3, 3), (5, 5)), ((5, 8), (7, 3)), ((4, 9), (6, 2))]
+
+
+def reference_2d(kind, image, kernel, mode):
+    """scipy.signal's convolve2d / correlate2d, or where scipy is absent the same by a loop over taps."""
+    if scipy_signal is not None:
+        return getattr(scipy_signal, kind)(image, kernel, mode)
+    if kind == "correlate2d":
+        kernel = kernel[::-1, ::-1]
+    (h, w), (kh, kw) = image.shape, kernel.shape
+    full = np.zeros((h + kh - 1, w + kw - 1))
+    for i in range(kh):
+        for j in range(kw):
+            full[i:i + h, j:j + w] += kernel[i, j] * image
+    if mode == "full":
+        return full
+    if mode == "same":  # scipy centres convolve2d at (k - 1) // 2 and correlate2d at k // 2
+        r0, c0 = ((kh - 1) // 2, (kw - 1) // 2) if kind == "convolve2d" else (kh // 2, kw // 2)
+        return full[r0:r0 + h, c0:c0 + w]
+    return full[min(h, kh) - 1:max(h, kh), min(w, kw) - 1:max(w, kw)]
+
+
+def valid_2d_defined(image_shape, kernel_shape):
+    """Whether scipy's "valid" is defined: one operand at least as large as the other in every axis."""
+    bigger = [a >= b for a, b in zip(image_shape, kernel_shape)]
+    smaller = [a <= b for a, b in zip(image_shape, kernel_shape)]
+    return all(bigger) or all(smaller)
+
+
+def convolve2d_full(image, kernel):
+    return dsp.convolve2d(image, kernel)
+
+
+def convolve2d_same(image, kernel):
+    return dsp.convolve2d(image, kernel, "same")
+
+
+def convolve2d_valid(image, kernel):
+    return dsp.convolve2d(image, kernel, mode="valid")
+
+
+def correlate2d_full(image, kernel):
+    return dsp.correlate2d(image, kernel, "full")
+
+
+def correlate2d_same(image, kernel):
+    return dsp.correlate2d(image, kernel, mode="same")
+
+
+def correlate2d_valid(image, kernel):
+    return dsp.correlate2d(image, kernel, "valid")
+
+
+def convolve2d_bad_mode(image, kernel):
+    return dsp.convolve2d(image, kernel, "circular")
+
+
+def convolve2d_loss(image, kernel):
+    y = dsp.convolve2d(image, kernel, "same")
+    return np.sum(y * y) + np.sum(np.sin(y[1:, :-1]))
+
+
+PROGRAMS_2D = {f.__name__: f for f in (convolve2d_full, convolve2d_same, convolve2d_valid,
+                                       correlate2d_full, correlate2d_same, correlate2d_valid)}
+
+
+@pytest.mark.parametrize("path", ["chosen", "direct", "fft"])
+@pytest.mark.parametrize("name", sorted(PROGRAMS_2D))
+def test_convolve2d_values_match_scipy(name, path, monkeypatch):
+    """Every mode and shape, on the path the threshold picks and on each path forced (the threshold is a
+    module constant adc folds in and compiles again for); plain Python gives the same values."""
+    if path != "chosen":
+        monkeypatch.setattr(dsp, "CONVOLVE2D_FFT_TAPS", 0 if path == "fft" else 10 ** 9)
+    kind, mode = name.split("_")
+    program = PROGRAMS_2D[name]
+    f = adc.differentiate(program, backend="python")
+    for image_shape, kernel_shape in SHAPES_2D:
+        if mode == "valid" and not valid_2d_defined(image_shape, kernel_shape):
+            continue
+        image, kernel = rng.standard_normal(image_shape), rng.standard_normal(kernel_shape)
+        expected = reference_2d(kind, image, kernel, mode)
+        got = f(image, kernel)
+        assert got.shape == expected.shape, (image_shape, kernel_shape, got.shape, expected.shape)
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(program(image, kernel), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_convolve2d_valid_refuses_what_scipy_refuses():
+    """"valid" with neither operand at least as large as the other in every axis: scipy raises, and so does
+    adc's compiled code (an AssertionError naming the mode) and the plain function."""
+    image, kernel = rng.standard_normal((5, 8)), rng.standard_normal((7, 3))
+    for program in (convolve2d_valid, correlate2d_valid):
+        with pytest.raises(AssertionError, match="mode 'valid' needs one of image and kernel"):
+            adc.differentiate(program, backend="python")(image, kernel)
+        with pytest.raises(AssertionError):
+            program(image, kernel)
+    if scipy_signal is not None:
+        with pytest.raises(ValueError):
+            scipy_signal.convolve2d(image, kernel, "valid")
+
+
+def test_convolve2d_refuses_an_unknown_mode():
+    with pytest.raises(adc.CompileError, match="mode must be 'full', 'same' or 'valid'"):
+        adc.differentiate(convolve2d_bad_mode, backend="python")(np.ones((4, 4)), np.ones((2, 2)))
+
+
+ORACLE_HEADER = "import math\nimport numpy as np\n\nimport adc.dsp\n\n\n"
+ORACLE_2D = """
+def main(image, kernel):
+    y = adc.dsp.{kind}(image, kernel, {mode!r})
+    return np.sum(y * np.sin(y)) + image[0, 0] * np.sum(y * y)
+"""
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS_2D))
+def test_convolve2d_oracle(name):
+    """Primal against Python, grad in image and kernel against central differences, the jvp/vjp dot
+    test and hvp by the fuzzer's oracle, on both paths (shapes either side of the threshold); two of the
+    programs on the numba backend as well (each compiles both paths, about 10 s)."""
+    kind, mode = name.split("_")
+    numba = name in ("convolve2d_same", "correlate2d_valid")
+    src = ORACLE_2D.format(kind=kind, mode=mode)
+    shapes = [((6, 7), (3, 4)), ((5, 6), (7, 8)), ((9, 8), (7, 7))]  # direct, FFT (kernel larger), FFT
+    if mode == "valid":  # kernels larger in both axes: scipy swaps the operands
+        shapes[1:1] = [((4, 5), (7, 8)), ((3, 4), (5, 6))]
+    for image_shape, kernel_shape in shapes:
+        args = (np.round(rng.standard_normal(image_shape), 3), np.round(rng.standard_normal(kernel_shape), 3))
+        check_case(Case(ORACLE_HEADER + src, args, ("image", "kernel"), numba=numba, hvp=True), strict=True)
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_convolve2d_gradient_and_dot_product(backend):
+    """wrt=("image", "kernel"): grad against 4-point central differences and <J t, w> = <t, J^T w>, on a
+    3 x 3 kernel (the direct path) and a 7 x 7 one (the FFT path)."""
+    f = adc.differentiate(convolve2d_loss, wrt=("image", "kernel"), backend=backend)
+    y_of = adc.differentiate(convolve2d_same, wrt=("image", "kernel"), backend=backend)
+    image = rng.standard_normal((12, 10))
+    for k in (3, 7):
+        kernel = rng.standard_normal((k, k)) / k
+        value, (g_image, g_kernel) = f.value_and_grad(image, kernel)
+        assert value == pytest.approx(convolve2d_loss(image, kernel), rel=1e-12)
+        for _ in range(2):
+            t = (unit(rng.standard_normal(image.shape)), unit(rng.standard_normal(kernel.shape)))
+            fd = central_difference(lambda a, b: convolve2d_loss(a, b), (image, kernel), 0, t[0]) + \
+                central_difference(lambda a, b: convolve2d_loss(a, b), (image, kernel), 1, t[1])
+            ad = float(np.sum(g_image * t[0]) + np.sum(g_kernel * t[1]))
+            assert abs(ad - fd) <= 1e-6 * abs(fd), (k, ad, fd)
+        t = (rng.standard_normal(image.shape), rng.standard_normal(kernel.shape))
+        y, jt = y_of.jvp(image, kernel, tangents=t)
+        w = rng.standard_normal(y.shape)
+        _, (w_image, w_kernel) = y_of.vjp(image, kernel, cotangent=w)
+        lhs, rhs = inner(jt, w), inner(t[0], w_image) + inner(t[1], w_kernel)
+        assert abs(lhs - rhs) <= 1e-10 * max(abs(lhs), abs(rhs)), (k, lhs, rhs)

@@ -386,6 +386,8 @@ def _format(e) -> str:
         p = e.precedence
         if e.op == "**":  # right-associative, binds tighter than unary minus on its left
             return f"{format_expr(e.left, p + 1)} ** {format_expr(e.right, p)}"
+        if p == PRECEDENCE["<"]:  # (a > 0) != (b > 0): a comparison of comparisons is not a chain
+            return f"{format_expr(e.left, p + 1)} {e.op} {format_expr(e.right, p + 1)}"
         return f"{format_expr(e.left, p)} {e.op} {format_expr(e.right, p + 1)}"
     if isinstance(e, Unary):
         if e.op == "not":

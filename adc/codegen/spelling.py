@@ -1,6 +1,8 @@
 """How values and a few shared forms are spelled in generated code: literals, zeros, casts, slices."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..ir.core import is_array
@@ -9,6 +11,8 @@ from . import pyir as P
 
 def literal(value, dtype: str | None = None) -> P.Expr:
     text = repr(value)
+    if isinstance(value, float) and not math.isfinite(value):  # np.inf, np.nan: names, not literals
+        text = "math.nan" if math.isnan(value) else ("-math.inf" if value < 0 else "math.inf")
     if dtype in ("float32", "complex64"):
         return P.Lit(f"np.{dtype}({text})")
     if text.startswith("-"):  # so that (-0.3) ** 2 keeps its parentheses
@@ -40,3 +44,8 @@ def slice_index(spec, args) -> list:
         else:
             out.append(P.Slice(*[next(it) if present == "1" else None for present in s]))
     return out
+
+
+def reshaped(e: P.Expr, shape: P.Expr) -> P.Expr:
+    """e, copied, with another shape (numba reshapes contiguous arrays only, and e may be a strided view)."""
+    return P.Call(P.Attr(P.Call("np.copy", [e]), "reshape"), [shape])

@@ -1,13 +1,15 @@
 """The subset gate: refuse every construct outside the differentiable subset, with a fix.
 
 One entry per rejected node type, each a sentence naming the construct and what to
-write instead, raised with the user's file, line and column.
+write instead, with the user's file, line and column. Every refusal of a function is
+reported in one error, so a port from numpy code takes one round, not one per construct.
 """
 from __future__ import annotations
 
 import gast
 
 from ..errors import UnsupportedSyntaxError
+from .desugar import always_returns, final_returns
 from .source import ParsedFunction
 
 REJECTED = {
@@ -34,7 +36,6 @@ REJECTED = {
     gast.Import: "`import` inside the function is not supported: import at module level",
     gast.ImportFrom: "`import` inside the function is not supported: import at module level",
     gast.Raise: "`raise` is not supported in differentiated code: check inputs before calling",
-    gast.Assert: "`assert` is not supported in differentiated code: check inputs before calling",
     gast.Starred: "starred expressions are not supported: unpack into named variables",
     gast.NamedExpr: "the walrus operator `:=` is not supported: assign on its own line",
     gast.AnnAssign: "annotated assignments are not supported: write a plain assignment",
@@ -46,39 +47,84 @@ def check_subset(parsed: ParsedFunction, generated: bool = False) -> None:
     """`generated`: adc's own output (its `__` names are fine), lowered again to compose transforms."""
     fn = parsed.node
     args = fn.args
+    refusals = []
+
+    def refuse(node, message: str) -> None:
+        refusals.append(UnsupportedSyntaxError(message, parsed.filename, getattr(node, "lineno", 1) + parsed.line_offset,
+                                               getattr(node, "col_offset", 0) + parsed.col_offset))
+
     if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
-        _fail(parsed, fn, "only plain positional parameters are supported: replace *args, **kwargs and keyword-only parameters by named ones")
+        refuse(fn, "only plain positional parameters are supported: replace *args, **kwargs and keyword-only parameters by named ones")
+    arguments = _list_arguments(fn)
     for node in _walk_body(fn):
         message = REJECTED.get(type(node))
-        if message and not (generated and isinstance(node, gast.Raise)):  # adc's own checks (cotangent shapes)
-            _fail(parsed, node, message)
+        if message and not (generated and isinstance(node, gast.Raise)) and id(node) not in arguments:
+            refuse(node, message)  # raise: adc's own checks (cotangent shapes); lists: np.array([a, b])
         if isinstance(node, (gast.For, gast.While)) and node.orelse:
-            _fail(parsed, node, "`else` on a loop is not supported: use a flag variable set before `break`")
+            refuse(node, "`else` on a loop is not supported: use a flag variable set before `break`")
         if isinstance(node, gast.Name) and "__" in node.id and not generated:
-            _fail(parsed, node, f"the name {node.id!r} contains '__', which adc reserves for generated code: rename it")
+            refuse(node, f"the name {node.id!r} contains '__', which adc reserves for generated code: rename it")
         if isinstance(node, gast.Compare) and any(isinstance(o, (gast.Is, gast.IsNot, gast.In, gast.NotIn)) for o in node.ops):
-            _fail(parsed, node, "`is` and `in` comparisons are not supported: compare numbers with ==, <, >")
-        if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.BitAnd, gast.BitOr, gast.BitXor, gast.LShift, gast.RShift)):
-            _fail(parsed, node, "bitwise operators are not supported: use `and`/`or` on comparisons, or arithmetic")
-        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.Invert):
-            _fail(parsed, node, "`~` is not supported: use `not` on a comparison")
-    _check_returns(parsed, fn)
+            refuse(node, "`is` and `in` comparisons are not supported: compare numbers with ==, <, >")
+        if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.LShift, gast.RShift)):
+            refuse(node, "shift operators are not supported: use arithmetic")
+        if isinstance(node, gast.Assert) and node.msg is not None and not isinstance(node.msg, gast.JoinedStr) \
+                and not (isinstance(node.msg, gast.Constant) and isinstance(node.msg.value, str)):
+            refuse(node.msg, "the message of `assert` must be a string literal: it is part of the compiled check")
+    _check_returns(fn, refuse)
+    if refusals:
+        raise _one_error(refusals)
+
+
+def _list_arguments(fn: gast.FunctionDef) -> set[int]:
+    """The list literals that are arguments of a call, or nested in one (np.array([[c, -s], [s, c]]),
+    np.concatenate([a, b])): the call says what they mean; lists elsewhere are refused."""
+    allowed = set()
+
+    def mark(node):
+        if isinstance(node, (gast.List, gast.Tuple)):
+            allowed.add(id(node))
+            for item in node.elts:
+                mark(item)
+    for node in gast.walk(fn):
+        if isinstance(node, gast.Call):
+            for argument in node.args + [k.value for k in node.keywords]:
+                mark(argument)
+    return allowed
 
 
 def _walk_body(fn: gast.FunctionDef):
-    for stmt in fn.body:
-        yield from gast.walk(stmt)
+    """Every node of the body but those of print(...) statements, which desugaring drops (print(f"{x}") is fine)."""
+    stack = list(reversed(fn.body))
+    while stack:
+        node = stack.pop()
+        if not _prints(node):
+            yield node
+            stack.extend(reversed(list(gast.iter_child_nodes(node))))
 
 
-def _check_returns(parsed: ParsedFunction, fn: gast.FunctionDef) -> None:
-    last = fn.body[-1]
+def _prints(node) -> bool:
+    """By its spelling: a `print` that names something else is lowered, and refused there if it must be."""
+    return isinstance(node, gast.Expr) and isinstance(node.value, gast.Call) \
+        and isinstance(node.value.func, gast.Name) and node.value.func.id == "print"
+
+
+def _check_returns(fn: gast.FunctionDef, refuse) -> None:
+    final = final_returns(fn.body)
     for node in _walk_body(fn):
-        if isinstance(node, gast.Return) and node is not last:
-            _fail(parsed, node, "`return` is supported only as the last statement: assign the result to a variable and return it once at the end")
-    if not isinstance(last, gast.Return) or last.value is None:
-        _fail(parsed, last, "the function must end with `return <value>`")
+        if isinstance(node, gast.Return) and not any(node is r for r in final):
+            refuse(node, "`return` is supported only as the last statement: assign the result to a variable and return it once at the end")
+    ends = [r for r in final if r.value is None] or ([] if always_returns(fn.body) else [fn.body[-1]])
+    for node in ends:
+        refuse(node, "the function must end with `return <value>`")
 
 
-def _fail(parsed: ParsedFunction, node, message: str):
-    raise UnsupportedSyntaxError(message, parsed.filename, getattr(node, "lineno", 1) + parsed.line_offset,
-                                 getattr(node, "col_offset", 0) + parsed.col_offset)
+def _one_error(refusals: list) -> UnsupportedSyntaxError:
+    """A refusal as it is; several in one error that lists them all, located at the first in the source."""
+    refusals.sort(key=lambda e: (e.lineno, e.col_offset))
+    if len(refusals) == 1:
+        return refusals[0]
+    first = refusals[0]
+    listing = "\n".join(f"  {e}" for e in refusals)
+    return UnsupportedSyntaxError(f"{len(refusals)} constructs are outside the differentiable subset:\n{listing}",
+                                  first.filename, first.lineno, first.col_offset)

@@ -37,7 +37,7 @@ from ..ir.core import (
     walk,
     with_dtype,
 )
-from ..primitives import ACCESSES, CALLED
+from ..primitives import ACCESSES, CALLED, DERIVED, METHODS
 from ..primitives.elementwise import FUNCTIONS
 from . import resolve
 from .desugar import desugar
@@ -57,7 +57,7 @@ class TupleVal(tuple):
 
 
 BINOPS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "div", gast.FloorDiv: "floordiv",
-          gast.Mod: "mod", gast.Pow: "pow", gast.MatMult: "matmul"}
+          gast.Mod: "mod", gast.Pow: "pow", gast.MatMult: "matmul", gast.BitAnd: "and", gast.BitOr: "or", gast.BitXor: "xor"}
 CMPOPS = {gast.Lt: "lt", gast.LtE: "le", gast.Gt: "gt", gast.GtE: "ge", gast.Eq: "eq", gast.NotEq: "ne"}
 
 
@@ -69,6 +69,24 @@ def _flatten(value) -> list:
 
 
 FIXED_MODULES = (np, math, cmath)  # whose numbers (np.pi, math.e) never change
+
+
+# what to write instead of functions people reach for that adc does not have
+ADVICE = {id(np.einsum): "write the product with @ or np.dot, or as a loop",
+          id(np.tile): "concatenate copies, np.concatenate((x, x, x)), or index x[i % n] in a loop",
+          id(np.polyval): "evaluate the polynomial by Horner's rule in a loop",
+          id(np.searchsorted): "find the index in a loop",
+          id(np.nonzero): "use np.where(cond, x, y), or x[mask] inside a reduction"}
+
+
+def _spelled(obj) -> str:
+    """A function as a user writes it: np.polyval, statistics.fmean."""
+    module = getattr(obj, "__module__", None) or ""
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", repr(obj))
+    if module == "numpy" or module.startswith("numpy."):
+        return "np." + (module[len("numpy."):] + "." if module.startswith("numpy.") and not module.startswith("numpy._")
+                        and module != "numpy.core" else "") + name
+    return f"{module}.{name}" if module and module != "builtins" else name
 
 
 def _is_number(obj) -> bool:
@@ -114,7 +132,7 @@ def _slice_spec(parts) -> tuple[tuple, list]:
 def parse_checked(fn) -> ParsedFunction:
     parsed = parse_function(fn)
     check_subset(parsed, generated=fn.__module__.startswith(GENERATED_PREFIX))
-    desugar(parsed.node)
+    desugar(parsed, lambda name: resolve.lookup(fn, name))
     return parsed
 
 
@@ -409,10 +427,19 @@ class Lowerer:
         op = self.emit("if", [cond], types, regions=[then, orelse], hints=names)
         env.update(zip(names, op.results))
 
+    def stmt_Assert(self, node, env):
+        """Checked where it stands, as Python checks it; a condition has no derivative."""
+        failed = self.op1("not", [self.condition(node.test, env)], BOOL)
+        reason = node.msg.value if node.msg is not None else f"`{self.loc.text}` failed"
+        self.emit("assertion", [failed], [], {"message": f"{self.loc}: {reason}"})
+
     def own_check(self, node, env) -> None:
-        """A check in adc's own output (the fence refuses raise elsewhere). A bounds check is kept, as it
-        names the user's line; code derived from the others checks again."""
+        """A check in adc's own output (the fence refuses raise elsewhere). A bounds check and the user's
+        assert are kept, as they name the user's line; code derived from the others checks again."""
         call = node.body[0].exc
+        if isinstance(call, gast.Call) and isinstance(call.func, gast.Name) and call.func.id == "AssertionError":
+            self.emit("assertion", [self.condition(node.test, env)], [], {"message": call.args[0].value})
+            return
         name = call.func.attr if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) else None
         if name != "OutOfBounds":
             return
@@ -492,6 +519,8 @@ class Lowerer:
     def expr_Tuple(self, node, env):
         return TupleVal(self.expr(e, env) for e in node.elts)
 
+    expr_List = expr_Tuple  # only as a call's argument (the fence refuses the others): np.array([a, b])
+
     def expr_Attribute(self, node, env):
         base = self.expr(node.value, env)
         if isinstance(base, Static):
@@ -511,10 +540,7 @@ class Lowerer:
             if attr == "ndim":
                 return self.const(base.type.ndim)
             if attr == "size":
-                size = self.const(1)
-                for k in range(base.type.ndim):
-                    size = self.binop("mul", size, self.dim(base, k))
-                return size
+                return self.size(base)
         elif attr in ("shape", "ndim", "size"):
             raise self.not_an_array(base, f"`.{attr}` needs an array, not a number", node)
         if attr in ("real", "imag"):
@@ -532,6 +558,51 @@ class Lowerer:
         made = self.views[(opcode, base.id)] = self.op1(opcode, [base], type_)
         return made
 
+    def size(self, array: Value) -> Value:
+        size = self.const(1)
+        for k in range(array.type.ndim):
+            size = self.binop("mul", size, self.dim(array, k))
+        return size
+
+    def full(self, shape: list[Value], value: Value) -> Value:
+        """np.full(shape, value): an array of value's type."""
+        return self.op1("full", [value, *shape], Array(value.type.dtype, len(shape)))
+
+    def expand_dims(self, v: Value, axis: int) -> Value:
+        """v with a new axis of length 1 at `axis` (a view, as x[:, None] is)."""
+        return self.op1("expand_dims", [v], Array(v.type.dtype, v.type.ndim + 1), axis=axis)
+
+    def truth(self, v: Value) -> Value:
+        """A condition, or a boolean array, from a value: numbers are true when nonzero."""
+        if v.type.dtype == "bool":
+            return v
+        return self.op1("ne", [v, self.const(0)], with_dtype(v.type, "bool") if is_array(v.type) else BOOL)
+
+    def logical(self, kind: str, operands: list[Value], node) -> Value:
+        """np.logical_and, np.logical_or, np.logical_not, elementwise (and on numbers, Python's and/or/not)."""
+        operands = [self.truth(v) for v in operands]
+        ndim = max(v.type.ndim if is_array(v.type) else 0 for v in operands)
+        return self.op1(kind, operands, Array("bool", ndim) if ndim else BOOL)
+
+    def where(self, cond: Value, x: Value, y: Value, node) -> Value:
+        """np.where(cond, x, y): x where cond holds, else y, broadcast together."""
+        cond = self.truth(cond)
+        t = promote(x.type, y.type)
+        x, y = self.narrowed(x, t), self.narrowed(y, t)
+        x, y = (self.cast(v, with_dtype(v.type, t.dtype)) for v in (x, y))
+        ndim = max(v.type.ndim if is_array(v.type) else 0 for v in (cond, x, y))
+        return self.op1("select", [cond, x, y], Array(t.dtype, ndim) if ndim else Scalar(t.dtype))
+
+    def check(self, failed: Value, reason: str, node) -> None:
+        """A check of the user's line that raises when `failed` holds (np.pad's widths)."""
+        self.at(node)
+        self.emit("assertion", [failed], [], {"message": f"{self.loc}: {reason}"})
+
+    def negate(self, v: Value) -> Value:
+        if constant_value(v) is not None and not isinstance(constant_value(v), bool):
+            return self.const(-constant_value(v))  # -1 is a constant (an axis, a step)
+        return self.op1("neg", [v], with_dtype(v.type, "int64") if v.type.dtype == "bool" else v.type)
+
     def dim(self, array: Value, axis: int) -> Value:
         v = self.op1("dim", [array], WEAK_INT, axis=axis)
         v.hint = f"{array.hint}_len" + (str(axis) if axis else "") if array.hint else None
@@ -543,6 +614,8 @@ class Lowerer:
     def binop(self, op, a: Value, b: Value, node=None) -> Value:
         if op == "matmul":
             return self.matmul(a, b, node)
+        if op in ("and", "or", "xor"):
+            return self.boolean_operator(op, a, b, node)
         t = promote(a.type, b.type)
         if op != "pow":  # numba keeps x ** 2 float32 itself
             a, b = self.narrowed(a, t), self.narrowed(b, t)
@@ -566,15 +639,29 @@ class Lowerer:
         dtype = promote(a.type, b.type).dtype
         return self.op1("dot" if ndim == 0 else "matmul", [a, b], Scalar(dtype) if ndim == 0 else Array(dtype, ndim))
 
+    def boolean_operator(self, op, a: Value, b: Value, node) -> Value:
+        """`m1 & m2`, `m1 | m2`, `m1 ^ m2` of boolean masks or conditions: elementwise logic, as numpy does it."""
+        symbol = {"and": "&", "or": "|", "xor": "^"}[op]
+        if a.type.dtype != "bool" or b.type.dtype != "bool":
+            raise self.error(UnsupportedSyntaxError, f"`{symbol}` is supported on booleans (masks, comparisons) only: "
+                             "bitwise integer arithmetic is not differentiable code; use `and`/`or` on conditions", node)
+        if op == "xor":
+            t = promote(a.type, b.type)
+            return self.op1("ne", [a, b], Array("bool", t.ndim) if is_array(t) else BOOL)
+        return self.logical(op, [a, b], node)
+
     def expr_UnaryOp(self, node, env):
         v = self.value(node.operand, env)
+        if isinstance(node.op, gast.Invert):
+            if v.type.dtype != "bool":
+                raise self.error(UnsupportedSyntaxError, "`~` is supported on booleans (masks, comparisons) only: negate "
+                                 "a condition with `not`, a mask with ~mask or np.logical_not(mask)", node)
+            return self.logical("not", [v], node)
         if isinstance(node.op, gast.Not):
             return self.op1("not", [self.condition(node.operand, env) if v.type != BOOL else v], BOOL)
         if isinstance(node.op, gast.UAdd):
             return v
-        if constant_value(v) is not None and not isinstance(constant_value(v), bool):
-            return self.const(-constant_value(v))  # -1 is a constant (an axis, a step)
-        return self.op1("neg", [v], with_dtype(v.type, "int64") if v.type.dtype == "bool" else v.type)
+        return self.negate(v)
 
     def expr_BoolOp(self, node, env):
         """`a and b`, `a or b`, short-circuiting as Python does: an operand that reads or writes memory (an
@@ -613,7 +700,12 @@ class Lowerer:
                 if np.dtype(side.type.dtype).kind == "c" and type(op) not in (gast.Eq, gast.NotEq):
                     raise self.error(TypeCheckError, "complex numbers cannot be ordered: compare abs(z) or z.real", node)
             if is_array(left.type) or is_array(right.type):
-                raise self.error(TypeCheckError, "comparisons of whole arrays are not supported: compare elements inside a loop", node)
+                if len(node.ops) > 1:
+                    raise self.error(TypeCheckError, "a chained comparison of arrays is not elementwise in numpy: write "
+                                     "np.logical_and(a < b, b < c)", node)
+                t = promote(left.type, right.type)
+                left, right = self.narrowed(left, t), self.narrowed(right, t)
+                return self.op1(CMPOPS[type(op)], [left, right], Array("bool", t.ndim))
             c = self.op1(CMPOPS[type(op)], [left, right], BOOL)
             result = c if result is None else self.op1("and", [result, c], BOOL)
             left = right
@@ -637,20 +729,51 @@ class Lowerer:
         return self.emit("if", [cond], [t], regions=[then, orelse]).result
 
     # -- indexing ------------------------------------------------------------------
-    def subscript_parts(self, node, env):
-        array = self.value(node.value, env)
+    NEW_AXIS, MASK = "new axis", "mask"
+
+    def subscript_items(self, node, env, array=None):
+        """The array and its index items: integer values, (lower, upper, step) slices, NEW_AXIS (None,
+        np.newaxis) and (MASK, boolean array)."""
+        array = self.value(node.value, env) if array is None else array
         if not is_array(array.type):
             raise self.not_an_array(array, "only arrays can be indexed", node)
         index = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
-        if len(index) > array.type.ndim:
-            raise self.error(TypeCheckError, f"too many indices: the array has {array.type.ndim} dimensions", node)
-        parts = []
+        items = []
         for item in index:
             if isinstance(item, gast.Slice):
-                parts.append(tuple(None if e is None else self.int_value(e, env) for e in (item.lower, item.upper, item.step)))
+                items.append(tuple(None if e is None else self.int_value(e, env) for e in (item.lower, item.upper, item.step)))
+                continue
+            v = self.expr(item, env)
+            if isinstance(v, Static) and v.obj is None:
+                items.append(self.NEW_AXIS)
+            elif isinstance(v, Value) and is_array(v.type) and v.type.dtype == "bool":
+                items.append((self.MASK, v))
+            elif isinstance(v, Value) and is_array(v.type):
+                raise self.error(TypeCheckError, "indexing with an array of indices (x[idx], x[[0, 2]]) is not supported: "
+                                 "index one element at a time in a loop", node)
             else:
-                parts.append(self.int_value(item, env))
-        return array, parts
+                items.append(self.int_value(item, env) if not isinstance(v, Value) else self.int_index(v, item))
+        if any(isinstance(i, tuple) and i[0] == self.MASK for i in items) and len(items) > 1:
+            raise self.error(TypeCheckError, "a boolean mask must be the only index here (x[mask])", node)
+        if sum(i is not self.NEW_AXIS for i in items) > array.type.ndim:
+            raise self.error(TypeCheckError, f"too many indices: the array has {array.type.ndim} dimensions", node)
+        return array, items
+
+    def int_index(self, v: Value, node) -> Value:
+        if v.type not in (I64, BOOL):
+            raise self.error(TypeCheckError, "array indices must be integers: wrap the value in int()", node)
+        return v
+
+    def subscript_parts(self, node, env):
+        """The array and index of an element or slice written to (no new axes, no masks)."""
+        array, items = self.subscript_items(node, env)
+        if self.NEW_AXIS in items:
+            raise self.error(TypeCheckError, "a write through a new axis (x[:, None] = ...) is not supported: "
+                             "write into x itself", node)
+        if items and isinstance(items[0], tuple) and items[0][0] == self.MASK:
+            raise self.error(TypeCheckError, "a write through a boolean mask (x[mask] = v) is not supported: "
+                             "write x = np.where(mask, v, x)", node)
+        return array, items
 
     def expr_Subscript(self, node, env):
         base = self.expr(node.value, env)
@@ -658,8 +781,26 @@ class Lowerer:
             if not isinstance(node.slice, gast.Constant) or not isinstance(node.slice.value, int):
                 raise self.error(UnsupportedSyntaxError, "index a tuple (such as x.shape) with a constant integer", node)
             return base[node.slice.value]
-        array, parts = self.subscript_parts(node, env)
-        return self.load(array, parts, node)
+        array, items = self.subscript_items(node, env, self.as_value(base, node))
+        if items and isinstance(items[0], tuple) and items[0][0] == self.MASK:
+            return self.masked(array, items[0][1], node)
+        parts = [i for i in items if i is not self.NEW_AXIS]
+        if len(parts) == len(items):
+            return self.load(array, parts, node)
+        result = array if all(p == (None, None, None) for p in parts) else self.load(array, parts, node)
+        axis = 0  # where each new axis lands: after the axes the items before it keep
+        for item in items:
+            if item is self.NEW_AXIS:
+                result = self.expand_dims(result, axis)
+            if not isinstance(item, Value):
+                axis += 1
+        return result
+
+    def masked(self, array: Value, mask: Value, node) -> Value:
+        """x[mask]: the selected elements, in order, as a new 1-d array."""
+        if mask.type.ndim != array.type.ndim:
+            raise self.error(TypeCheckError, "a boolean mask needs the array's number of dimensions here", node)
+        return self.op1("masked", [array, mask], Array(array.type.dtype, 1))
 
     def load(self, array, parts, node) -> Value:
         if len(parts) == array.type.ndim and all(isinstance(p, Value) for p in parts):
@@ -705,22 +846,26 @@ class Lowerer:
         if kind is None:
             if resolve.is_helper(obj):
                 return self.inline(obj, node, env)
-            raise self.error(UnsupportedCallError, f"adc cannot differentiate calls to {getattr(obj, '__qualname__', obj)!r}: "
-                             "use the numpy/math functions listed in docs/subset.md, or write the computation as a helper function", node)
+            advice = ADVICE.get(id(obj), "see docs/subset.md for the numpy and math functions it differentiates, "
+                                "or write the computation as a helper function")
+            raise self.error(UnsupportedCallError, f"adc does not know {_spelled(obj)}: {advice}", node)
         family, name = kind
         return getattr(self, "call_" + family)(name, node, env, obj)
 
-    def args(self, node, env, names):
-        """Positional and keyword arguments by name, as compile-time objects or values."""
-        if len(node.args) > len(names):
-            raise self.error(UnsupportedCallError, f"this call takes at most {len(names)} positional argument(s) here "
-                             f"({', '.join(names)}); the others (an axis, an out array) are not supported", node)
-        bound = dict(zip(names, node.args))
+    def args(self, node, env, names, this=None):
+        """Positional and keyword arguments by name, as compile-time objects or values. `this`: a method's
+        object (x in x.sum(axis=0)), the first of `names`."""
+        positional = names[1:] if this is not None else names
+        if len(node.args) > len(positional):
+            raise self.error(UnsupportedCallError, f"this call takes at most {len(positional)} positional argument(s) here "
+                             f"({', '.join(positional)}); the others (an axis, an out array) are not supported", node)
+        bound = dict(zip(positional, node.args))
         for kw in node.keywords:
-            if kw.arg not in names:
+            if kw.arg not in positional:
                 raise self.error(UnsupportedCallError, f"unsupported keyword argument `{kw.arg}`", node)
             bound[kw.arg] = kw.value
-        return {k: self.expr(v, env) for k, v in bound.items()}
+        values = {k: self.expr(v, env) for k, v in bound.items()}
+        return {names[0]: this, **values} if this is not None else values
 
     def call_elementwise(self, name, node, env, obj):
         args = [self.value(a, env) for a in node.args]
@@ -730,6 +875,9 @@ class Lowerer:
             for a in args[1:]:
                 result = self.elementwise(name, [result, a], node)
             return result
+        if obj in (min, max) and len(args) == 1:
+            raise self.error(UnsupportedCallError, f"{obj.__name__}() of one array: write np.min(x) or np.max(x) for its "
+                             "smallest or largest element", node)
         if len(args) != arity or node.keywords:
             raise self.error(UnsupportedCallError, f"{name} takes {arity} positional argument(s) here", node)
         result = self.elementwise(name, args, node)
@@ -798,6 +946,10 @@ class Lowerer:
             return np.dtype(d.obj).name
         raise self.error(TypeCheckError, "dtype must be written as np.float64, np.float32, np.complex128 or np.int64", node)
 
+    def call_derived(self, name, node, env, obj):
+        """A numpy function written with primitives (primitives/derived.py: np.clip, np.var, np.pad)."""
+        return DERIVED[name].lower(self, obj.__name__, node, env)
+
     def call_declared(self, opcode, node, env, obj):
         """A primitive whose declaration says how a call is lowered (np.fft.rfft), or one array typed by it (np.sum)."""
         declared = CALLED[opcode]
@@ -805,6 +957,11 @@ class Lowerer:
             return declared.lower_call(self, obj.__name__, node, env)
         a = self.args(node, env, ["a"])
         return self.reduce(opcode, self.as_value(a["a"], node), node)
+
+    @staticmethod
+    def pack(values) -> TupleVal:
+        """Several results of one call (np.meshgrid), unpacked at compile time."""
+        return TupleVal(values)
 
     @staticmethod
     def items(v) -> list:
@@ -820,11 +977,13 @@ class Lowerer:
         """A compile-time argument (axis, norm): a literal or a module constant."""
         if v is None or (isinstance(v, Static) and v.obj is None):
             return default
-        if isinstance(v, Static) and (allowed is None or v.obj in allowed):
-            return v.obj
-        if isinstance(v, Value) and constant_value(v) is not None:
-            return constant_value(v)
-        raise self.error(UnsupportedCallError, f"`{what}` must be a constant here", node)
+        value = v.obj if isinstance(v, Static) else constant_value(v) if isinstance(v, Value) else None
+        if value is None:
+            raise self.error(UnsupportedCallError, f"`{what}` must be a constant here", node)
+        if allowed is not None and value not in allowed:
+            raise self.error(UnsupportedCallError, f"`{what}` is {value!r}; adc supports "
+                             f"{', '.join(repr(a) for a in allowed)} here", node)
+        return value
 
     def static_axes(self, v, x, node, default=None):
         if v is None or (isinstance(v, Static) and v.obj is None):
@@ -835,9 +994,20 @@ class Lowerer:
         """adc's runtime helpers, met when adc differentiates code it generated."""
         if name == "tape":  # rt.tape(n, dtype) is np.empty that names its size when it does not fit
             return self.call_declared("alloc", node, env, np.empty)
+        if name == "reshape":  # a view, as the primitive is (primitives/shapes.py)
+            array, shape = self.value(node.args[0], env), self.items(self.expr(node.args[1], env))
+            return self.op1("reshape", [array, *shape], Array(array.type.dtype, len(shape)))
         args = [self.value(a, env) for a in node.args]
         if name in ("dot", "matvec", "vecmat", "matmat"):
             return self.matmul(*args, node)
+        if name in ("max_along", "min_along"):  # back to the primitive, which has the rules
+            return self.op1(name[:3], [args[0]], Array(args[0].type.dtype, 1), axis=constant_value(args[1]))
+        if name == "unmask":
+            return self.op1("runtime", args, Array(args[0].type.dtype, args[1].type.ndim), fn=name)
+        if name == "embed_diagonal":
+            return self.op1("runtime", args, Array(args[0].type.dtype, 2), fn=name)
+        if name in ("convolve", "correlate"):  # back to the primitive, which has the rules (primitives/convolution.py)
+            return self.op1("convolution", args, promote(args[0].type, args[1].type), kind=name)
         if name == "trip_count":
             return self.op1("runtime", args, I64, fn=name)
         if name == "outer":
@@ -863,6 +1033,8 @@ class Lowerer:
         return self.op1(name, [v], t) if is_array(v.type) else self.cast(v, t)
 
     def method_call(self, base, attr, node, env):
+        if is_array(base.type) and attr in METHODS:  # x.sum(axis=0), x.reshape(2, 3), x.clip(0, 1)
+            return METHODS[attr](self, attr, node, env, base)
         if node.keywords:
             raise self.error(UnsupportedCallError, f"keyword arguments of `.{attr}()` (`{node.keywords[0].arg}=`) "
                              "are not supported: reduce the whole array, or loop over the axis", node)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import builtins
 import inspect
 import math
+import os
+import sysconfig
 
 import numpy as np
 
 from .. import runtime
-from ..primitives import CALLED
+from ..primitives import CALLED, DERIVED
 from ..primitives.elementwise import FUNCTIONS
 
 # math.floor/ceil return Python ints; the numpy spellings return floats
@@ -29,6 +31,9 @@ for canonical, declared in FUNCTIONS.items():
 for opcode, declared in CALLED.items():  # lowered by their declarations (primitives/)
     for obj in declared.spellings:
         _PRIMITIVES.setdefault(id(obj), ("declared", opcode))
+for name, function in DERIVED.items():  # written with primitives (primitives/derived.py)
+    for obj in function.spellings:
+        _PRIMITIVES.setdefault(id(obj), ("derived", name))
 # the runtime helpers that generated code calls, so adc can differentiate its own output
 RUNTIME = {name: getattr(runtime, name) for name in runtime.__all__}
 for table, kind in ((REDUCTIONS, "reduction"), (BUILTINS, "builtin"),
@@ -59,4 +64,17 @@ def lookup(fn, name: str):
 
 
 def is_helper(obj) -> bool:
-    return inspect.isfunction(obj) or hasattr(obj, "python")
+    """A function of the user's, to inline; never one of numpy's, scipy's, the standard library's or another
+    installed package's (np.asarray_chkfinite), whose source is not written in the subset: the refusal names the call."""
+    return hasattr(obj, "python") or (inspect.isfunction(obj) and not _library(obj))
+
+
+_LIBRARY_DIRS = tuple(os.path.join(os.path.realpath(sysconfig.get_paths()[k]), "")
+                      for k in ("stdlib", "platstdlib", "purelib", "platlib"))
+_ADC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "")  # adc.dsp is inlined
+
+
+def _library(fn) -> bool:
+    top = (fn.__module__ or "").split(".")[0]
+    path = os.path.realpath(fn.__code__.co_filename)
+    return top in ("numpy", "scipy") or (path.startswith(_LIBRARY_DIRS) and not path.startswith(_ADC_DIR))

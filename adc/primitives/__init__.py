@@ -2,8 +2,21 @@
 compiler's passes consult are derived from the declarations here. How to add one: docs/design.md."""
 from __future__ import annotations
 
-from . import constructors, elementwise, fourier, generated, indexing, products, reductions, structure  # noqa: F401
-from .base import PRIMITIVES
+from . import (  # noqa: F401 (each module declares its family)
+    constructors,
+    convolution,
+    derived,
+    elementwise,
+    fourier,
+    generated,
+    indexing,
+    products,
+    reductions,
+    shapes,
+    signal,
+    structure,
+)
+from .base import DERIVED, PRIMITIVES
 
 # recomputable in the reverse sweep: no memory effect, no regions
 PURE_OPCODES = frozenset(code for code, p in PRIMITIVES.items() if p.effect == "pure")
@@ -20,6 +33,11 @@ SHAPED_LIKE_FIRST = frozenset(code for code, p in PRIMITIVES.items() if p.shaped
 # the primitives a user calls by a function (`np.sum(x)`, `np.fft.rfft(x, n)`), lowered by the declaration's
 # lower_call, or when it has none as one array typed by `result` (then also as a method, `x.sum()`)
 CALLED = {code: p for code, p in PRIMITIVES.items() if p.spellings}
+# `x.<name>(...)`: the lowering of the primitive or derived function that the method means (a primitive
+# typed by `result` alone is a method of its own name without arguments, `x.max()`)
+METHODS = {name: p.lower_call for p in PRIMITIVES.values() for name in p.methods}
+assert None not in METHODS.values()
+METHODS.update({name: f.lower for f in DERIVED.values() for name in f.methods})
 
 
 def spell(op, args: list):

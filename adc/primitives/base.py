@@ -47,7 +47,8 @@ class Primitive:
     vjp: Callable | None = None
     spellings: tuple = ()  # the functions a user calls it by (np.sum, np.fft.rfft)
     result: Callable | None = None  # a call of one array lowered generically: its result type (also `x.sum()`)
-    lower_call: Callable | None = None  # or (lowerer, function name, call node, env) -> the result value
+    lower_call: Callable | None = None  # or (lowerer, function name, call node, env[, this]) -> the result value
+    methods: tuple = ()  # `x.<name>(...)` lowered by lower_call with this=x (x.sum(axis=0), x.reshape(2, 3))
 
     def __post_init__(self):
         assert self.effect in EFFECTS, self.effect
@@ -60,6 +61,24 @@ def declare(opcode: str, **fields) -> Primitive:
     assert opcode not in PRIMITIVES, f"{opcode} is declared twice"
     PRIMITIVES[opcode] = Primitive(opcode, **fields)
     return PRIMITIVES[opcode]
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A numpy function written with primitives (np.clip is a maximum then a minimum): lowering only, so
+    its derivatives are those of what it lowers to. lower: (lowerer, function name, call node, env[, this])."""
+    name: str
+    spellings: tuple
+    lower: Callable
+    methods: tuple = ()
+
+
+DERIVED: dict[str, Derived] = {}
+
+
+def derived(name: str, *spellings, lower: Callable, methods: tuple = ()) -> None:
+    assert name not in DERIVED, f"{name} is declared twice"
+    DERIVED[name] = Derived(name, spellings, lower, methods)
 
 
 # -- the vocabulary rules are written in -------------------------------------------------

@@ -1,12 +1,13 @@
 """Arrays made from nothing or from another's shape: np.zeros/ones/empty(_like), np.copy, np.arange,
-np.full_like: their spellings, lowering (arguments, dtypes), spelling in generated code and rules."""
+np.full_like, np.full, np.eye/np.identity, np.linspace: their spellings, lowering (arguments, dtypes),
+spelling in generated code and rules."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..codegen import pyir as P
-from ..errors import TypeCheckError
-from ..ir.core import Array, Scalar, is_array, promote
+from ..errors import TypeCheckError, UnsupportedCallError
+from ..ir.core import Array, Scalar, as_float, is_array, promote
 from .base import ONE, declare, no_derivative
 
 
@@ -83,3 +84,73 @@ declare("arange", spell=lambda op, args: P.Call("np.arange", args + _dtype_argum
 declare("full_like", spell=lambda op, args: P.Call("np.full_like", args + _dtype_argument(op)), shaped_like_first=True,
         jvp=_full_like_jvp, vjp=lambda c: [(1, P.Call("np.sum", [c.g]))],
         spellings=(np.full_like,), lower_call=_lower_full_like)
+
+
+
+def _lower_full(lw, name, node, env):
+    a = lw.args(node, env, ["shape", "fill_value", "dtype"])
+    value = lw.as_value(a["fill_value"], node)
+    if is_array(value.type):
+        raise lw.error(TypeCheckError, "np.full fills with a number here: for an array, broadcast it (x + np.zeros(shape))", node)
+    shape = [lw.int_value_of(s, node) for s in lw.items(a["shape"])]
+    dtype = lw.dtype_arg(a["dtype"], node) if a.get("dtype") else value.type.dtype
+    return lw.full(shape, lw.cast(value, Scalar(dtype)))
+
+
+def _spell_full(op, args):
+    shape = args[1:]
+    return P.Call("np.full", [P.TupleExpr(shape) if len(shape) != 1 else shape[0], args[0]])
+
+
+def _lower_eye(lw, name, node, env):
+    a = lw.args(node, env, ["N", "M", "k", "dtype"] if name == "eye" else ["n", "dtype"])
+    rows = lw.int_value_of(a["N" if name == "eye" else "n"], node)
+    cols = lw.int_value_of(a["M"], node) if lw.given(a.get("M")) else rows
+    diagonal = lw.int_value_of(a["k"], node) if lw.given(a.get("k")) else lw.const(0)
+    return lw.op1("eye", [rows, cols, diagonal], Array(lw.dtype_arg(a.get("dtype"), node), 2))
+
+
+def _weights(op, num):
+    """Where each point of np.linspace lies between start (0) and stop (1)."""
+    if op.attrs["endpoint"]:
+        return P.Call("np.linspace", [P.Lit("0.0"), P.Lit("1.0"), num])
+    return P.Index(P.Call("np.linspace", [P.Lit("0.0"), P.Lit("1.0"), num + P.Lit("1")]), [P.Slice(None, P.Lit("-1"), None)])
+
+
+def _spell_linspace(op, args):
+    start, stop, num = args
+    if op.attrs["endpoint"]:
+        return P.Call("np.linspace", args)
+    return P.Index(P.Call("np.linspace", [start, stop, num + P.Lit("1")]), [P.Slice(None, P.Lit("-1"), None)])
+
+
+def _linspace_jvp(c):
+    w = _weights(c.op, c.x(2))
+    terms = [(1.0 - w) * c.t(0) if c.t(0) is not None else None, w * c.t(1) if c.t(1) is not None else None]
+    terms = [t for t in terms if t is not None]
+    return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+
+
+def _lower_linspace(lw, name, node, env):
+    a = lw.args(node, env, ["start", "stop", "num", "endpoint", "retstep", "dtype", "axis"])
+    for unsupported in ("retstep", "dtype", "axis"):
+        if lw.given(a.get(unsupported)):
+            raise lw.error(UnsupportedCallError, f"`{unsupported}=` of np.linspace is not supported", node)
+    start, stop = (lw.as_value(a[k], node) for k in ("start", "stop"))
+    if is_array(start.type) or is_array(stop.type):
+        raise lw.error(TypeCheckError, "np.linspace takes numbers as start and stop here", node)
+    t = as_float(promote(start.type, stop.type))
+    num = lw.int_value_of(a["num"], node) if lw.given(a.get("num")) else lw.const(50)
+    endpoint = lw.constant_arg(a.get("endpoint"), node, (True, False), "endpoint", True)
+    return lw.op1("linspace", [lw.cast(start, Scalar(t.dtype)), lw.cast(stop, Scalar(t.dtype)), num], Array(t.dtype, 1),
+                  endpoint=endpoint)
+
+
+declare("full", spell=_spell_full, jvp=lambda c: _spell_full(c.op, [c.t(0)] + [c.x(i) for i in range(1, len(c.op.operands))]),
+        vjp=lambda c: [(0, P.Call("np.sum", [c.g]))], spellings=(np.full,), lower_call=_lower_full)
+declare("eye", spell=lambda op, args: P.Call("np.eye", args + [P.Lit(f"np.{op.results[0].type.dtype}")]), effect="fresh",
+        vjp=no_derivative, spellings=(np.eye, np.identity), lower_call=_lower_eye)
+declare("linspace", spell=_spell_linspace, jvp=_linspace_jvp,
+        vjp=lambda c: [(0, P.Call("np.sum", [c.g * (1.0 - _weights(c.op, c.x(2)))])),
+                       (1, P.Call("np.sum", [c.g * _weights(c.op, c.x(2))]))],
+        spellings=(np.linspace,), lower_call=_lower_linspace)

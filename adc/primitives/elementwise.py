@@ -13,6 +13,7 @@ import numpy as np
 
 from ..codegen import pyir as P
 from ..codegen.spelling import cast_expr, literal
+from ..errors import UnsupportedCallError
 from ..ir.core import as_float, constant_value, is_array, real_part, with_dtype
 from .base import (
     MINUS_ONE,
@@ -43,32 +44,79 @@ def _pow_partials(c):
     return [(0, c.x(1) * c.x(0) ** (c.x(1) - 1)), (1, c.out * math_call(c, "log", c.x(0)))]
 
 
-declare("add", spell=_binary, elementwise=True, partials=lambda c: [(0, ONE), (1, ONE)])
-declare("sub", spell=_binary, elementwise=True, partials=lambda c: [(0, ONE), (1, MINUS_ONE)])
+def _ufunc(opcode):
+    """np.add(a, b) and the other spellings of an operator as a function."""
+    def lower(lw, name, node, env):
+        a = lw.args(node, env, ["x1", "x2"] if opcode != "neg" else ["x"])
+        if len(a) != (1 if opcode == "neg" else 2):
+            raise lw.error(UnsupportedCallError, f"np.{name} takes {1 if opcode == 'neg' else 2} arguments here", node)
+        operands = [lw.as_value(v, node) for v in a.values()]
+        return lw.negate(operands[0]) if opcode == "neg" else lw.binop(opcode, *operands, node)
+    return lower
+
+
+declare("add", spell=_binary, elementwise=True, partials=lambda c: [(0, ONE), (1, ONE)],
+        spellings=(np.add,), lower_call=_ufunc("add"))
+declare("sub", spell=_binary, elementwise=True, partials=lambda c: [(0, ONE), (1, MINUS_ONE)],
+        spellings=(np.subtract,), lower_call=_ufunc("sub"))
 def _mul_partials(c):
     if c.op.operands[0] is c.op.operands[1]:  # x * x: one contribution, not two equal ones
         return [(0, 2 * c.x(0))]
     return [(0, c.x(1)), (1, c.x(0))]
 
 
-declare("mul", spell=_binary, elementwise=True, partials=_mul_partials)
-declare("div", spell=_binary, elementwise=True, partials=lambda c: [(0, 1.0 / c.x(1)), (1, -(c.out / c.x(1)))])
-declare("pow", spell=_binary, elementwise=True, partials=_pow_partials)
+declare("mul", spell=_binary, elementwise=True, partials=_mul_partials, spellings=(np.multiply,), lower_call=_ufunc("mul"))
+declare("div", spell=_binary, elementwise=True, partials=lambda c: [(0, 1.0 / c.x(1)), (1, -(c.out / c.x(1)))],
+        spellings=(np.divide,), lower_call=_ufunc("div"))
+declare("pow", spell=_binary, elementwise=True, partials=_pow_partials, spellings=(np.power,), lower_call=_ufunc("pow"))
 # x % m = x - floor(x / m) * m: slope 1 in x, -floor(x / m) in m (jumps where x / m is an integer)
-declare("mod", spell=_binary, partials=lambda c: [(0, ONE), (1, -math_call(c, "floor", c.x(0) / c.x(1)))])
-declare("floordiv", spell=_binary, partials=lambda c: [])  # piecewise constant
-declare("neg", spell=lambda op, args: P.Unary("-", args[0]), elementwise=True, partials=lambda c: [(0, MINUS_ONE)])
-for _code in ("lt", "le", "gt", "ge", "eq", "ne", "and", "or"):  # booleans: no derivative
-    declare(_code, spell=_binary)
-declare("not", spell=lambda op, args: P.Unary("not", args[0]))
+declare("mod", spell=_binary, elementwise=True, partials=lambda c: [(0, ONE), (1, -math_call(c, "floor", c.x(0) / c.x(1)))],
+        spellings=(np.remainder,), lower_call=_ufunc("mod"))
+declare("floordiv", spell=_binary, elementwise=True, partials=lambda c: [],  # piecewise constant
+        spellings=(np.floor_divide,), lower_call=_ufunc("floordiv"))
+declare("neg", spell=lambda op, args: P.Unary("-", args[0]), elementwise=True, partials=lambda c: [(0, MINUS_ONE)],
+        spellings=(np.negative,), lower_call=_ufunc("neg"))
+for _code in ("lt", "le", "gt", "ge", "eq", "ne"):  # booleans: no derivative; elementwise on arrays
+    declare(_code, spell=_binary, elementwise=True)
+
+
+def _logical(op, args):
+    """`and`, `or`, `not` of conditions; np.logical_and and the others of boolean arrays."""
+    if is_array(op.results[0].type):
+        return P.Call(f"np.logical_{op.opcode}", args)
+    return _binary(op, args) if len(args) == 2 else P.Unary("not", args[0])
+
+
+def _lower_logical(lw, name, node, env):
+    operands = [lw.as_value(v, node) for v in lw.args(node, env, ["x1", "x2"] if name != "logical_not" else ["x"]).values()]
+    return lw.logical(name[len("logical_"):], operands, node)
+
+
+declare("and", spell=_logical, elementwise=True, spellings=(np.logical_and,), lower_call=_lower_logical)
+declare("or", spell=_logical, elementwise=True, spellings=(np.logical_or,), lower_call=_lower_logical)
+declare("not", spell=_logical, elementwise=True, spellings=(np.logical_not,), lower_call=_lower_logical)
 declare("cast", spell=lambda op, args: cast_expr(args[0], op.operands[0].type, op.results[0].type),
         elementwise=True, partials=lambda c: [(0, ONE)])
 declare("const", spell=lambda op, args: literal(op.attrs["value"], op.results[0].type.dtype), vjp=lambda c: [])
 
 # `a if c else b`, elementwise on arrays
-declare("select", spell=lambda op, args: P.Cond(args[0], args[1], args[2]), elementwise=True,
+def _spell_select(op, args):
+    return P.Call("np.where", args) if is_array(op.results[0].type) else P.Cond(args[0], args[1], args[2])
+
+
+def _lower_where(lw, name, node, env):
+    a = lw.args(node, env, ["condition", "x", "y"])
+    if set(a) != {"condition", "x", "y"}:
+        raise lw.error(UnsupportedCallError, "np.where takes a condition and the two values here (the positions of "
+                       "np.where(c) alone are not supported: loop, or use np.where(c, x, y))", node)
+    cond, x, y = (lw.as_value(a[k], node) for k in ("condition", "x", "y"))
+    return lw.where(cond, x, y, node)
+
+
+declare("select", spell=_spell_select, elementwise=True,
         jvp=lambda c: pick(c, c.x(0), c.t(1), c.t(2)),
-        vjp=lambda c: [(1, pick(c, c.x(0), c.g, None)), (2, pick(c, c.x(0), None, c.g))])
+        vjp=lambda c: [(1, pick(c, c.x(0), c.g, None)), (2, pick(c, c.x(0), None, c.g))],
+        spellings=(np.where,), lower_call=_lower_where)
 
 # -- complex parts -----------------------------------------------------------------------
 def _lower_part(lw, name, node, env):
@@ -114,6 +162,7 @@ class MathFunction:
     math_name: str | None = None  # the name in math and cmath, where it differs
     scalar: Callable | None = None
     numpy_scalar: bool = False
+    array: Callable | None = None  # how a call on arrays is spelled when not np.<name>
 
 
 FUNCTIONS: dict[str, MathFunction] = {}
@@ -132,6 +181,8 @@ def call_expr(name: str, args: list, t, numpy: bool = False) -> P.Expr:
     """A math function call spelled the way its type wants: math or cmath on scalars, numpy on arrays
     (and on scalars, for a np.<name> call, so that it keeps numpy's semantics)."""
     f = FUNCTIONS[name]
+    if is_array(t) and f.array is not None:
+        return f.array(args)
     if is_array(t) or (numpy and not f.numpy_scalar):
         return P.Call(f"np.{name}", args)
     if f.scalar is not None:
@@ -185,6 +236,43 @@ function("log1p", math.log1p, np.log1p, derivative=_D["log1p"])
 function("log10", math.log10, np.log10, derivative=_D["log10"])
 function("log2", math.log2, np.log2, derivative=_D["log2"])
 function("sqrt", math.sqrt, cmath.sqrt, np.sqrt, derivative=_D["sqrt"], uses_result=True)
+function("exp2", np.exp2, derivative=lambda c, x, y: y * math.log(2.0), uses_result=True, scalar=_numpy_spelling("exp2"))
+function("arccosh", math.acosh, cmath.acosh, np.arccosh, derivative=lambda c, x, y: 1.0 / math_call(c, "sqrt", x * x - 1.0),
+         math_name="acosh")
+function("deg2rad", np.deg2rad, np.radians, math.radians, derivative=lambda c, x, y: math.pi / 180.0, real_only=True,
+         math_name="radians")
+function("rad2deg", np.rad2deg, np.degrees, math.degrees, derivative=lambda c, x, y: 180.0 / math.pi, real_only=True,
+         math_name="degrees")
+function("reciprocal", np.reciprocal, derivative=lambda c, x, y: -(y * y), uses_result=True,
+         scalar=lambda args: 1.0 / args[0], numpy_scalar=True)
+
+
+# sinc'(x) = (cos(pi x) - sinc(x)) / x, by a series near 0 where that cancels (runtime/numerics.py)
+function("sinc", np.sinc, derivative=lambda c, x, y: P.Call("rt.sinc_slope", [x]), real_only=True,
+         scalar=_numpy_spelling("sinc"))
+
+
+def _logaddexp_partials(c):  # log(e^a + e^b): the softmax weights of a and b
+    return [(0, math_call(c, "exp", c.x(0) - c.out)), (1, math_call(c, "exp", c.x(1) - c.out))]
+
+
+function("logaddexp", np.logaddexp, arity=2, real_only=True, partials=_logaddexp_partials, scalar=_numpy_spelling("logaddexp"))
+
+
+def _heaviside(args):
+    """np.heaviside(x, h0): 0 below zero, h0 at zero, 1 above (numba has no np.heaviside)."""
+    x, at_zero = args
+    return P.Call("np.where", [P.BinOp(">", x, P.Lit("0")), P.Lit("1.0"),
+                               P.Call("np.where", [P.BinOp("==", x, P.Lit("0")), at_zero, P.Lit("0.0")])])
+
+
+function("heaviside", np.heaviside, arity=2, real_only=True, partials=lambda c: [], array=_heaviside,
+         scalar=lambda args: P.Cond(P.BinOp(">", args[0], P.Lit("0")), P.Lit("1.0"),
+                                    P.Cond(P.BinOp("==", args[0], P.Lit("0")), args[1], P.Lit("0.0"))), numpy_scalar=True)
+function("nan_to_num", np.nan_to_num, result=lambda t: t, partials=lambda c: [(0, math_call(c, "isfinite", c.x(0)) * 1.0)],
+         scalar=_numpy_spelling("nan_to_num"), numpy_scalar=True)
+function("isfinite", np.isfinite, result=lambda t: with_dtype(t, "bool"), partials=lambda c: [],
+         scalar=_numpy_spelling("isfinite"), numpy_scalar=True)
 function("square", np.square, result=_same_or_int, derivative=lambda c, x, y: 2.0 * x,
          scalar=lambda args: args[0] * args[0], numpy_scalar=True)
 for _name in ("floor", "ceil"):  # piecewise constant
@@ -227,9 +315,10 @@ def _angle_vjp(c):
     return [(0, c.g * safe_div(c, P.Lit("1j") * c.x(0), _abs_squared(c)))]  # i z / |z|^2
 
 
-function("abs", builtins.abs, math.fabs, np.abs, np.absolute,
+function("abs", builtins.abs, np.abs, np.absolute,
          result=lambda t: real_part(t) if t.dtype != "bool" else with_dtype(t, "int64"),
          jvp=_abs_jvp, vjp=_abs_vjp, scalar=lambda args: P.Call("abs", args), numpy_scalar=True)
+function("fabs", np.fabs, math.fabs, real_only=True, partials=_abs_partials)
 function("angle", np.angle, cmath.phase, result=lambda t: real_part(as_float(t)), jvp=_angle_jvp, vjp=_angle_vjp,
          scalar=_numpy_spelling("angle"))
 
@@ -257,6 +346,21 @@ def _selecting(name: str, builtin, symbol: str):
 
 _selecting("minimum", builtins.min, "<=")
 _selecting("maximum", builtins.max, ">=")
+
+
+def _ignoring_nan(name: str, symbol: str):
+    """np.fmax, np.fmin: a NaN loses to a number, so the number's derivative is taken there."""
+    def test(c):
+        a, b = c.x(0), c.x(1)
+        return P.Call("np.logical_or", [P.BinOp(symbol, a, b), P.BinOp("!=", b, b)])
+    function(name, getattr(np, name), arity=2, result=_same_or_int, real_only=True,
+             jvp=lambda c: pick(c, test(c), c.t(0), c.t(1)),
+             vjp=lambda c: [(0, pick(c, test(c), c.g, None)), (1, pick(c, test(c), None, c.g))],
+             scalar=_numpy_spelling(name), numpy_scalar=True)
+
+
+_ignoring_nan("fmin", "<=")
+_ignoring_nan("fmax", ">=")
 
 
 def _partials_of(f: MathFunction, c):

@@ -1,48 +1,52 @@
-"""The Fourier family: np.fft.fft/ifft/rfft/irfft/fft2/ifft2/fftn/ifftn/fftshift/ifftshift and adc.dct
-(types 2 and 3), `fourier` ops with attrs kind, axes, norm: their spellings, lowering (the arguments
-numpy takes, the result types), spelling in generated code and derivatives. Linear: the tangent is the same transform of
-the tangent, the adjoint is the adjoint transform (runtime/fourier.py has the DCTs and the weights)."""
+"""The Fourier family: np.fft.fft/ifft/rfft/irfft, fft2/ifft2/rfft2/irfft2, fftn/ifftn/rfftn/irfftn, fftshift/ifftshift
+and adc.dct (types 2 and 3), `fourier` ops with attrs kind, axes, norm and the lengths (`n`, or `s`) as operands after
+the array: their spellings, lowering (the arguments numpy takes, the result types), spelling in generated code and
+derivatives. Linear: the tangent is the same transform of the tangent, the adjoint is the adjoint transform, along any
+axes (runtime/fourier.py has the DCTs, the Hermitian weights and the adjoint of padding)."""
 from __future__ import annotations
 
 import numpy as np
 
 from .. import runtime
 from ..codegen import pyir as P
-from ..errors import CompileError, TypeCheckError, UnsupportedCallError
+from ..errors import TypeCheckError, UnsupportedCallError
 from ..ir.core import Array, is_array, with_dtype
 from .base import declare, is_complex
 
+ONE_D = ("fft", "ifft", "rfft", "irfft")
 
-def fourier_expr(kind: str, a: P.Expr, n: P.Expr | None, attrs: dict, norm: str | None = None) -> P.Expr:
-    """np.fft.<kind> spelled with positional arguments, as rocket-fft compiles it inside numba."""
+
+def fourier_expr(kind: str, a: P.Expr, lengths: list | None, attrs: dict, norm: str | None = None) -> P.Expr:
+    """np.fft.<kind> spelled with positional arguments, as rocket-fft compiles it inside numba; `lengths` are
+    `n` or the entries of `s` (None: the array's own)."""
     axes = attrs["axes"]
     if kind in ("dct2", "dct3"):
         return P.Call(f"rt.{kind}", [a, P.Lit(repr((norm or attrs["norm"]) == "ortho"))])
     if kind in ("fftshift", "ifftshift"):
         return P.Call(f"np.fft.{kind}", [a, P.Lit(repr(axes))])
     norm = P.Lit(repr(norm or attrs["norm"]))
-    if kind in ("fft", "ifft", "rfft", "irfft"):
-        return P.Call(f"np.fft.{kind}", [a, n if n is not None else P.Lit("None"), P.Lit(str(axes[0])), norm])
-    return P.Call(f"np.fft.{kind}", [a, P.Lit("None"), P.Lit(repr(axes)), norm])
+    if kind in ONE_D:
+        return P.Call(f"np.fft.{kind}", [a, lengths[0] if lengths else P.Lit("None"), P.Lit(str(axes[0])), norm])
+    return P.Call(f"np.fft.{kind}", [a, P.TupleExpr(lengths) if lengths else P.Lit("None"), P.Lit(repr(axes)), norm])
 
 
 SWAP_NORM = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
 ADJOINT_TRANSFORM = {"fft": "ifft", "ifft": "fft", "fft2": "ifft2", "ifft2": "fft2", "fftn": "ifftn",
                      "ifftn": "fftn", "fftshift": "ifftshift", "ifftshift": "fftshift", "rfft": "irfft", "irfft": "rfft",
-                     "dct2": "dct3", "dct3": "dct2"}
+                     "rfft2": "irfft2", "irfft2": "rfft2", "rfftn": "irfftn", "irfftn": "rfftn", "dct2": "dct3", "dct3": "dct2"}
 
 
-def _length(c):
-    return c.x(1) if len(c.op.operands) > 1 else None
+def _lengths(c):
+    return [c.x(i) for i in range(1, len(c.op.operands))] or None
 
 
 def _jvp(c):
-    return fourier_expr(c.op.attrs["kind"], c.t(0), _length(c), c.op.attrs)
+    return fourier_expr(c.op.attrs["kind"], c.t(0), _lengths(c), c.op.attrs)
 
 
 def _vjp(c):
-    """The adjoint transform: the inverse with the dual normalisation, Hermitian weights for real FFTs,
-    and the adjoint of the transform's own padding or cutting to `n`."""
+    """The adjoint transform: the inverse with the dual normalisation, Hermitian weights along the last
+    transformed axis for real FFTs, and the adjoint of the transform's own padding or cutting to `n` or `s`."""
     attrs, kind = c.op.attrs, c.op.attrs["kind"]
     adjoint = ADJOINT_TRANSFORM[kind]
     if kind in ("fftshift", "ifftshift"):
@@ -53,44 +57,21 @@ def _vjp(c):
         if kind == "dct2":
             return [(0, fourier_expr("dct3", P.Call("rt.scale_first", [c.g, P.Lit("2.0")]), None, attrs))]
         return [(0, P.Call("rt.scale_first", [fourier_expr("dct2", c.g, None, attrs), P.Lit("0.5")]))]
-    norm = SWAP_NORM[attrs["norm"]]
-    x = c.op.operands[0]
-    axis = attrs["axes"][-1]
-    if kind in ("rfft", "irfft") and axis != x.type.ndim - 1:
-        loc = c.op.loc
-        raise CompileError(f"the adjoint of np.fft.{kind} is implemented along the last axis only: "
-                           "move the axis last with .T first", loc.filename, loc.lineno, loc.col)
-    length = P.Index(P.Attr(c.like(0), "shape"), [P.Lit(str(axis))])
-    n = _length(c)
-    g = c.g
-    if kind == "rfft":
-        n_out = n if n is not None else length
-        bins = P.Index(P.Attr(g, "shape"), [P.Lit(str(axis))])
-        g = g * P.Call("rt.hermitian_weights", [bins, n_out, P.Lit("0.5")])
-        back = fourier_expr("irfft", g, n_out, attrs, norm)
-    elif kind == "irfft":
-        out_len = P.Index(P.Attr(c.out, "shape"), [P.Lit(str(axis))])
-        spectrum = fourier_expr("rfft", g, out_len, attrs, norm)
-        bins = P.Index(P.Attr(spectrum, "shape"), [P.Lit(str(axis))])
-        back = spectrum * P.Call("rt.hermitian_weights", [bins, out_len, P.Lit("2.0")])
-        if n is not None:  # irfft read the first n//2 + 1 bins of its input
-            return [(0, _resized(c, back, length))]
-        return [(0, back)]
+    norm, axes, lengths = SWAP_NORM[attrs["norm"]], attrs["axes"], _lengths(c)
+    like = c.like(0)
+    sizes = [P.Index(P.Attr(like, "shape"), [P.Lit(str(axis))]) for axis in axes]  # the operand's, along the axes
+    last = P.Lit(str(axes[-1]))
+    if kind.startswith("rfft"):  # irfft(n) of the weighted spectrum: n, the real length, is not the spectrum's
+        s = lengths or sizes
+        back = fourier_expr(adjoint, P.Call("rt.hermitian_scale", [c.g, s[-1], P.Lit("0.5"), last]), s, attrs, norm)
+    elif kind.startswith("irfft"):
+        out_len = lengths[-1] if lengths else 2 * (sizes[-1] - 1)
+        back = P.Call("rt.hermitian_scale", [fourier_expr(adjoint, c.g, None, attrs, norm), out_len, P.Lit("2.0"), last])
     else:
-        back = fourier_expr(adjoint, g, None, attrs, norm)
-    return [(0, _resized(c, back, length) if n is not None else back)]
-
-
-def _resized(c, v, length):
-    """The adjoint of a transform's own padding or cutting to `n`, along the transformed axis."""
-    x = c.op.operands[0]
-    if x.type.ndim == 1:
-        return P.Call("rt.resize", [v, length])
-    if x.type.ndim == 2 and c.op.attrs["axes"][-1] == 1:
-        return P.Call("rt.resize_last", [v, length])
-    loc = c.op.loc
-    raise CompileError("an explicit length `n` is differentiable along the last axis of 1-d and 2-d arrays: "
-                       "pad or slice first", loc.filename, loc.lineno, loc.col)
+        back = fourier_expr(adjoint, c.g, None, attrs, norm)
+    for axis, size in zip(axes, sizes if lengths else ()):  # irfft reads the first n//2 + 1 bins of its input
+        back = P.Call("rt.resize", [back, size, P.Lit(str(axis))])
+    return [(0, back)]
 
 
 def lower_call(lw, name: str, node, env):
@@ -111,36 +92,33 @@ def lower_call(lw, name: str, node, env):
         a = lw.args(node, env, ["x", "axes"])
         x = lw.as_value(a["x"], node)
         return lw.op1("fourier", [x], x.type, kind=name, axes=lw.static_axes(a.get("axes"), x, node))
-    one_d = name in ("fft", "ifft", "rfft", "irfft")
+    one_d = name in ONE_D
     a = lw.args(node, env, ["a", "n", "axis", "norm"] if one_d else ["a", "s", "axes", "norm"])
     x = lw.as_value(a["a"], node)
     if not is_array(x.type):
         raise lw.error(TypeCheckError, f"np.fft.{name} needs an array", node)
     norm = lw.constant_arg(a.get("norm"), node, (None, "backward", "ortho", "forward"), "norm") or "backward"
-    operands = [x]
     if one_d:
         axes = (lw.constant_arg(a.get("axis"), node, None, "axis", default=-1) % x.type.ndim,)
-        n = a.get("n")
-        if lw.given(n):
-            operands.append(lw.int_value_of(n, node))
-    else:
-        if lw.given(a.get("s")):
-            raise lw.error(UnsupportedCallError, f"np.fft.{name} with `s` is not supported: pad or slice the array first", node)
-        axes = lw.static_axes(a.get("axes"), x, node, default=(-2, -1) if name.endswith("2") else None)
-    real_in = name == "irfft"
-    if name == "rfft" and is_complex(x.type):
-        raise lw.error(TypeCheckError, "np.fft.rfft needs a real array", node)
+        lengths = [a["n"]] if lw.given(a.get("n")) else []
+    else:  # numpy's defaults: the last two axes for the 2-d transforms, the last len(s) or all for the others
+        lengths = lw.items(a["s"]) if lw.given(a.get("s")) else []
+        default = (-2, -1) if name.endswith("2") else tuple(range(-len(lengths), 0)) or None
+        axes = lw.static_axes(a.get("axes"), x, node, default=default)
+        if lengths and len(lengths) != len(axes):
+            raise lw.error(TypeCheckError, f"np.fft.{name}: `s` and `axes` must have the same length", node)
+    if name.startswith("rfft") and is_complex(x.type):
+        raise lw.error(TypeCheckError, f"np.fft.{name} needs a real array", node)
     dtype = {"float32": "complex64", "complex64": "complex64"}.get(x.type.dtype, "complex128")
-    if real_in:
+    if name.startswith("irfft"):
         dtype = "float32" if dtype == "complex64" else "float64"
         x = lw.cast(x, with_dtype(x.type, "complex64" if dtype == "float32" else "complex128"))
-        operands[0] = x
+    operands = [x] + [lw.int_value_of(n, node) for n in lengths]
     return lw.op1("fourier", operands, Array(dtype, x.type.ndim), kind=name, axes=axes, norm=norm)
 
 
-SPELLINGS = tuple(getattr(np.fft, name) for name in
-                  ("fft", "ifft", "rfft", "irfft", "fft2", "ifft2", "fftn", "ifftn", "fftshift", "ifftshift")) + (runtime.dct,)
+SPELLINGS = tuple(getattr(np.fft, name) for name in ONE_D + ("fft2", "ifft2", "fftn", "ifftn", "rfft2", "irfft2", "rfftn",
+                                                             "irfftn", "fftshift", "ifftshift")) + (runtime.dct,)
 
-declare("fourier", spell=lambda op, args: fourier_expr(op.attrs["kind"], args[0], args[1] if len(args) > 1 else None,
-                                                      op.attrs),
+declare("fourier", spell=lambda op, args: fourier_expr(op.attrs["kind"], args[0], args[1:], op.attrs),
         jvp=_jvp, vjp=_vjp, spellings=SPELLINGS, lower_call=lower_call)

@@ -7,7 +7,7 @@ from .base import declare, sum_terms
 
 
 def _jvp(c):
-    """The helpers are linear in their first argument (outer: bilinear)."""
+    """The helpers are linear in their first argument (outer: bilinear; prod_of_others, sinc_slope and safe_div are not)."""
     name = f"rt.{c.op.attrs['fn']}"
     if c.op.attrs["fn"] == "safe_div":  # d(a / b) = (da - (a / b) db) / b, zero where b is
         ta = c.t(0) if c.t(0) is not None else P.Lit("0.0")
@@ -20,6 +20,10 @@ def _jvp(c):
         terms = [P.Call(name, [c.t(0), c.x(1)]) if c.t(0) is not None else None,
                  P.Call(name, [c.x(0), c.t(1)]) if c.t(1) is not None else None]
         return sum_terms([t for t in terms if t is not None])
+    if c.op.attrs["fn"] == "sinc_slope":
+        return P.Call("rt.sinc_curvature", [c.x(0)]) * c.t(0) if c.t(0) is not None else None
+    if c.op.attrs["fn"] == "prod_of_others":  # not linear: the products of the others, differentiated
+        return P.Call("rt.prod_of_others_tangent", [c.x(0), c.t(0)]) if c.t(0) is not None else None
     if c.t(0) is None:
         return None
     return P.Call(name, [c.t(0)] + [c.x(i) for i in range(1, len(c.op.operands))])

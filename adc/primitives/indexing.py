@@ -1,4 +1,4 @@
-"""Indexing and memory: lengths, element and slice reads and writes, transposes."""
+"""Indexing and memory: lengths, element and slice reads and writes, transposes, boolean masks."""
 from __future__ import annotations
 
 from ..codegen import pyir as P
@@ -22,3 +22,15 @@ declare("transpose", spell=lambda op, args: P.Attr(args[0], "T"), view="layout",
         jvp=lambda c: P.Attr(c.t(0), "T"), vjp=lambda c: [(0, P.Attr(c.g, "T"))])
 
 assert {"store", "setslice"} == set(STORES)
+
+
+def _spell_masked(op, args):
+    """x[mask]; numba indexes by 1-d masks only, so an n-d pair is flattened first."""
+    x, mask = args
+    if op.operands[0].type.ndim == 1:
+        return P.Index(x, [mask])
+    return P.Index(P.Call(P.Attr(x, "ravel"), []), [P.Call(P.Attr(mask, "ravel"), [])])
+
+
+declare("masked", spell=_spell_masked, jvp=lambda c: _spell_masked(c.op, [c.t(0), c.x(1)]),
+        vjp=lambda c: [(0, P.Call("rt.unmask", [c.g, c.x(1)]))])

@@ -8,3 +8,4 @@ for _code in ("for", "while", "if", "yield", "return"):
     declare(_code, effect="control")
 declare("boundscheck", effect="check")  # operands [failed, index, length] (ir/bounds.py)
 declare("shapecheck", effect="check")  # the arrays that must broadcast (ir/shapes.py)
+declare("assertion", effect="check")  # operand [failed]: the user's `assert` (frontend/lower.py)

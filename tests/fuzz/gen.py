@@ -274,6 +274,9 @@ class Profile:
     # rows and columns selected by near/past-the-bounds indices (A[m, :], A[:, -n - 1]); checked
     # since c546fa4 (numba read past the array before; tests/test_bounds.py)
     edge_rows: bool = False
+    # odds that a whole-array expression or a reduction is one of numpy's vocabulary ([4/10]): np.where,
+    # np.clip, masks, np.flip/roll/cumsum/sort/diff/pad/concatenate, np.max/min/var/std/norm, sums along axes
+    numpy: tuple = (0, 1)
 
 
 # "temp" is a new local at the top level, a temporary in a block; break/continue only in loops;
@@ -283,7 +286,7 @@ KINDS = ("update", "elem_write", "temp", "for", "if", "while", "break", "complex
          "fft", "view", "array_update", "array_temp", "halving", "matrix_state")
 
 # indices near and past the bounds, at the rates of the everyday profiles
-EDGES = dict(edge=(1, 12), oob=(1, 10), guarded=1, guard_if=(1, 6), edge_loops=True, edge_rows=True)
+EDGES = dict(edge=(1, 12), oob=(1, 10), guarded=1, guard_if=(1, 6), edge_loops=True, edge_rows=True, numpy=(1, 6))
 
 PROFILES = {
     #                 update write temp for if while break cplx_upd local cplx fft view arr_upd arr_tmp halve mat
@@ -300,6 +303,9 @@ PROFILES = {
                      min_top=3, max_top=6, **EDGES),
     # indices near and past the bounds everywhere: offsets, wrap-around, guards, writes, while
     # scans, loops past the ends, shorter arrays (views, slices, local arrays)
+    # numpy's vocabulary everywhere, over views, arrays written before and after, loops and helpers
+    "numpy": Profile(stmt=(15, 20, 8, 18, 6, 3, 3, 0, 8, 0, 2, 8, 12, 6, 3, 3), matrix=2, slices=(2, 1), reduce=10,
+                     view_write=(1, 1), self_read=(1, 2), min_top=2, numpy=(2, 1)),
     "bounds": Profile(stmt=(25, 22, 6, 30, 14, 8, 5, 0, 8, 0, 0, 5, 4, 2, 0, 1), matrix=2, slices=(1, 1),
                       edge=(1, 1), oob=(1, 7), guarded=6, guard_if=(1, 1), edge_loops=True, scan_end=(1, 2),
                       edge_rows=True),
@@ -734,6 +740,8 @@ class Gen:
             first = Expr(text, ATOM)
         if form == 0 and not bare:
             form = 3
+        if form > 0 and self.chance(*self.p.numpy):
+            return self.numpy_map(scope, first, length, bare)
         if form == 0:
             return first, length
         if form == 1:
@@ -748,6 +756,36 @@ class Gen:
             return Expr(f"{first.text} * {paren(s, s.prec <= MUL)}", MUL), length
         other, _ = self.array_expr(scope, length, depth - 1)
         return Expr(f"np.tanh({first.text}) * {paren(other, other.prec <= MUL)}", MUL), length
+
+    def numpy_map(self, scope: Scope, first: Expr, length: int, bare: bool):
+        """(Expr, length) of one of numpy's array-to-array functions applied to `first` (a view, np.flip,
+        only where the result may alias)."""
+        forms = ["where", "clip", "maximum", "roll", "cumsum", "sort", "rotate", "compare"] + (["flip"] if bare else [])
+        form = self.pick(forms)
+        self.tags.add(f"np_{form}")
+        f = first.text
+        if form == "where":
+            other, _ = self.array_expr(scope, length, 0)
+            t = self.atom(scope)
+            return Expr(f"np.where({f} > {paren(t, t.prec < ADD)}, {f}, {other.text})", ATOM), length
+        if form == "clip":
+            c = self.pick(("0.3", "0.6", "1.0"))
+            return Expr(f"np.clip({f}, -{c}, {c})", ATOM), length
+        if form == "maximum":
+            t = self.atom(scope)
+            return Expr(f"np.maximum({f}, {t.text})", ATOM), length
+        if form == "roll":
+            return Expr(f"np.roll({f}, {self.pick(('1', '-1', '2'))})", ATOM), length
+        if form == "cumsum":
+            return Expr(f"0.3 * np.cumsum({f})", MUL), length
+        if form == "sort":
+            return Expr(f"np.sort({f})", ATOM), length
+        if form == "rotate":
+            return Expr(f"np.concatenate(({f}[1:], {f}[:1]))", ATOM), length
+        if form == "compare":
+            other, _ = self.array_expr(scope, length, 0)
+            return Expr(f"({f} < {other.text}) * {paren(first, first.prec <= MUL)}", MUL), length
+        return Expr(f"np.flip({f})", ATOM), length
 
     def oriented(self, scope: Scope) -> list:
         """(text, shape) of the matrices of this scope and their transposes."""
@@ -791,6 +829,8 @@ class Gen:
         the enclosing loop's window if `window`), or np.sum / np.mean of a matrix expression."""
         forms = ["sum", "dot", "mean"] + (["matrix"] if self.matrices(scope) and base is None and not window else [])
         form = self.pick(forms)
+        if self.chance(*self.p.numpy):
+            return self.numpy_reduction(scope, base, window)
         if form == "matrix":
             shape = self.pick([s for _, s in self.oriented(scope)])
             e = self.matrix_expr(scope, shape)
@@ -812,6 +852,42 @@ class Gen:
             other, _ = self.array_expr(scope, length, 1 if self.chance(1, 2) else 0)
             return Expr(f"np.dot({first.text}, {other.text})", ATOM)
         e, _ = self.array_expr(scope, length, first=first)
+        return Expr(f"np.{form}({e.text})", ATOM)
+
+    def numpy_reduction(self, scope: Scope, base: ArrayInfo | None, window: bool) -> Expr:
+        """One of numpy's reductions beyond sum/mean/dot: extremes, moments, norms, masks, differences,
+        padding, sums along an axis of a matrix."""
+        forms = ["max", "min", "var", "std", "norm", "norm1", "mask", "diff", "pad"]
+        if self.matrices(scope) and base is None and not window:
+            forms += ["axis", "keepdims"]
+        form = self.pick(forms)
+        self.tags.add(f"np_{form}")
+        if form in ("axis", "keepdims"):
+            shape = self.pick([s for _, s in self.oriented(scope)])
+            e = self.matrix_expr(scope, shape)
+            axis = self.int(0, 1)
+            if form == "axis":
+                v, _ = self.array_expr(scope, shape[1 - axis], 0)
+                return Expr(f"np.dot(np.sum({e.text}, axis={axis}), {v.text})", ATOM)
+            return Expr(f"np.sum(({paren(e, e.prec < ADD)} - np.mean({e.text}, axis={axis}, keepdims=True)) ** 2)", ATOM)
+        first = None
+        length = None
+        if base is not None or window:
+            text, length, _ = self.pick_source(scope, base=base, window=window)
+            first = Expr(text, ATOM)
+        e, length = self.array_expr(scope, length, first=first)
+        if form == "norm":
+            return Expr(f"np.linalg.norm({e.text})", ATOM)
+        if form == "norm1":
+            return Expr(f"np.linalg.norm({e.text}, 1)", ATOM)
+        if form == "mask":
+            return Expr(f"np.sum({paren(e, e.prec < ATOM)}[{e.text} > 0.0] ** 2)", ATOM)
+        if form == "diff":
+            return Expr(f"np.sum(np.diff({e.text}) ** 2)", ATOM) if length >= 2 else Expr(f"np.sum({e.text})", ATOM)
+        if form == "pad":
+            return Expr(f"np.dot(np.pad({e.text}, 1)[:-2], np.pad({e.text}, 1)[2:])", ATOM)
+        if form in ("var", "std") and length < 2:
+            form = "max"
         return Expr(f"np.{form}({e.text})", ATOM)
 
     # -- helpers ------------------------------------------------------------------------------------

@@ -308,7 +308,7 @@ _TRACE = []
 def _cmp(left, op, right):
     result = {">": left > right, "<": left < right, ">=": left >= right, "<=": left <= right,
               "==": left == right, "!=": left != right}[op]
-    _TRACE.append(bool(result))
+    _TRACE.append(tuple(result.ravel().tolist()) if hasattr(result, "ravel") else bool(result))  # arrays: each element
     return result
 '''
 
