@@ -27,6 +27,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH.parent), str(BENCH)]  # the working-tree adc first
 
 import convolve  # noqa: E402  np.convolve losses and the direct-vs-FFT crossover
+import convolve2d  # noqa: E402  adc.dsp.convolve2d losses, direct and FFT
 import kernels  # noqa: E402
 
 TARGET_GRAD_PRIMAL = 3.0
@@ -518,6 +519,7 @@ def main():
         ok = fourier_section(opts.repeat, opts.quick) and ok
         ok = array_state_section(opts.repeat, opts.quick) and ok
         ok = convolve.section(opts.repeat, opts.quick) and ok
+        ok = convolve2d.section(opts.repeat, opts.quick) and ok
         ok = bounds_section(adc, rows, opts.repeat) and ok
     ok = compile_time.section(opts.compile_large) and ok  # misses are printed; only failed checks count
     return 0 if ok else 1

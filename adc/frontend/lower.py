@@ -414,6 +414,8 @@ class Lowerer:
         if len(node.body) == 1 and isinstance(node.body[0], gast.Raise) and not node.orelse:
             return self.own_check(node, env)
         cond = self.condition(node.test, env)
+        if isinstance(constant_value(cond), bool) and isinstance(node.test, gast.Compare):  # `if mode == "full":`
+            return self.block(node.body if constant_value(cond) else node.orelse, env)
         loc = self.loc
         env_then, env_else = dict(env), dict(env)
         then, _ = self.region_of(lambda r: self.block(node.body, env_then))
@@ -692,6 +694,9 @@ class Lowerer:
         return result
 
     def expr_Compare(self, node, env):
+        static = self.static_comparison(node, env)
+        if static is not None:
+            return static
         left = self.value(node.left, env)
         result = None
         for op, comp in zip(node.ops, node.comparators):
@@ -710,6 +715,17 @@ class Lowerer:
             result = c if result is None else self.op1("and", [result, c], BOOL)
             left = right
         return result
+
+    def static_comparison(self, node, env):
+        """`mode == "full"` of compile-time strings (a helper's options): decided while lowering, so only the
+        branch taken is compiled."""
+        if len(node.ops) != 1 or not isinstance(node.ops[0], (gast.Eq, gast.NotEq)):
+            return None
+        left, right = self.expr(node.left, env), self.expr(node.comparators[0], env)
+        if not (isinstance(left, Static) and isinstance(right, Static)
+                and all(isinstance(v.obj, (str, type(None))) for v in (left, right))):
+            return None
+        return self.const((left.obj == right.obj) == isinstance(node.ops[0], gast.Eq))
 
     def expr_IfExp(self, node, env):
         """`a if c else b`: a select, or an `if` when a branch reads an element (only the branch Python
