@@ -596,8 +596,8 @@ class ReverseBuilder:
                 body.append(P.Assign(P.Ref(var), self.zeros_like(a)))
         self.init = outer
 
-    def _finish_loop(self, op: Op, loop: P.For, carries, out: list) -> None:
-        out.append(P.Comment(f"{op.loc}  {op.loc.text}  (reversed)"))
+    def _finish_loop(self, op: Op, loop: P.For, carries, out: list, forwards: bool = False) -> None:
+        out.append(P.Comment(f"{op.loc}  {op.loc.text}  ({'adjoint, iterations in any order' if forwards else 'reversed'})"))
         out.append(loop)
         self.line = None
         for _, _, var, init in carries:
@@ -610,7 +610,17 @@ class ReverseBuilder:
         self.rev_vars[view.index.id] = P.Var(view.index.hint)
         loop = P.For(self.rev_vars[view.index.id], self.reversed_range(op))
         self._iteration(view.body, carries, loop.body)
-        self._finish_loop(op, loop, carries, out)
+        forwards = iterations_commute(loop.body, {var for _, _, var, _ in carries})
+        if forwards:
+            loop.bounds = self.forward_range(op)  # the order LLVM vectorises best
+        self._finish_loop(op, loop, carries, out, forwards)
+
+    def forward_range(self, op: Op) -> list:
+        lo_v, hi_v, step_v = Loop(op).bounds
+        lo, hi, step = (self.rref(v) for v in (lo_v, hi_v, step_v))
+        if constant_value(step_v) == 1:
+            return [hi] if constant_value(lo_v) == 0 else [lo, hi]
+        return [lo, hi, step]
 
     def reversed_range(self, op: Op) -> list:
         lo_v, hi_v, step_v = Loop(op).bounds
@@ -723,3 +733,31 @@ def _pull_negation(e: P.Expr) -> P.Expr:
             return P.Unary("-", P.BinOp(e.op, left.operand, e.right))
     return e
 
+
+def iterations_commute(body: list, carried) -> bool:
+    """Whether a reversed loop body may run its iterations in any order: every statement adds into an array
+    element or a number (`h__bar[k] += g * x[n - k]`) that nothing in the body reads, or sets a temporary
+    before the body reads it; no carried adjoint is set, nothing is popped from a tape, no nested control.
+    Such a loop (a tap loop's adjoint) then runs forwards, which LLVM vectorises where it does not vectorise
+    the reversed one; sums into one element may round in another order, nothing else changes."""
+    added, assigned, read = set(), set(), set()
+    for stmt in body:
+        if isinstance(stmt, P.Comment):
+            continue
+        if isinstance(stmt, P.AugAssign) and stmt.op in ("+", "-"):
+            target = stmt.target.base if isinstance(stmt.target, P.Index) else stmt.target
+            if not isinstance(target, P.Ref):
+                return False
+            added.add(target.var)
+            index = stmt.target.index if isinstance(stmt.target, P.Index) else []
+            parts = [e for i in index for e in ((i.lower, i.upper, i.step) if isinstance(i, P.Slice) else (i,))]
+            read.update(v for e in [stmt.value, *parts] if e is not None for v in P.expr_vars(e))
+        elif isinstance(stmt, P.Assign) and isinstance(stmt.target, P.Ref):
+            var = stmt.target.var
+            if var in read or var in carried:
+                return False
+            read.update(P.expr_vars(stmt.value))
+            assigned.add(var)
+        else:
+            return False
+    return not (added & (read | assigned))
