@@ -14,7 +14,15 @@ from .arrays import (
            unmask,
            unpermute,
 )
-from .broadcast import same_shape, unbroadcast_1_1, unbroadcast_2_1, unbroadcast_2_2
+from .broadcast import (
+    same_shape,
+    unbroadcast_1_1,
+    unbroadcast_2_1,
+    unbroadcast_2_2,
+    unbroadcast_3_1,
+    unbroadcast_3_2,
+    unbroadcast_3_3,
+)
 from .checks import OutOfBounds, ShapeMismatch, broadcastable
 from .convolve import convolve, correlate
 from .fourier import dct as dct  # the user-facing DCT, re-exported as adc.dct
@@ -25,6 +33,6 @@ from .signal import interp_slopes, interp_transpose, kaiser_derivative
 from .tape import TapeTooLarge, grow, record, recorded_1, recorded_2, recorded_3, tape, trip_count
 
 __all__ = ["embed_diagonal", "max_along", "min_along", "prod_of_others", "prod_of_others_tangent", "reshape", "unmask", "unpermute", "TapeTooLarge", "tape", "OutOfBounds", "ShapeMismatch", "broadcastable", "grow", "trip_count", "record", "recorded_1", "recorded_2", "recorded_3", "dot", "matvec", "vecmat", "matmat", "outer",
-           "unbroadcast_1_1", "unbroadcast_2_1", "unbroadcast_2_2", "same_shape",
+           "unbroadcast_1_1", "unbroadcast_2_1", "unbroadcast_2_2", "unbroadcast_3_1", "unbroadcast_3_2", "unbroadcast_3_3", "same_shape",
            "hermitian_scale", "resize", "dct2", "dct3", "scale_first", "safe_div", "sinc_slope", "sinc_curvature", "interp_slopes", "interp_transpose", "kaiser_derivative",
            "convolve", "correlate"]

@@ -236,7 +236,7 @@ def recursive(x):
     return recursive(x)
 
 
-def broadcast_into_three_dims(x, v):
+def broadcast_into_four_dims(x, v):
     return np.sum(x * v)  # <- error
 
 

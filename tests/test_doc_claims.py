@@ -1054,7 +1054,7 @@ def rfft_of_complex(z):
     return np.sum(np.abs(np.fft.rfft(z)))
 
 
-def broadcast_against_3d(x, v):
+def broadcast_against_4d(x, v):
     return np.sum(x * v)
 
 
@@ -1074,7 +1074,7 @@ def rebinds_an_array(a, x):
     return y
 
 
-A4, M33, T223 = np.ones(4), np.ones((3, 3)), np.ones((2, 2, 3))
+A4, M33, T223, T2223 = np.ones(4), np.ones((3, 3)), np.ones((2, 2, 3)), np.ones((2, 2, 2, 3))
 REFUSALS = {  # the page's first column -> [(program, arguments, when)]
     "`try`": [(uses_try, (), "decorate")],
     "`with`": [(uses_with, (), "decorate")],
@@ -1163,8 +1163,8 @@ REFUSALS = {  # the page's first column -> [(program, arguments, when)]
     "`np.convolve`, `np.correlate` of integer arrays": [(convolves_integers, (1.0,), "call")],
     "`@` or `np.dot` on 3-d arrays": [(matmul_3d, (T223,), "call")],
     "`np.fft.rfft` of a complex array": [(rfft_of_complex, (np.ones(4, complex),), "call")],
-    "reverse mode: broadcasting a 1-d or 2-d array against a 3-d one": [
-        (broadcast_against_3d, (T223, np.arange(3.0)), "grad"), (broadcast_against_3d, (T223, np.ones((2, 3))), "grad")],
+    "reverse mode: broadcasting a lower-rank array against a 4-d one": [
+        (broadcast_against_4d, (T2223, np.arange(3.0)), "grad"), (broadcast_against_4d, (T2223, np.ones((2, 3))), "grad")],
     "reverse mode: an array carried by a loop and written into, while a view taken before the loop or an array "
     "from outside the loop shares its memory": [(view_before_a_loop_that_rebinds_its_base, (np.array([0.1, -0.2]),), "grad")],
     '`jacobian(mode="fwd")`: an active array rebound inside a loop or branch': [
@@ -1292,7 +1292,7 @@ def adds(x, y):
     return np.sum(x + y)
 
 
-def broadcasts_3d(a, b):
+def broadcasts_4d(a, b):
     return np.sum(a * b)
 
 
@@ -1319,10 +1319,10 @@ def call_time_cases():
     w = adc.differentiate(writes_first, backend="python")
     z = np.ones(4)
     yield "derivatives of arguments that share memory", ValueError, lambda: w.grad(z, z)
-    b = adc.differentiate(broadcasts_3d, wrt=(0, 1), backend="python")
-    assert b(np.ones((2, 1, 3)), np.ones((1, 2, 3))) == 12.0  # the primal runs
-    yield "reverse mode: broadcasting between 3-d arrays of different shapes", ValueError, \
-        lambda: b.grad(np.ones((2, 1, 3)), np.ones((1, 2, 3)))
+    b = adc.differentiate(broadcasts_4d, wrt=(0, 1), backend="python")
+    assert b(np.ones((2, 1, 1, 3)), np.ones((1, 2, 1, 3))) == 12.0  # the primal runs
+    yield "reverse mode: broadcasting between 4-d arrays of different shapes", ValueError, \
+        lambda: b.grad(np.ones((2, 1, 1, 3)), np.ones((1, 2, 1, 3)))
 
 
 def test_call_time_refusals_are_the_errors_the_page_names():

@@ -158,13 +158,13 @@ def test_lambda_and_builtins_cannot_be_differentiated():
 
 def test_reverse_mode_refusals_name_the_users_line():
     """A construct only reverse mode cannot do: the primal and forward mode run; grad names the line."""
-    f = adc.differentiate(bad.broadcast_into_three_dims, wrt=("x", "v"), backend="python")
-    x, v = np.ones((2, 2, 3)), np.arange(3.0)
+    f = adc.differentiate(bad.broadcast_into_four_dims, wrt=("x", "v"), backend="python")
+    x, v = np.ones((2, 2, 2, 3)), np.arange(3.0)
     assert f(x, v) == pytest.approx(np.sum(x * v))
-    with pytest.raises(adc.CompileError, match="broadcasting a 1-d array against 3-d") as info:
+    with pytest.raises(adc.CompileError, match="broadcasting a 1-d array against 4-d") as info:
         f.grad(x, v)
     assert info.value.filename.endswith("bad_programs.py")
-    assert info.value.lineno == marked_line(bad.broadcast_into_three_dims)
+    assert info.value.lineno == marked_line(bad.broadcast_into_four_dims)
     assert info.value.col_offset > 0
 
 
@@ -220,7 +220,7 @@ def refused_tracebacks() -> list[BaseException]:
     for call in (lambda: adc.differentiate(bad.uses_try),
                  lambda: adc.differentiate(wrt="x")(bad.uses_try),
                  lambda: adc.differentiate(refused_at_first_call, backend="python")(np.ones(3)),
-                 lambda: adc.differentiate(bad.broadcast_into_three_dims, wrt=("x", "v"), backend="python")
+                 lambda: adc.differentiate(bad.broadcast_into_four_dims, wrt=("x", "v"), backend="python")
                  .grad(np.ones((2, 2, 3)), np.ones(3)),
                  lambda: adc.differentiate(bad.returns_array, backend="python").vjp(np.ones(8), cotangent=np.ones(3)),
                  lambda: adc.differentiate(bad.returns_array).vjp(np.ones(8), cotangent=np.ones(3))):
@@ -255,11 +255,11 @@ def test_the_python_backend_keeps_the_generated_kernels_line(monkeypatch):
 
 def test_a_refusal_raised_again_shows_only_the_new_calls_frames(monkeypatch):
     monkeypatch.delenv("ADC_TRACEBACK", raising=False)
-    f = adc.differentiate(bad.broadcast_into_three_dims, wrt=("x", "v"), backend="python")
+    f = adc.differentiate(bad.broadcast_into_four_dims, wrt=("x", "v"), backend="python")
     lengths = []
     for _ in range(3):
         with pytest.raises(adc.CompileError) as info:
-            f.grad(np.ones((2, 2, 3)), np.ones(3))
+            f.grad(np.ones((2, 2, 2, 3)), np.ones(3))
         lengths.append(len(traceback.extract_tb(info.value.__traceback__)))
         assert len(info.value.__notes__) == 1
     assert lengths == [1, 1, 1], "the test's own frame, once"

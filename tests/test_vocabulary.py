@@ -117,6 +117,14 @@ def main(x, y):
     row = np.expand_dims(x, 0)
     return np.sum(outer ** 2) + np.sum(row @ outer) + np.sum(x[np.newaxis, :] * 2.0)
 """, (vec(3), vec(4)), ("x", "y")),
+    "broadcasting_in_3d": ("""
+def main(x, y, m, t):
+    pairs = x[:, :, None] * y[None]
+    rows = t * m
+    lanes = t * x[0]
+    cols = t[:, :1, :] + t
+    return np.sum(pairs ** 2) + np.sum(rows * 0.5) + np.sum(lanes ** 2) + np.sum(cols ** 3)
+""", (mat(2, 3), mat(3, 4), mat(2, 3), np.round(rng.standard_normal((4, 2, 3)), 3)), ("x", "y", "m", "t")),
     "squeeze_with_axis": ("""
 def main(m):
     col = m[:, 1:2]
@@ -272,7 +280,7 @@ ON_NUMBA = {"sum_and_mean_along_axes", "max_min_along_an_axis", "prod_with_a_zer
             "trace_and_argmax", "reshape_ravel_flatten", "reshape_of_contiguous_slices", "new_axes",
             "concatenate_stack_hstack_vstack", "flip_roll_repeat", "pad_modes", "diag_tril_triu_trace",
             "sort_moves_the_derivative", "constructors_eye_full_linspace", "array_of_numbers_and_of_arrays",
-            "squeeze_with_axis", "where_clip_and_comparisons", "masks_with_operators", "mask_reads", "fmax_fmin_nan_to_num",
+            "broadcasting_in_3d", "squeeze_with_axis", "where_clip_and_comparisons", "masks_with_operators", "mask_reads", "fmax_fmin_nan_to_num",
             "ufunc_spellings", "more_functions"}
 
 

@@ -716,7 +716,7 @@ def _snapshot_var(v: Value) -> P.Var:
 
 
 def unbroadcast(g: P.Expr, result_ndim: int, operand_ndim: int, operand: P.Expr, loc) -> P.Expr:
-    if (result_ndim, operand_ndim) in ((1, 1), (2, 1), (2, 2)):
+    if (result_ndim, operand_ndim) in ((1, 1), (2, 1), (2, 2), (3, 1), (3, 2), (3, 3)):
         return P.Call(f"rt.unbroadcast_{result_ndim}_{operand_ndim}", [g, operand])
     if result_ndim == operand_ndim:
         return P.Call("rt.same_shape", [g, operand])
