@@ -9,13 +9,14 @@ import argparse
 import importlib
 import math
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH.parent), str(BENCH)]  # the working-tree adc first
+
+from timing import best_of  # noqa: E402
 
 SIGNAL = 100_000
 TAPS = (64, 4096)
@@ -27,19 +28,6 @@ def filter_loss(x, h):
     """The energy of x filtered by h: its gradient needs both adjoint correlations."""
     y = np.convolve(x, h)
     return np.dot(y, y)
-
-
-def best_of(fns, repeat):
-    """Best wall time of each callable over `repeat` interleaved rounds after one warm-up call each."""
-    for fn in fns.values():
-        fn()
-    best = dict.fromkeys(fns, math.inf)
-    for _ in range(repeat):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - t0)
-    return best
 
 
 def _jax_value_and_grad():

@@ -11,15 +11,15 @@ the two for comparison. Not registered in run.py; `section(repeat, quick)` retur
 check passed.
 """
 import argparse
-import math
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH.parent), str(BENCH)]  # the working-tree adc first
+
+from timing import best_of  # noqa: E402
 
 from adc import dsp  # noqa: E402
 
@@ -60,19 +60,6 @@ def slices_loss(image, kernel):
     r0, c0 = (kernel.shape[0] - 1) // 2, (kernel.shape[1] - 1) // 2
     y = slices_direct(image, kernel, r0, image.shape[0], c0, image.shape[1])
     return np.sum(y * y)
-
-
-def best_of(fns, repeat):
-    """Best wall time of each callable over `repeat` interleaved rounds after one warm-up call each."""
-    for fn in fns.values():
-        fn()
-    best = dict.fromkeys(fns, math.inf)
-    for _ in range(repeat):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - t0)
-    return best
 
 
 def grad_error(f, image, kernel, rng):

@@ -17,7 +17,6 @@ import inspect
 import math
 import os
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +28,7 @@ sys.path[:0] = [str(BENCH.parent), str(BENCH)]  # the working-tree adc first
 import convolve  # noqa: E402  np.convolve losses and the direct-vs-FFT crossover
 import convolve2d  # noqa: E402  adc.dsp.convolve2d losses, direct and FFT
 import kernels  # noqa: E402
+from timing import best_of  # noqa: E402
 
 TARGET_GRAD_PRIMAL = 3.0
 TARGET_ADC_HAND = 1.3
@@ -50,22 +50,6 @@ def optional_import(name):
         return __import__(name), None
     except Exception as exc:  # broken installs raise more than ImportError
         return None, f"{type(exc).__name__}: {exc}"
-
-
-def best_of(fns, repeat):
-    """Best wall time of each callable over `repeat` rounds, after one warm-up
-    call each (compilation, first-touch allocation).  A round times every
-    callable once, so load changes on a shared machine hit them all alike and
-    the ratios stay fair; the minimum is the least noisy estimator."""
-    for fn in fns.values():
-        fn()
-    best = dict.fromkeys(fns, math.inf)
-    for _ in range(repeat):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - t0)
-    return best
 
 
 def wrt_positions(kernel):
