@@ -221,7 +221,7 @@ def refused_tracebacks() -> list[BaseException]:
                  lambda: adc.differentiate(wrt="x")(bad.uses_try),
                  lambda: adc.differentiate(refused_at_first_call, backend="python")(np.ones(3)),
                  lambda: adc.differentiate(bad.broadcast_into_four_dims, wrt=("x", "v"), backend="python")
-                 .grad(np.ones((2, 2, 3)), np.ones(3)),
+                 .grad(np.ones((2, 2, 2, 3)), np.ones(3)),
                  lambda: adc.differentiate(bad.returns_array, backend="python").vjp(np.ones(8), cotangent=np.ones(3)),
                  lambda: adc.differentiate(bad.returns_array).vjp(np.ones(8), cotangent=np.ones(3))):
         with pytest.raises(Exception) as info:
