@@ -67,6 +67,15 @@ def main(x, y):
         s += a * math.cos(b)
     return s
 """, (vec(5), vec(4)), ("x", "y")),
+    "enumerate_from_a_start": ("""
+def main(x, y):
+    s = 0.0
+    for i, v in enumerate(x, 1):
+        s += i * v * v
+    for k, (a, b) in enumerate(zip(x, y), start=len(x)):
+        s += k * a * b
+    return s
+""", (vec(4), vec(3)), ("x", "y")),
     "enumerate_of_zip_with_break_and_continue": ("""
 def main(x, y):
     s = 0.0

@@ -187,8 +187,8 @@ def _over_indices(loop: gast.For, ctx) -> list:
     through enumerate and zip (the shortest length). Rewrites `loop` in place; returns the assignments of
     the iterables to run before it, so each is evaluated once, as Python does."""
     target, iterable, index = loop.target, loop.iter, f"index__{next(ctx.counter)}"
-    if _enumerates(iterable, ctx) and isinstance(target, gast.Tuple) and len(target.elts) == 2 \
-            and isinstance(target.elts[0], gast.Name):  # the user's index is the loop's
+    if _enumerates(iterable, ctx) and _start(iterable) is None and isinstance(target, gast.Tuple) \
+            and len(target.elts) == 2 and isinstance(target.elts[0], gast.Name):  # the user's index is the loop's
         index, target, iterable = target.elts[0].id, target.elts[1], iterable.args[0]
     arrays = []
     element = _element(iterable, index, arrays, ctx)
@@ -201,14 +201,23 @@ def _over_indices(loop: gast.For, ctx) -> list:
 
 
 def _enumerates(node, ctx) -> bool:
-    return ctx.calls(node, enumerate) and len(node.args) == 1 and not node.keywords
+    """enumerate(x), enumerate(x, k), enumerate(x, start=k)."""
+    return ctx.calls(node, enumerate) and (len(node.args), len(node.keywords)) in ((1, 0), (2, 0), (1, 1)) \
+        and all(k.arg == "start" for k in node.keywords)
+
+
+def _start(node):
+    """enumerate's start, or None."""
+    return node.args[1] if len(node.args) == 2 else node.keywords[0].value if node.keywords else None
 
 
 def _element(iterable, index: str, arrays: list, ctx):
     """What the iteration gives at `index`: a tuple through enumerate and zip, an element (or row) otherwise;
     each array iterated is appended to `arrays` as the assignment of a name to it."""
     if _enumerates(iterable, ctx):
-        return gast.Tuple(elts=[name(index), _element(iterable.args[0], index, arrays, ctx)], ctx=gast.Load())
+        start = _start(iterable)
+        count = name(index) if start is None else gast.BinOp(left=name(index), op=gast.Add(), right=start)
+        return gast.Tuple(elts=[count, _element(iterable.args[0], index, arrays, ctx)], ctx=gast.Load())
     if ctx.calls(iterable, zip) and iterable.args and not iterable.keywords:
         return gast.Tuple(elts=[_element(a, index, arrays, ctx) for a in iterable.args], ctx=gast.Load())
     items = f"items__{next(ctx.counter)}"
