@@ -455,7 +455,7 @@ class Lowerer:
         if v.type != BOOL:
             if is_array(v.type):
                 raise self.error(TypeCheckError, "the condition is an array: reduce it to one value (np.sum, a comparison of elements)", node)
-            v = self.op1("ne", [v, self.const(0)], BOOL)
+            v = self.truth(v)
         return v
 
     # -- expressions ---------------------------------------------------------------
@@ -469,10 +469,7 @@ class Lowerer:
         return self.as_value(self.expr(node, env), node)
 
     def int_value(self, node, env) -> Value:
-        v = self.value(node, env)
-        if v.type not in (I64, BOOL):
-            raise self.error(TypeCheckError, "range() bounds and array indices must be integers: wrap the value in int()", node)
-        return v
+        return self.int_index(self.value(node, env), node)
 
     def expr_Constant(self, node, env):
         if isinstance(node.value, str):
@@ -768,7 +765,7 @@ class Lowerer:
                 raise self.error(TypeCheckError, "indexing with an array of indices (x[idx], x[[0, 2]]) is not supported: "
                                  "index one element at a time in a loop", node)
             else:
-                items.append(self.int_value(item, env) if not isinstance(v, Value) else self.int_index(v, item))
+                items.append(self.int_index(self.as_value(v, item), item))
         if any(isinstance(i, tuple) and i[0] == self.MASK for i in items) and len(items) > 1:
             raise self.error(TypeCheckError, "a boolean mask must be the only index here (x[mask])", node)
         if sum(i is not self.NEW_AXIS for i in items) > array.type.ndim:
@@ -777,7 +774,7 @@ class Lowerer:
 
     def int_index(self, v: Value, node) -> Value:
         if v.type not in (I64, BOOL):
-            raise self.error(TypeCheckError, "array indices must be integers: wrap the value in int()", node)
+            raise self.error(TypeCheckError, "range() bounds and array indices must be integers: wrap the value in int()", node)
         return v
 
     def subscript_parts(self, node, env):

@@ -229,8 +229,8 @@ def _lower_array(lw, name, node, env):
         if not is_array(v.type):
             raise lw.error(TypeCheckError, f"np.{name} of one number is a 0-d array, which adc does not have: "
                            "use the number, or np.array([x])", node)
-        v = lw.cast(v, Array(dtype, v.type.ndim)) if dtype else v
-        return v if name == "asarray" or v is not lw.as_value(obj, node) else lw.op1("copy", [v], v.type)
+        cast = lw.cast(v, Array(dtype, v.type.ndim)) if dtype else v
+        return cast if name == "asarray" or cast is not v else lw.op1("copy", [v], v.type)  # a cast is a new array
     shape, leaves = _nesting(lw, obj, node)
     if any(is_array(v.type) for v in leaves):
         if len(shape) != 1 or not all(is_array(v.type) for v in leaves):
@@ -240,8 +240,7 @@ def _lower_array(lw, name, node, env):
             raise lw.error(TypeCheckError, "the arrays must have one number of dimensions", node)
         return lw.op1("stack", arrays, Array(arrays[0].type.dtype, arrays[0].type.ndim + 1), axis=0)
     t = promote(*[v.type for v in leaves])
-    out_dtype = dtype or (t.dtype if t.dtype != "bool" or not leaves else "bool")
-    out = lw.op1("alloc", [lw.const(n) for n in shape], Array(out_dtype, len(shape)), kind="zeros")
+    out = lw.op1("alloc", [lw.const(n) for n in shape], Array(dtype or t.dtype, len(shape)), kind="zeros")
     for flat, v in enumerate(leaves):
         index = np.unravel_index(flat, shape)
         lw.store(out, [lw.const(int(i)) for i in index], v, node)
