@@ -242,3 +242,104 @@ def correlate2d(image, kernel, mode="full"):
     "same" starts at row kh // 2 and column kw // 2 of the full result, as scipy's does."""
     code = _mode_code(mode)
     return _convolve2d_window(image, np.flip(kernel), code, kernel.shape[0] // 2, kernel.shape[1] // 2)
+
+
+# -- State-space models -------------------------------------------------------------------------
+# The linear-Gaussian model, for states 0..N with x_0 ~ N(x0, P0) and k = 0..N-1:
+#
+#     x_{k+1} = F x_k + B u_k + w_k,   w_k ~ N(0, Q)
+#     z_k     = H x_{k+1} + v_k,       v_k ~ N(0, R)
+#
+# so step k of a filter predicts with row k of the controls u, then updates with row k of the
+# observations z (shape (N, m)): x0, P0 describe the state before the first observation. F, Q, P0
+# are (n, n), H (m, n), R (m, m), x0 (n,), B (n, p), u (N, p).
+#
+# adc refuses `is` (docs/subset.md), so an optional `B=None` cannot be told apart inside the
+# differentiated code: each function comes without controls and as a `_control` variant that takes
+# B and u; the first is the second with one zero control.
+
+
+def _kalman_gain(P, H, S):
+    """P H^T S^-1 by one solve (S^T K^T = H P^T), not an inverse; exact for unsymmetric P and S too."""
+    PHt = P @ H.T
+    return np.linalg.solve(S.T, PHt.T).T
+
+
+def _joseph_update(P, K, H, R):
+    """(I - K H) P (I - K H)^T + K R K^T: stays symmetric and positive semi-definite under rounding."""
+    A = np.eye(P.shape[0]) - K @ H
+    return A @ P @ A.T + K @ R @ K.T
+
+
+def kalman_nll_control(F, H, Q, R, x0, P0, z, B, u):
+    """Negative log-likelihood of z under the model above with controls u (N, p) through B (n, p):
+    0.5 sum_k (log det S_k + e_k^T S_k^-1 e_k + m log 2 pi), e_k = z_k - H x_k|k-1 the innovation and
+    S_k = H P_k|k-1 H^T + R its covariance, by the Kalman filter with the Joseph-form update."""
+    m = z.shape[1]
+    x = x0
+    P = P0
+    total = 0.0
+    for k in range(z.shape[0]):
+        x = F @ x + B @ u[k]
+        P = F @ P @ F.T + Q
+        S = H @ P @ H.T + R
+        innov = z[k] - H @ x
+        sign, logdet = np.linalg.slogdet(S)
+        total += logdet + innov @ np.linalg.solve(S, innov)
+        K = _kalman_gain(P, H, S)
+        x = x + K @ innov
+        P = _joseph_update(P, K, H, R)
+    return 0.5 * (total + z.shape[0] * m * np.log(2.0 * np.pi))
+
+
+def kalman_nll(F, H, Q, R, x0, P0, z):
+    """kalman_nll_control without controls (B u_k = 0)."""
+    return kalman_nll_control(F, H, Q, R, x0, P0, z, np.zeros((F.shape[0], 1)), np.zeros((z.shape[0], 1)))
+
+
+def _kalman_filter(F, H, Q, R, x0, P0, z, B, u):
+    """The filter's predicted (prior) and filtered (posterior) means (N, n) and covariances (N, n, n)."""
+    N, n = z.shape[0], F.shape[0]
+    prior_x, post_x = np.zeros((N, n)), np.zeros((N, n))
+    prior_P, post_P = np.zeros((N, n, n)), np.zeros((N, n, n))
+    x = x0
+    P = P0
+    for k in range(N):
+        x = F @ x + B @ u[k]
+        P = F @ P @ F.T + Q
+        prior_x[k, :] = x
+        prior_P[k, :, :] = P
+        S = H @ P @ H.T + R
+        K = _kalman_gain(P, H, S)
+        x = x + K @ (z[k] - H @ x)
+        P = _joseph_update(P, K, H, R)
+        post_x[k, :] = x
+        post_P[k, :, :] = P
+    return prior_x, prior_P, post_x, post_P
+
+
+def rts_smoother_control(F, H, Q, R, x0, P0, z, B, u):
+    """Rauch-Tung-Striebel smoothed means (N, n) and covariances (N, n, n) of the states z observes
+    (row k: the state after control k), given all of z: the Kalman filter forward, then backward
+    x_k|N = x_k|k + C_k (x_k+1|N - x_k+1|k), P_k|N = P_k|k + C_k (P_k+1|N - P_k+1|k) C_k^T with the
+    gain C_k = P_k|k F^T P_k+1|k^-1 by one solve."""
+    prior_x, prior_P, post_x, post_P = _kalman_filter(F, H, Q, R, x0, P0, z, B, u)
+    N = z.shape[0]
+    means = np.zeros(post_x.shape)
+    covs = np.zeros(post_P.shape)
+    x = post_x[N - 1]
+    P = post_P[N - 1]
+    means[N - 1, :] = x
+    covs[N - 1, :, :] = P
+    for k in range(N - 2, -1, -1):
+        C = _kalman_gain(post_P[k], F, prior_P[k + 1])
+        x = post_x[k] + C @ (x - prior_x[k + 1])
+        P = post_P[k] + C @ (P - prior_P[k + 1]) @ C.T
+        means[k, :] = x
+        covs[k, :, :] = P
+    return means, covs
+
+
+def rts_smoother(F, H, Q, R, x0, P0, z):
+    """rts_smoother_control without controls."""
+    return rts_smoother_control(F, H, Q, R, x0, P0, z, np.zeros((F.shape[0], 1)), np.zeros((z.shape[0], 1)))

@@ -158,6 +158,11 @@ def _kalman_args(mod, rng):
     return 0.5, -1.0, 0.0, z, np.zeros(2000), np.zeros(2000)
 
 
+def _tracker_args(mod, rng):
+    h = np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0]])
+    return 1.0, -6.0, 0.0, 1.0, h, np.zeros(4), np.eye(4), rng.standard_normal((300, 2))
+
+
 def _deblur_args(mod, rng):
     return rng.random((80, 80)), mod.gaussian_psf(9, 1.6), rng.random((80, 80)), 2e-3
 
@@ -190,6 +195,7 @@ EXAMPLE_CASES = {
     "quickstart": ("iir_loss", _quickstart_args, "value_and_grad"),
     "lms_step_size": ("lms_loss", _lms_args, "value_and_grad"),
     "kalman_fit": ("kalman_loglik", _kalman_args, "value_and_grad"),
+    "tracker_fit": ("tracker_nll", _tracker_args, "value_and_grad"),
     "deblur": ("deblur_loss", _deblur_args, "value_and_grad"),
     "biquad_gauss_newton": ("residual", _biquad_args, "jacobian"),
     "phase_retrieval": ("loss", _phase_args, "value_and_grad"),

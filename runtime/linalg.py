@@ -65,3 +65,55 @@ def outer(u, v):
         for j in range(v.shape[0]):
             out[i, j] = u[i] * v[j]
     return out
+
+
+@numba.njit(cache=True)
+def _stacks(a, b):
+    if a.shape[0] != b.shape[0]:
+        raise ValueError("matmul: the stacks of matrices differ in length (adc does not broadcast stacks)")
+
+
+@numba.njit(cache=True)
+def matmat_33(a, b):
+    """a @ b for stacks of matrices, a[k] @ b[k]."""
+    _stacks(a, b)
+    _check(a.shape[2], b.shape[1])
+    out = np.zeros((a.shape[0], a.shape[1], b.shape[2]), a.dtype)
+    for s in range(a.shape[0]):
+        for i in range(a.shape[1]):
+            for k in range(a.shape[2]):
+                for j in range(b.shape[2]):
+                    out[s, i, j] += a[s, i, k] * b[s, k, j]
+    return out
+
+
+@numba.njit(cache=True)
+def matmat_32(a, b):
+    """a @ b for a stack of matrices a and one matrix b, a[k] @ b."""
+    _check(a.shape[2], b.shape[0])
+    out = np.zeros((a.shape[0], a.shape[1], b.shape[1]), a.dtype)
+    for s in range(a.shape[0]):
+        for i in range(a.shape[1]):
+            for k in range(a.shape[2]):
+                for j in range(b.shape[1]):
+                    out[s, i, j] += a[s, i, k] * b[k, j]
+    return out
+
+
+@numba.njit(cache=True)
+def matmat_23(a, b):
+    """a @ b for one matrix a and a stack of matrices b, a @ b[k]."""
+    _check(a.shape[1], b.shape[1])
+    out = np.zeros((b.shape[0], a.shape[0], b.shape[2]), a.dtype)
+    for s in range(b.shape[0]):
+        for i in range(a.shape[0]):
+            for k in range(a.shape[1]):
+                for j in range(b.shape[2]):
+                    out[s, i, j] += a[i, k] * b[s, k, j]
+    return out
+
+
+@numba.njit(cache=True)
+def swap_last(a):
+    """Each matrix of a stack transposed, as a new array."""
+    return np.ascontiguousarray(a.transpose((0, 2, 1)))

@@ -1046,8 +1046,12 @@ def convolves_integers(x):
     return np.sum(np.convolve(np.arange(3), np.arange(2)) * x)
 
 
-def matmul_3d(x):
-    return np.sum(x @ x)
+def dot_3d(x):
+    return np.sum(np.dot(x, x))
+
+
+def stack_times_vector(x):
+    return np.sum(x @ x[0, 0])
 
 
 def rfft_of_complex(z):
@@ -1161,7 +1165,8 @@ REFUSALS = {  # the page's first column -> [(program, arguments, when)]
     "`np.diag(x, k)` with `k` other than 0": [(diagonal_above, (M33,), "call")],
     "`np.array` of one number": [(array_of_one_number, (1.0,), "call")],
     "`np.convolve`, `np.correlate` of integer arrays": [(convolves_integers, (1.0,), "call")],
-    "`@` or `np.dot` on 3-d arrays": [(matmul_3d, (T223,), "call")],
+    "`np.dot` on 3-d arrays; `@` of a stack of matrices and a vector, or of 4-d arrays": [
+        (dot_3d, (T223,), "call"), (stack_times_vector, (T223,), "call")],
     "`np.fft.rfft` of a complex array": [(rfft_of_complex, (np.ones(4, complex),), "call")],
     "reverse mode: broadcasting a lower-rank array against a 4-d one": [
         (broadcast_against_4d, (T2223, np.arange(3.0)), "grad"), (broadcast_against_4d, (T2223, np.ones((2, 3))), "grad")],

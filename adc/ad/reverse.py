@@ -27,7 +27,7 @@ from ..ir.core import (
     walk,
 )
 from ..ir.shapes import same_shape_operand
-from ..primitives import ACCESSES, ELEMENT_VIEWS, FRESH, spell
+from ..primitives import ACCESSES, ELEMENT_VIEWS, EXPENSIVE, FRESH, spell
 from . import rules
 
 
@@ -285,9 +285,9 @@ class ReverseBuilder:
                 if r.id in self.rec.taped:
                     self.rev_vars[r.id] = P.Var(r.hint or "t", array=is_array(r.type))
                     out.extend(self.tapes[r.id].pop(self.rev_vars[r.id]))
-                elif r.hint and op.opcode not in ("const", "dim") and r.id not in self.rec.shaped:
+                elif (r.hint or op.opcode in EXPENSIVE) and op.opcode not in ("const", "dim") and r.id not in self.rec.shaped:
                     expr = spell(op, [self.rref(o) for o in op.operands])
-                    self.rev_vars[r.id] = P.Var(r.hint, array=is_array(r.type))
+                    self.rev_vars[r.id] = P.Var(r.hint or op.opcode, array=is_array(r.type))
                     out.append(P.Assign(P.Ref(self.rev_vars[r.id]), expr))
             for r in op.results:
                 if self.is_memory(r) and self.act.active(r):
@@ -460,11 +460,10 @@ class ReverseBuilder:
         result_type = op.results[0].type
         primal = self.primal_for(op)
         context = rules.RuleContext(op, primal, g=g, shape=lambda v: self.shape_ref(v, primal))
-        for contribution in rules.vjp(context):
+        contributions = [c for c in rules.vjp(context) if self.act.active(op.operands[c[0]])]
+        for contribution in _computed_once(contributions, out):
             i, expr = contribution[:2]
             v = op.operands[i]
-            if not self.act.active(v):
-                continue
             if len(contribution) == 3:  # into the array's adjoint at the read position
                 index = [self.rref(x) for x in op.operands[1:]]
                 if op.opcode == "getslice":
@@ -761,3 +760,35 @@ def iterations_commute(body: list, carried) -> bool:
         else:
             return False
     return not (added & (read | assigned))
+
+
+def _computed_once(contributions: list, out: list) -> list:
+    """A sub-expression that a rule uses in several contributions (a solve's b_bar, also in A_bar) is
+    computed once, into a variable, before them."""
+    seen, shared = {}, {}
+
+    def count(e):
+        if isinstance(e, P.Call):
+            seen[id(e)] = seen.get(id(e), 0) + 1
+            if seen[id(e)] > 1:
+                shared[id(e)] = e
+                return
+        for child in P.children(e):
+            if isinstance(child, P.Expr) or isinstance(child, P.Slice):
+                count(child)
+    for c in contributions:
+        count(c[1])
+    if not shared:
+        return contributions
+    names = {}
+
+    def replace(e):
+        if id(e) in names:
+            return P.Ref(names[id(e)])
+        if id(e) in shared:
+            inner = P.map_expr(e, replace)
+            names[id(e)] = P.Var("t", array=True)
+            out.append(P.Assign(P.Ref(names[id(e)]), inner))
+            return P.Ref(names[id(e)])
+        return P.map_expr(e, replace) if isinstance(e, (P.Expr, P.Slice)) else e
+    return [(c[0], replace(c[1]), *c[2:]) for c in contributions]

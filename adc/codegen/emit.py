@@ -122,8 +122,10 @@ class ForwardEmitter:
                         [P.Raise("rt.ShapeMismatch", f"{op.loc}:{op.loc.col}", [P.Lit(repr(op.attrs["access"]))] + shapes)]))
 
     def op_assertion(self, op, region, i, out, force_inline=False):
-        """The user's `assert`, where it stood; its message names the user's line."""
-        out.append(P.If(self.ref(op.operands[0]), [P.Raise("AssertionError", op.attrs["message"])]))
+        """The user's `assert`, or a check of the user's call (np.linalg.solve's singular matrix), where it stood;
+        its message names the user's line."""
+        error = op.attrs.get("error", "AssertionError")
+        out.append(P.If(self.ref(op.operands[0]), [P.Raise(error, op.attrs["message"])]))
 
     def carry_vars(self, op: Op, args: list[Value], inits: list[Value], out: list) -> None:
         """Loop-carried slots share one variable for init copy, block argument and result.

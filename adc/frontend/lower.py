@@ -37,7 +37,7 @@ from ..ir.core import (
     walk,
     with_dtype,
 )
-from ..primitives import ACCESSES, CALLED, DERIVED, METHODS
+from ..primitives import ACCESSES, CALLED, DERIVED, METHODS, RUNTIME_CALLS
 from ..primitives.elementwise import FUNCTIONS
 from . import resolve
 from .desugar import desugar
@@ -443,6 +443,10 @@ class Lowerer:
             self.emit("assertion", [self.condition(node.test, env)], [], {"message": call.args[0].value})
             return
         name = call.func.attr if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) else None
+        if name == "LinAlgError":
+            attrs = {"message": call.args[0].value, "error": "np.linalg.LinAlgError"}
+            self.emit("assertion", [self.condition(node.test, env)], [], attrs)
+            return
         if name != "OutOfBounds":
             return
         where, access, array, axis, extent = (a.value for a in call.args[:5])
@@ -592,10 +596,10 @@ class Lowerer:
         ndim = max(v.type.ndim if is_array(v.type) else 0 for v in (cond, x, y))
         return self.op1("select", [cond, x, y], Array(t.dtype, ndim) if ndim else Scalar(t.dtype))
 
-    def check(self, failed: Value, reason: str, node) -> None:
-        """A check of the user's line that raises when `failed` holds (np.pad's widths)."""
+    def check(self, failed: Value, reason: str, node, error: str = "AssertionError") -> None:
+        """A check of the user's line that raises `error` when `failed` holds (np.pad's widths, a singular matrix)."""
         self.at(node)
-        self.emit("assertion", [failed], [], {"message": f"{self.loc}: {reason}"})
+        self.emit("assertion", [failed], [], {"message": f"{self.loc}: {reason}", "error": error})
 
     def negate(self, v: Value) -> Value:
         if constant_value(v) is not None and not isinstance(constant_value(v), bool):
@@ -631,10 +635,14 @@ class Lowerer:
             raise self.error(TypeCheckError, f"`{op}` is not defined for complex numbers", node)
         return self.op1(op, [a, b], t)
 
-    def matmul(self, a, b, node) -> Value:
-        if not (is_array(a.type) and is_array(b.type)) or a.type.ndim > 2 or b.type.ndim > 2:
-            raise self.error(TypeCheckError, "`@` and np.dot need 1-D or 2-D arrays", node)
-        ndim = a.type.ndim + b.type.ndim - 2
+    def matmul(self, a, b, node, dot=False) -> Value:
+        if not (is_array(a.type) and is_array(b.type)):
+            raise self.error(TypeCheckError, "`@`, np.matmul and np.dot need arrays: multiply by a number with `*`", node)
+        ndims = a.type.ndim, b.type.ndim
+        if (max(ndims) > 2 and dot) or max(ndims) > 3 or (max(ndims) == 3 and min(ndims) == 1):
+            raise self.error(TypeCheckError, "`@` and np.matmul take vectors, matrices and stacks (3-d) of matrices, "
+                             "and np.dot vectors and matrices: for others loop over the leading axis", node)
+        ndim = max(ndims) if max(ndims) == 3 else a.type.ndim + b.type.ndim - 2
         dtype = promote(a.type, b.type).dtype
         return self.op1("dot" if ndim == 0 else "matmul", [a, b], Scalar(dtype) if ndim == 0 else Array(dtype, ndim))
 
@@ -1011,7 +1019,9 @@ class Lowerer:
             array, shape = self.value(node.args[0], env), self.items(self.expr(node.args[1], env))
             return self.op1("reshape", [array, *shape], Array(array.type.dtype, len(shape)))
         args = [self.value(a, env) for a in node.args]
-        if name in ("dot", "matvec", "vecmat", "matmat"):
+        if name in RUNTIME_CALLS:
+            return RUNTIME_CALLS[name](self, args, node)
+        if name in ("dot", "matvec", "vecmat", "matmat", "matmat_33", "matmat_32", "matmat_23"):
             return self.matmul(*args, node)
         if name in ("max_along", "min_along"):  # back to the primitive, which has the rules
             return self.op1(name[:3], [args[0]], Array(args[0].type.dtype, 1), axis=constant_value(args[1]))
@@ -1023,9 +1033,6 @@ class Lowerer:
             return self.op1("convolution", args, promote(args[0].type, args[1].type), kind=name)
         if name == "trip_count":
             return self.op1("runtime", args, I64, fn=name)
-        if name == "outer":
-            dtype = promote(*[a.type for a in args]).dtype
-            return self.op1("runtime", args, Array(dtype, 2), fn=name)
         if name == "safe_div":
             return self.op1("runtime", args, promote(*[a.type for a in args]), fn=name)
         if name.startswith("unbroadcast"):
@@ -1035,9 +1042,10 @@ class Lowerer:
         return self.op1("runtime", args, args[0].type, fn=name)  # grow, record, same_shape
 
     def call_reduction(self, name, node, env, obj):
-        """np.dot: a product (primitives/products.py)."""
-        a = self.args(node, env, ["a", "b"])
-        return self.matmul(self.as_value(a["a"], node), self.as_value(a["b"], node), node)
+        """np.dot, np.matmul: a product (primitives/products.py)."""
+        a = self.args(node, env, ["a", "b"] if name == "dot" else ["x1", "x2"])
+        x, y = a["a" if name == "dot" else "x1"], a["b" if name == "dot" else "x2"]
+        return self.matmul(self.as_value(x, node), self.as_value(y, node), node, dot=name == "dot")
 
     def reduce(self, name, v, node) -> Value:
         """A primitive called with one array (primitives.CALLED: np.sum, np.mean), typed by its declaration;
@@ -1059,7 +1067,7 @@ class Lowerer:
             if attr in CALLED and CALLED[attr].lower_call is None and not node.args:
                 return self.reduce(attr, base, node)
             if attr == "dot" and len(node.args) == 1:
-                return self.matmul(base, self.value(node.args[0], env), node)
+                return self.matmul(base, self.value(node.args[0], env), node, dot=True)
             if attr == "astype" and len(node.args) == 1:
                 return self.cast(base, Array(self.dtype_arg(self.expr(node.args[0], env), node), base.type.ndim))
         raise self.error(UnsupportedCallError, f"the method `.{attr}()` is not supported: see docs/subset.md for the methods adc knows", node)

@@ -21,7 +21,7 @@ from ..primitives.elementwise import FUNCTIONS
 # math.floor/ceil return Python ints; the numpy spellings return floats
 INT_RESULT = {id(math.floor), id(math.ceil)}
 
-REDUCTIONS = {"dot": np.dot}
+REDUCTIONS = {"dot": np.dot, "matmul": np.matmul}
 BUILTINS = {"range": range, "len": len, "int": int, "float": float, "complex": complex, "bool": bool}
 
 _PRIMITIVES: dict[int, tuple[str, str]] = {}

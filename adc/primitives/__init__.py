@@ -10,6 +10,7 @@ from . import (  # noqa: F401 (each module declares its family)
     fourier,
     generated,
     indexing,
+    linalg,
     products,
     reductions,
     shapes,
@@ -17,6 +18,7 @@ from . import (  # noqa: F401 (each module declares its family)
     structure,
 )
 from .base import DERIVED, PRIMITIVES
+from .base import RUNTIME_CALLS as RUNTIME_CALLS  # the frontend lowers these calls of generated code back
 
 # recomputable in the reverse sweep: no memory effect, no regions
 PURE_OPCODES = frozenset(code for code, p in PRIMITIVES.items() if p.effect == "pure")
@@ -29,6 +31,7 @@ ACCESSES = frozenset(code for code, p in PRIMITIVES.items() if p.accesses)  # in
 # views whose elements are operand 0's elements (x[1:], x.T): their adjoint is the same view of the base's
 ELEMENT_VIEWS = frozenset(code for code, p in PRIMITIVES.items() if p.view in ("slice", "layout"))
 MEMORY_EFFECTS = frozenset(code for code, p in PRIMITIVES.items() if p.effect in ("reads", "writes"))
+EXPENSIVE = frozenset(code for code, p in PRIMITIVES.items() if p.expensive)  # products, factorisations, solves
 SHAPED_LIKE_FIRST = frozenset(code for code, p in PRIMITIVES.items() if p.shaped_like_first)
 # the primitives a user calls by a function (`np.sum(x)`, `np.fft.rfft(x, n)`), lowered by the declaration's
 # lower_call, or when it has none as one array typed by `result` (then also as a method, `x.sum()`)

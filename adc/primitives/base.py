@@ -49,6 +49,7 @@ class Primitive:
     result: Callable | None = None  # a call of one array lowered generically: its result type (also `x.sum()`)
     lower_call: Callable | None = None  # or (lowerer, function name, call node, env[, this]) -> the result value
     methods: tuple = ()  # `x.<name>(...)` lowered by lower_call with this=x (x.sum(axis=0), x.reshape(2, 3))
+    expensive: bool = False  # the reverse sweep computes it again once per step into a variable, not at each read
 
     def __post_init__(self):
         assert self.effect in EFFECTS, self.effect
@@ -79,6 +80,16 @@ DERIVED: dict[str, Derived] = {}
 def derived(name: str, *spellings, lower: Callable, methods: tuple = ()) -> None:
     assert name not in DERIVED, f"{name} is declared twice"
     DERIVED[name] = Derived(name, spellings, lower, methods)
+
+
+# adc's runtime helpers that rules spell, lowered back to their primitives when adc differentiates the
+# code it generated (second order): name -> (lowerer, argument values, call node) -> the result value
+RUNTIME_CALLS: dict[str, Callable] = {}
+
+
+def runtime_call(name: str, lower: Callable) -> None:
+    assert name not in RUNTIME_CALLS, f"rt.{name} is declared twice"
+    RUNTIME_CALLS[name] = lower
 
 
 # -- the vocabulary rules are written in -------------------------------------------------

@@ -1,4 +1,4 @@
-"""numpy functions written with primitives: np.clip, np.var/np.std, np.diff, np.linalg.norm, np.flip,
+"""numpy functions written with primitives: np.clip, np.var/np.std, np.diff, np.linalg.norm, np.flip, np.vdot,
 np.pad, np.array/np.asarray of numbers, np.fliplr/np.flipud, np.transpose, np.meshgrid. Their derivatives are those of what they
 lower to, so each is exact wherever its parts are (np.clip: 1 inside, 0 outside; at a bound, the side
 np.maximum and np.minimum pick)."""
@@ -294,3 +294,17 @@ def _lower_meshgrid(lw, name, node, env):
 
 
 derived("meshgrid", np.meshgrid, lower=_lower_meshgrid)
+
+
+def _lower_vdot(lw, name, node, env):
+    """np.vdot(a, b) = conj(a) . b of two 1-d arrays."""
+    a = lw.args(node, env, ["a", "b"])
+    x, y = _array(lw, a["a"], node, "np.vdot"), _array(lw, a["b"], node, "np.vdot")
+    if x.type.ndim != 1 or y.type.ndim != 1:
+        raise lw.error(TypeCheckError, "np.vdot takes two 1-d arrays here: write np.sum(np.conj(a) * b) for others", node)
+    if np.dtype(x.type.dtype).kind == "c":
+        x = lw.op1("conj", [x], x.type)
+    return lw.matmul(x, y, node, dot=True)
+
+
+derived("vdot", np.vdot, lower=_lower_vdot)

@@ -3,11 +3,11 @@ and adc lowers its own generated code again for second order, so they have deriv
 from __future__ import annotations
 
 from ..codegen import pyir as P
-from .base import declare, sum_terms
+from .base import declare
 
 
 def _jvp(c):
-    """The helpers are linear in their first argument (outer: bilinear; prod_of_others, sinc_slope and safe_div are not)."""
+    """The helpers are linear in their first argument (prod_of_others, sinc_slope and safe_div are not)."""
     name = f"rt.{c.op.attrs['fn']}"
     if c.op.attrs["fn"] == "safe_div":  # d(a / b) = (da - (a / b) db) / b, zero where b is
         ta = c.t(0) if c.t(0) is not None else P.Lit("0.0")
@@ -16,10 +16,6 @@ def _jvp(c):
     if c.op.attrs["fn"] == "record":  # a tape of tangents beside the tape of values, laid out the same
         buf, array = (c.t(i) if c.t(i) is not None else P.Call("np.zeros_like", [c.x(i)]) for i in (0, 2))
         return P.Call(name, [buf, c.x(1), array])
-    if c.op.attrs["fn"] == "outer":
-        terms = [P.Call(name, [c.t(0), c.x(1)]) if c.t(0) is not None else None,
-                 P.Call(name, [c.x(0), c.t(1)]) if c.t(1) is not None else None]
-        return sum_terms([t for t in terms if t is not None])
     if c.op.attrs["fn"] == "sinc_slope":
         return P.Call("rt.sinc_curvature", [c.x(0)]) * c.t(0) if c.t(0) is not None else None
     if c.op.attrs["fn"] == "prod_of_others":  # not linear: the products of the others, differentiated

@@ -91,6 +91,17 @@ SLICES = (("[1:]", slice(1, None)), ("[:-1]", slice(None, -1)), ("[::2]", slice(
           ("[::-1]", slice(None, None, -1)))
 
 
+# np.linalg of a matrix M built from a vector e, as a real number (numpy_reduction)
+LINALG_FORMS = {
+    "solve": "np.dot(np.linalg.solve({m}, {e}), {e})",
+    "inv": "np.sum(np.linalg.inv({m}) @ {e})",
+    "det": "np.log(np.linalg.det({m}))",
+    "slogdet": "np.linalg.slogdet({m})[1]",
+    "cholesky": "np.sum(np.linalg.cholesky({m})[:, 0] * {e})",
+    "eigvalsh": "np.sum(np.linalg.eigvalsh({m}) ** 3)",
+}
+
+
 # -- the program tree ------------------------------------------------------------------------
 
 @dataclass
@@ -857,7 +868,8 @@ class Gen:
     def numpy_reduction(self, scope: Scope, base: ArrayInfo | None, window: bool) -> Expr:
         """One of numpy's reductions beyond sum/mean/dot: extremes, moments, norms, masks, differences,
         padding, sums along an axis of a matrix."""
-        forms = ["max", "min", "var", "std", "norm", "norm1", "mask", "diff", "pad"]
+        forms = ["max", "min", "var", "std", "norm", "norm1", "mask", "diff", "pad", "solve", "inv", "det", "slogdet",
+                 "cholesky", "eigvalsh"]
         if self.matrices(scope) and base is None and not window:
             forms += ["axis", "keepdims"]
         form = self.pick(forms)
@@ -876,6 +888,9 @@ class Gen:
             text, length, _ = self.pick_source(scope, base=base, window=window)
             first = Expr(text, ATOM)
         e, length = self.array_expr(scope, length, first=first)
+        if form in LINALG_FORMS:  # of an SPD matrix with distinct eigenvalues: diag(1..n) + 0.1 e e^T
+            matrix = f"(np.diag(np.arange(1.0, {length + 1}.0)) + 0.1 * np.outer({e.text}, {e.text}))"
+            return Expr(LINALG_FORMS[form].format(m=matrix, e=e.text), ATOM)
         if form == "norm":
             return Expr(f"np.linalg.norm({e.text})", ATOM)
         if form == "norm1":
