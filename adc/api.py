@@ -10,6 +10,7 @@ import numpy as np
 
 from .errors import api_boundary
 from .frontend.lower import constants_hold, hidden_arrays, parse_checked
+from .frontend.resolve import python_function
 from .ir.core import STORES, Array, Scalar, is_array, is_differentiable, is_weak, walk
 from .pipeline import Specialization, format_ir, second_order, source_of, specialize, vector_tangent_kernel
 from .runtime import TapeTooLarge
@@ -86,8 +87,7 @@ class Differentiated:
         if complex_grad not in COMPLEX_GRADS:
             raise ValueError(f"unknown complex_grad {complex_grad!r}: use one of {tuple(COMPLEX_GRADS)}")
         self.complex_grad = complex_grad
-        if isinstance(fn, Differentiated):
-            fn = fn.python
+        fn = python_function(fn)  # of another differentiated function, or of a @numba.njit one
         parsed = parse_checked(fn)
         self.python = fn
         self.backend = backend

@@ -257,9 +257,18 @@ def recomputable(op: Op, rec: Recording) -> bool:
     array operands nothing writes afterwards, or a view (what it looks into is checked at its reads)."""
     if op.opcode in VIEW_OPCODES:
         return True
+    if _constant_contents(op):  # np.eye(n) in a loop: made again, not taped, when nothing writes it
+        return frozen(op.results[0], op, rec)
     if op.opcode not in PURE_OPCODES and op.opcode != "load":
         return False
     return all(frozen(o, op, rec) for o in op.operands if is_array(o.type))
+
+
+def _constant_contents(op: Op) -> bool:
+    """New memory whose contents its scalar operands decide (np.eye, np.zeros, np.arange; not np.empty)."""
+    if op.opcode not in FRESH or any(is_array(o.type) for o in op.operands):
+        return False
+    return op.opcode != "alloc" or op.attrs["kind"] != "empty"
 
 
 def _shift_leaves(v: Value, loop: Op, rec: Recording, path: tuple):

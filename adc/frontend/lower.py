@@ -37,7 +37,7 @@ from ..ir.core import (
     walk,
     with_dtype,
 )
-from ..primitives import ACCESSES, CALLED, DERIVED, METHODS, RUNTIME_CALLS
+from ..primitives import ACCESSES, CALLED, DERIVED, METHODS, PRIMITIVES, RUNTIME_CALLS
 from ..primitives.elementwise import FUNCTIONS
 from . import resolve
 from .desugar import desugar
@@ -171,7 +171,7 @@ def lower_function(fn, arg_types: list) -> Function:
 
 class Lowerer:
     def __init__(self, parsed: ParsedFunction, fn, regions: list[Region], inlining: tuple = (), folded=None,
-                 hidden=None):
+                 hidden=None, computed=None):
         self.parsed = parsed
         self.fn = fn
         self.regions = regions
@@ -182,6 +182,7 @@ class Lowerer:
         self.hidden = {} if hidden is None else hidden  # module-level arrays read: (id(fn), name) -> (fn, name, param)
         self.arguments: list[Value] = []  # the differentiated function's parameters, for errors about what was passed
         self.views: dict[tuple, Value] = {}  # (opcode, array id) -> the view made of it: z.real read twice is one op
+        self.computed = {} if computed is None else computed  # Lowerer.once, shared with inlined helpers
 
     # -- building ------------------------------------------------------------------
     @property
@@ -192,10 +193,20 @@ class Lowerer:
         hints = hints or [None] * len(types)
         results = [Value(t, h) for t, h in zip(types, hints)]
         op = Op(opcode, list(operands), results, attrs or {}, regions or [], self.loc)
+        if PRIMITIVES[opcode].effect in ("writes", "control"):
+            self.computed.clear()  # what Lowerer.once made may read memory this changes
         for r in results:
             r.owner = op
         self.region.ops.append(op)
         return op
+
+    def once(self, key: tuple, make) -> Value:
+        """make(), or what it made before in this region with no write or control flow since: np.linalg.inv(S),
+        det(S) and solve(S, v) share one factorisation of S."""
+        key = (*key, id(self.region))
+        if key not in self.computed:
+            self.computed[key] = make()
+        return self.computed[key]
 
     def op1(self, opcode, operands, type_, **attrs) -> Value:
         return self.emit(opcode, operands, [type_], attrs).result
@@ -1073,7 +1084,7 @@ class Lowerer:
         raise self.error(UnsupportedCallError, f"the method `.{attr}()` is not supported: see docs/subset.md for the methods adc knows", node)
 
     def inline(self, helper, node, env):
-        fn = getattr(helper, "python", helper)
+        fn = resolve.python_function(helper)
         if fn in self.inlining:
             raise self.error(UnsupportedCallError, f"recursive call to `{fn.__name__}` cannot be inlined: write it as a loop", node)
         args = [self.expr(a, env) for a in node.args]
@@ -1084,7 +1095,7 @@ class Lowerer:
         for kw in node.keywords:
             bound[kw.arg] = self.expr(kw.value, env)
         caller_loc = self.loc
-        sub = Lowerer(parsed, fn, self.regions, self.inlining, self.folded, self.hidden)
+        sub = Lowerer(parsed, fn, self.regions, self.inlining, self.folded, self.hidden, self.computed)
         for p, d in zip(params[len(params) - len(defaults):], defaults):
             if p not in bound:  # defaults belong to the helper's module, not the caller's
                 bound[p] = sub.expr(d, {})

@@ -63,10 +63,20 @@ def lookup(fn, name: str):
     return None if value is _MISSING else value
 
 
+def python_function(obj):
+    """The Python function behind obj: an adc.differentiate'd function's, a @numba.njit dispatcher's
+    (`.py_func`: the user's existing numba code is differentiated unchanged), or obj itself."""
+    if hasattr(obj, "python"):
+        return obj.python
+    py_func = getattr(obj, "py_func", None)
+    return py_func if inspect.isfunction(py_func) else obj
+
+
 def is_helper(obj) -> bool:
     """A function of the user's, to inline; never one of numpy's, scipy's, the standard library's or another
     installed package's (np.asarray_chkfinite), whose source is not written in the subset: the refusal names the call."""
-    return hasattr(obj, "python") or (inspect.isfunction(obj) and not _library(obj))
+    fn = python_function(obj)
+    return hasattr(obj, "python") or (inspect.isfunction(fn) and not _library(fn))
 
 
 _LIBRARY_DIRS = tuple(os.path.join(os.path.realpath(sysconfig.get_paths()[k]), "")

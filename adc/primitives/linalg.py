@@ -49,7 +49,7 @@ def _matrix(lw, v, name, node, real=False):
 
 
 def _factor(lw, a, name, node):
-    f = lw.op1("lu", [a], Array(a.type.dtype, 2))
+    f = lw.once(("lu", a.id), lambda: lw.op1("lu", [a], Array(a.type.dtype, 2)))
     if name in ("solve", "inv"):  # det and slogdet are 0 there, as numpy's are
         singular = lw.op1("runtime", [f], BOOL, fn="lu_singular")
         lw.check(singular, f"np.linalg.{name}: the matrix is singular (a zero pivot in its LU factorisation)", node,
@@ -262,7 +262,7 @@ def _lower_eigh(lw, name, node, env):
         raise lw.error(UnsupportedCallError, f"np.linalg.{name}(a, UPLO='U') is not supported: "
                        f"write np.linalg.{name}(a.T), which reads the same triangle", node)
     matrix = _matrix(lw, a["a"], name, node, real=True)
-    e = lw.op1("eigh", [matrix], matrix.type)
+    e = lw.once(("eigh", matrix.id), lambda: lw.op1("eigh", [matrix], matrix.type))
     w = lw.op1("eigh_values", [e, matrix], Array(matrix.type.dtype, 1))
     if name == "eigvalsh":
         return w
