@@ -2,10 +2,11 @@
 read (`.py_func`), and @numba.njit helpers are inlined from theirs."""
 import numpy as np
 import pytest
-from checks import assert_grad_matches_fd
 from legacy_numba_filters import biquad, biquad_loss
 
 import adc
+
+from checks import assert_grad_matches_fd
 
 rng = np.random.default_rng(3)
 X = rng.standard_normal(64)

@@ -339,6 +339,7 @@ REFUSED = {
     "spectral_norm": ("def main(m):\n    return np.linalg.norm(m, 2)", (np.ones((2, 3)),), "singular values"),
     "roll_with_axis": ("def main(m):\n    return np.sum(np.roll(m, 1, axis=0))", (np.ones((2, 3)),), "np.concatenate"),
     "where_positions": ("def main(x):\n    return np.sum(np.where(x > 0.0))", (np.ones(3),), "np.where(c, x, y)"),
+    "round_with_decimals": ("def main(x):\n    return np.sum(np.round(x, 2))", (np.ones(3),), "np.round(x * 100.0) / 100.0"),
 }
 
 

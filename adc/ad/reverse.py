@@ -459,6 +459,9 @@ class ReverseBuilder:
             return
         result_type = op.results[0].type
         primal = self.primal_for(op)
+        if op.opcode == "custom_vjp":
+            self.reverse_custom(op, g, primal, out)
+            return
         context = rules.RuleContext(op, primal, g=g, shape=lambda v: self.shape_ref(v, primal))
         contributions = [c for c in rules.vjp(context) if self.act.active(op.operands[c[0]])]
         for contribution in _computed_once(contributions, out):
@@ -478,6 +481,22 @@ class ReverseBuilder:
             elif rules.broadcasts(op, v):
                 expr = unbroadcast(expr, result_type.ndim, v.type.ndim, self.shape_ref(v, primal), op.loc)
             self.contribute(v, expr, out)
+
+    def reverse_custom(self, op: Op, g: P.Expr, primal, out: list) -> None:
+        """The user's bwd rule (adc.custom_vjp), emitted here with its residuals and g bound to variables."""
+        rule = op.attrs["rule"]
+        bound = dict(self.fwd_vars)
+        for arg, value in zip(rule.region.args, [primal(v) for v in op.operands[1:1 + rule.residuals]] + [g]):
+            var = P.Var(arg.hint or "res", array=is_array(arg.type))
+            out.append(P.Assign(P.Ref(var), value))
+            bound[arg.id] = var
+        out.append(P.Comment(f"the rule of {rule.name} (adc.custom_vjp)"))
+        emitter = ForwardEmitter(rule.region, bound)
+        emitter.region(rule.region, out)
+        first = 1 + rule.residuals
+        for i, t in enumerate(rule.cotangents):
+            if t is not None:
+                self.contribute(op.operands[first + i], emitter.ref(t), out)
 
     def reverse_store(self, op: Op, out: list) -> None:
         array, *index, value = op.operands

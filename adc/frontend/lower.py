@@ -14,6 +14,7 @@ import gast
 import numpy as np
 
 from ..codegen import GENERATED_PREFIX
+from ..custom import CustomVJP
 from ..errors import CompileError, TypeCheckError, UnknownNameError, UnsupportedCallError, UnsupportedSyntaxError
 from ..ir.core import (
     BOOL,
@@ -38,6 +39,7 @@ from ..ir.core import (
     with_dtype,
 )
 from ..primitives import ACCESSES, CALLED, DERIVED, METHODS, PRIMITIVES, RUNTIME_CALLS
+from ..primitives.custom import lower_custom_call
 from ..primitives.elementwise import FUNCTIONS
 from . import resolve
 from .desugar import desugar
@@ -876,6 +878,8 @@ class Lowerer:
             dtype = resolve.DTYPES[id(obj)]
             return self.cast(self.value(node.args[0], env), Scalar(dtype)) if dtype != "bool" else self.condition(node.args[0], env)
         if kind is None:
+            if isinstance(obj, CustomVJP):
+                return lower_custom_call(self, obj, node, env)
             if resolve.is_helper(obj):
                 return self.inline(obj, node, env)
             advice = ADVICE.get(id(obj), "see docs/subset.md for the numpy and math functions it differentiates, "
@@ -911,7 +915,11 @@ class Lowerer:
             raise self.error(UnsupportedCallError, f"{obj.__name__}() of one array: write np.min(x) or np.max(x) for its "
                              "smallest or largest element", node)
         if len(args) != arity or node.keywords:
-            raise self.error(UnsupportedCallError, f"{name} takes {arity} positional argument(s) here", node)
+            called = _spelled(obj)
+            if name == "rint":
+                raise self.error(UnsupportedCallError, f"{called} rounds to integers here (no `decimals`): scale first, "
+                                 "np.round(x * 100.0) / 100.0", node)
+            raise self.error(UnsupportedCallError, f"{called} takes {arity} positional argument(s) here", node)
         result = self.elementwise(name, args, node)
         if isinstance(obj, np.ufunc):  # keep numpy's semantics on scalars too (NaN, not an exception)
             result.owner.attrs["numpy"] = True
@@ -1084,16 +1092,28 @@ class Lowerer:
         raise self.error(UnsupportedCallError, f"the method `.{attr}()` is not supported: see docs/subset.md for the methods adc knows", node)
 
     def inline(self, helper, node, env):
-        fn = resolve.python_function(helper)
+        keywords = {kw.arg: self.expr(kw.value, env) for kw in node.keywords}
+        return self.call_function(resolve.python_function(helper), [self.expr(a, env) for a in node.args], node, keywords)
+
+    def lower_in(self, region: Region, build):
+        """build(lowerer) lowering into `region`, a region of its own (a custom rule's), not the current one's."""
+        sub = Lowerer(self.parsed, self.fn, [region], self.inlining, self.folded, self.hidden, {})
+        sub.loc = self.loc
+        return build(sub)
+
+    @staticmethod
+    def is_none(v) -> bool:
+        return isinstance(v, Static) and v.obj is None
+
+    def call_function(self, fn, args: list, node, keywords=None):
+        """The helper fn inlined with these arguments (values, tuples or compile-time objects)."""
         if fn in self.inlining:
             raise self.error(UnsupportedCallError, f"recursive call to `{fn.__name__}` cannot be inlined: write it as a loop", node)
-        args = [self.expr(a, env) for a in node.args]
         parsed = parse_checked(fn)
         params = [p.id for p in parsed.node.args.args]
         defaults = parsed.node.args.defaults
         bound = dict(zip(params, args))
-        for kw in node.keywords:
-            bound[kw.arg] = self.expr(kw.value, env)
+        bound.update(keywords or {})
         caller_loc = self.loc
         sub = Lowerer(parsed, fn, self.regions, self.inlining, self.folded, self.hidden, self.computed)
         for p, d in zip(params[len(params) - len(defaults):], defaults):

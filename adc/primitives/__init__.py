@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import (  # noqa: F401 (each module declares its family)
     constructors,
     convolution,
+    custom,
     derived,
     elementwise,
     fourier,

@@ -278,6 +278,8 @@ function("square", np.square, result=_same_or_int, derivative=lambda c, x, y: 2.
 for _name in ("floor", "ceil"):  # piecewise constant
     function(_name, getattr(math, _name), getattr(np, _name), real_only=True, partials=lambda c: [],
              scalar=_numpy_spelling(_name))
+function("rint", np.rint, np.round, np.around, real_only=True, partials=lambda c: [],  # half to even, as numpy rounds
+         scalar=_numpy_spelling("rint"))
 function("sign", np.sign, result=_same_or_int, real_only=True, partials=lambda c: [], scalar=_numpy_spelling("sign"))
 
 
