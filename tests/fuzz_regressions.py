@@ -326,6 +326,31 @@ def main(x, y, a):
             hvp=False, numba=False, seed=0,
         ),
     ),
+    Regression(
+        "tape_popped_by_a_loop_run_forwards", "grad-fd", None,
+        note=("a reversed inner loop whose statements only add into adjoints ran forwards (iterations_commute), "
+              "but it also popped a tape (`top = top - 1`, LIFO), so iteration j read the value pushed by "
+              "iteration n - 1 - j: the adjoint of x[j] went to x[n - 1 - j]. A statement that reads the "
+              "variable it sets now keeps the loop reversed"),
+        case=Case(
+            source='''\
+import numpy as np
+
+
+def main(x):
+    n = x.shape[0]
+    s0 = 0.0
+    for i in range(n):
+        for j in range(n):
+            s0 += np.sin(x[j])
+    x[0] = 0.5
+    return s0 + np.sum(x * x)
+''',
+            args=(np.array([0.12573, -0.132105]),),
+            wrt=('x',),
+            hvp=False, numba=True, seed=0,
+        ),
+    ),
 ]
 
 

@@ -771,10 +771,10 @@ def iterations_commute(body: list, carried) -> bool:
             parts = [e for i in index for e in ((i.lower, i.upper, i.step) if isinstance(i, P.Slice) else (i,))]
             read.update(v for e in [stmt.value, *parts] if e is not None for v in P.expr_vars(e))
         elif isinstance(stmt, P.Assign) and isinstance(stmt.target, P.Ref):
-            var = stmt.target.var
-            if var in read or var in carried:
+            var, value_vars = stmt.target.var, set(P.expr_vars(stmt.value))
+            if var in read or var in carried or var in value_vars:  # `top = top - 1`: a tape popped, LIFO
                 return False
-            read.update(P.expr_vars(stmt.value))
+            read.update(value_vars)
             assigned.add(var)
         else:
             return False

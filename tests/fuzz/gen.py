@@ -102,6 +102,42 @@ LINALG_FORMS = {
 }
 
 
+# scalar helpers (u, v2) with a custom reverse-mode rule that is their exact derivative: (return expression,
+# the fwd and bwd definitions, NAME standing for the helper's)
+CUSTOM_RULES = (
+    ("np.tanh(u) * v2", """
+def NAME_fwd(u, v2):
+    return NAME(u, v2), (np.tanh(u), v2)
+
+
+def NAME_bwd(res, g):
+    y, w = res
+    return (g * w * (1.0 - y * y), g * y)
+"""),
+    ("u * np.sin(v2)", """
+def NAME_fwd(u, v2):
+    return u * np.sin(v2), (u, v2)
+
+
+def NAME_bwd(res, g):
+    a, b = res
+    total = 0.0 * g
+    for _ in range(2):
+        total = total + 0.5 * g * a * np.cos(b)
+    return (g * np.sin(b), total)
+"""),
+    ("np.exp(0.5 * u) + v2", """
+def NAME_fwd(u, v2):
+    y = np.exp(0.5 * u)
+    return y + v2, y
+
+
+def NAME_bwd(y, g):
+    return (0.5 * g * y, g)
+"""),
+)
+
+
 # -- the program tree ------------------------------------------------------------------------
 
 @dataclass
@@ -191,6 +227,7 @@ class Helper:
     kind: str = "scalar"
     delta: int = 0
     alias: bool = False  # returns its argument itself
+    rule: str = ""  # an adc.custom_vjp rule: the source of NAME_fwd and NAME_bwd (CUSTOM_RULES)
 
 
 @dataclass
@@ -222,11 +259,15 @@ class Program:
 
     def source(self) -> str:
         lines = ["import numpy as np", ""]
+        if any(h.rule for h in self.helpers):
+            lines[1:1] = ["", "import adc"]
         for h in self.helpers:
-            lines += ["", f"def {h.name}({', '.join(h.params)}):"]
+            lines += [""] + (["@adc.custom_vjp"] if h.rule else []) + [f"def {h.name}({', '.join(h.params)}):"]
             lines += render_block(h.body, 1)
             lines.append(f"    return {h.ret}")
             lines.append("")
+            if h.rule:
+                lines += h.rule.replace("NAME", h.name).splitlines() + [f"{h.name}.defvjp({h.name}_fwd, {h.name}_bwd)", ""]
         lines += ["", f"def {self.name}({', '.join(p.name for p in self.params)}):"]
         lines += render_block(self.body, 1)
         lines.append(f"    return {self.ret}")
@@ -993,6 +1034,12 @@ class Gen:
 
     def new_scalar_helper(self) -> Helper:
         name = f"helper{len(self.helpers)}"
+        if self.chance(1, 5):  # a rule of the user's (adc.custom_vjp), the exact derivative: FD judges it
+            self.tags.add("custom_rule")
+            ret, rule = self.pick(CUSTOM_RULES)
+            h = Helper(name, ["u", "v2"], [], ret, rule=rule)
+            self.helpers.append(h)
+            return h
         hscope = Scope(["u", "v2"], [], [], [], top=False, helper=True)
         body = []
         if self.chance(1, 1):
