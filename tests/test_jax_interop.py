@@ -1,0 +1,54 @@
+"""adc.jax.function ([9/10]): an adc kernel inside a JAX program, under jit and grad, checked by
+jax.test_util.check_grads (reverse mode, against JAX's own finite differences) and against adc."""
+import numpy as np
+import pytest
+
+jax = pytest.importorskip("jax")
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp  # noqa: E402
+from jax.test_util import check_grads  # noqa: E402
+
+import adc  # noqa: E402
+import adc.jax  # noqa: E402
+
+rng = np.random.default_rng(8)
+X = rng.standard_normal(24)
+
+
+def leaky_energy(a, b, x):
+    y = 0.0
+    s = 0.0
+    for n in range(x.shape[0]):
+        y = a * y + b * x[n]
+        s += y * y
+    return s
+
+
+def fir(h, x):
+    return np.convolve(x, h, mode="valid")
+
+
+def test_a_scalar_loss_under_jit_and_grad():
+    loss = adc.differentiate(leaky_energy, wrt=("a", "b"), backend="python")
+    f = adc.jax.function(loss)
+    x = jnp.asarray(X)
+    assert float(jax.jit(f)(0.6, 0.3, x)) == pytest.approx(leaky_energy(0.6, 0.3, X), rel=1e-13)
+    ga, gb = jax.jit(jax.grad(lambda a, b: 2.0 * f(a, b, x), argnums=(0, 1)))(0.6, 0.3)
+    ea, eb = loss.grad(0.6, 0.3, X)
+    assert (float(ga), float(gb)) == (pytest.approx(2 * ea, rel=1e-13), pytest.approx(2 * eb, rel=1e-13))
+    check_grads(lambda a, b: f(a, b, x), (0.6, 0.3), order=1, modes=("rev",))
+    assert float(jax.grad(lambda x: f(0.6, 0.3, x))(x).sum()) == 0.0  # x is not in wrt: no cotangent
+
+
+def test_an_array_result_inside_a_jax_loss():
+    """A filter (array in, array out) between JAX operations: its vjp carries the cotangent through."""
+    f = adc.jax.function(adc.differentiate(fir, wrt="h", backend="python"),
+                         out_shape=jax.ShapeDtypeStruct((X.shape[0] - 4,), jnp.float64))
+    x = jnp.asarray(X)
+
+    def loss(h):
+        return jnp.sum(jnp.tanh(f(jnp.exp(h), x)) ** 2)
+    h = jnp.asarray(rng.standard_normal(5) * 0.3)
+    check_grads(loss, (h,), order=1, modes=("rev",))
+    reference = jax.grad(lambda h: jnp.sum(jnp.tanh(jnp.convolve(x, jnp.exp(h), mode="valid")) ** 2))(h)
+    np.testing.assert_allclose(jax.jit(jax.grad(loss))(h), reference, rtol=1e-12)
