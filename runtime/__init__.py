@@ -15,42 +15,52 @@ from .arrays import (
            unpermute,
 )
 from .broadcast import (
-    same_shape,
-    unbroadcast_1_1,
-    unbroadcast_2_1,
-    unbroadcast_2_2,
-    unbroadcast_3_1,
-    unbroadcast_3_2,
-    unbroadcast_3_3,
+           same_shape,
+           unbroadcast_1_1,
+           unbroadcast_2_1,
+           unbroadcast_2_2,
+           unbroadcast_3_1,
+           unbroadcast_3_2,
+           unbroadcast_3_3,
 )
 from .checks import OutOfBounds, ShapeMismatch, broadcastable
 from .convolve import convolve, correlate
 from .decompositions import (
-    cholesky,
-    column_sums,
-    eigh_coupling,
-    eigh_factor,
-    eigh_value_tangents,
-    eigh_value_weights,
-    eigh_values,
-    eigh_vectors,
-    fold_lower,
-    halved_lower,
-    lu_det,
-    lu_factor,
-    lu_logabsdet,
-    lu_sign,
-    lu_singular,
-    lu_solve,
-    lu_solve_vector,
-    not_positive_definite,
-    symmetric_from_lower,
-    trisolve,
-    trisolve_vector,
+           cholesky,
+           column_sums,
+           eigh_coupling,
+           eigh_factor,
+           eigh_value_tangents,
+           eigh_value_weights,
+           eigh_values,
+           eigh_vectors,
+           fold_lower,
+           halved_lower,
+           lu_det,
+           lu_factor,
+           lu_logabsdet,
+           lu_sign,
+           lu_singular,
+           lu_solve,
+           lu_solve_vector,
+           not_positive_definite,
+           symmetric_from_lower,
+           trisolve,
+           trisolve_vector,
 )
 from .fourier import dct as dct  # the user-facing DCT, re-exported as adc.dct
 from .fourier import dct2, dct3, hermitian_scale, resize, scale_first
-from .linalg import dot, matmat, matmat_23, matmat_32, matmat_33, matvec, outer, swap_last, vecmat
+from .linalg import (
+           dot,
+           matmat,
+           matmat_23,
+           matmat_32,
+           matmat_33,
+           matvec,
+           outer,
+           swap_last,
+           vecmat,
+)
 from .numerics import safe_div, sinc_curvature, sinc_slope
 from .signal import interp_slopes, interp_transpose, kaiser_derivative
 from .tape import TapeTooLarge, grow, record, recorded_1, recorded_2, recorded_3, tape, trip_count

@@ -27,10 +27,14 @@ def dot(a, b):
 def matvec(m, v):
     """m @ v for 2-d m and 1-d v."""
     _check(m.shape[1], v.shape[0])
-    out = np.zeros(m.shape[0], m.dtype)
+    if m.shape[1] == 0:
+        return np.zeros(m.shape[0], m.dtype)
+    out = np.empty(m.shape[0], m.dtype)
     for i in range(m.shape[0]):
-        for j in range(m.shape[1]):
-            out[i] += m[i, j] * v[j]
+        acc = m[i, 0] * v[0]
+        for j in range(1, m.shape[1]):
+            acc += m[i, j] * v[j]
+        out[i] = acc
     return out
 
 
@@ -49,11 +53,15 @@ def vecmat(v, m):
 def matmat(a, b):
     """a @ b for 2-d a and b."""
     _check(a.shape[1], b.shape[0])
-    out = np.zeros((a.shape[0], b.shape[1]), a.dtype)
+    if a.shape[1] == 0:
+        return np.zeros((a.shape[0], b.shape[1]), a.dtype)
+    out = np.empty((a.shape[0], b.shape[1]), a.dtype)
     for i in range(a.shape[0]):
-        for k in range(a.shape[1]):
-            for j in range(b.shape[1]):
-                out[i, j] += a[i, k] * b[k, j]
+        for j in range(b.shape[1]):
+            acc = a[i, 0] * b[0, j]  # a sum started from the first term, in a register
+            for k in range(1, a.shape[1]):
+                acc += a[i, k] * b[k, j]
+            out[i, j] = acc
     return out
 
 
@@ -117,3 +125,4 @@ def matmat_23(a, b):
 def swap_last(a):
     """Each matrix of a stack transposed, as a new array."""
     return np.ascontiguousarray(a.transpose((0, 2, 1)))
+
