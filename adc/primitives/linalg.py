@@ -66,26 +66,33 @@ def _solve(c, rhs, adjoint):
     return P.Call(_solve_name(c.op), [c.x(0), c.x(1), rhs, ADJOINT[adjoint]])
 
 
-def _solve_jvp(c):
-    """x = A^-1 b:  dx = A^-1 (db - dA x);   x = A^-H b:  dx = A^-H (db - dA^H x)."""
+def _unmasked(c, e):
+    return e
+
+
+def _solve_tangent(c, solve, matrix: int, rhs: int, read=_unmasked):
+    """x = M^-1 b:  dx = M^-1 (db - dM x);   x = M^-H b:  dx = M^-H (db - dM^H x), dM the part of the matrix's
+    tangent the solve reads (`read`: all of it, or its triangle)."""
     adjoint, ndims = c.op.attrs["adjoint"], (2, c.op.results[0].type.ndim)
     moved = None
-    if c.t(1) is not None:
-        moved = _product(_transposed(c, c.t(1)) if adjoint else c.t(1), c.out, ndims)
-    terms = [e for e in (c.t(2), None if moved is None else -moved) if e is not None]
-    return _solve(c, sum_terms(terms), adjoint)
+    if c.t(matrix) is not None:
+        dm = read(c, c.t(matrix))
+        moved = _product(_transposed(c, dm) if adjoint else dm, c.out, ndims)
+    terms = [e for e in (c.t(rhs), None if moved is None else -moved) if e is not None]
+    return solve(c, sum_terms(terms), adjoint)
 
 
-def _solve_vjp(c):
-    """x = A^-1 b:  b_bar = A^-H x_bar,  A_bar = -b_bar x^H;   x = A^-H b:  b_bar = A^-1 x_bar,  A_bar = -x b_bar^H."""
+def _solve_adjoints(c, solve, matrix: int, rhs: int, read=_unmasked):
+    """x = M^-1 b:  b_bar = M^-H x_bar,  M_bar = -b_bar x^H;   x = M^-H b:  b_bar = M^-1 x_bar,  M_bar = -x b_bar^H
+    (of the part the solve reads)."""
     adjoint, vector = c.op.attrs["adjoint"], c.op.results[0].type.ndim == 1
-    b_bar = _solve(c, c.g, not adjoint)
+    b_bar = solve(c, c.g, not adjoint)
     left, right = (c.out, b_bar) if adjoint else (b_bar, c.out)
     if vector:
-        a_bar = P.Call("rt.outer", [left, conj(c, right)])
+        m_bar = P.Call("rt.outer", [left, conj(c, right)])
     else:
-        a_bar = P.Call("rt.matmat", [left, _transposed(c, right)])
-    return [(2, b_bar), (1, -a_bar)]
+        m_bar = P.Call("rt.matmat", [left, _transposed(c, right)])
+    return [(rhs, b_bar), (matrix, -read(c, m_bar))]
 
 
 def _lower_solve(lw, name, node, env):
@@ -108,7 +115,8 @@ def _lower_solve(lw, name, node, env):
 
 declare("lu", expensive=True, spell=lambda op, args: P.Call("rt.lu_factor", args), jvp=lambda c: None, vjp=no_derivative)
 declare("lu_solve", expensive=True, spell=lambda op, args: P.Call(_solve_name(op), args + [ADJOINT[op.attrs["adjoint"]]]),
-        jvp=_solve_jvp, vjp=_solve_vjp, spellings=(np.linalg.solve, np.linalg.inv), lower_call=_lower_solve)
+        jvp=lambda c: _solve_tangent(c, _solve, 1, 2), vjp=lambda c: _solve_adjoints(c, _solve, 1, 2),
+        spellings=(np.linalg.solve, np.linalg.inv), lower_call=_lower_solve)
 
 
 # -- det and slogdet ---------------------------------------------------------------------
@@ -196,28 +204,10 @@ def _triangle(c, e):
     return P.Call("np.tril" if c.op.attrs["lower"] else "np.triu", [e])
 
 
-def _trisolve_jvp(c):
-    """As lu_solve's, with dT the triangle of the tangent that the solve reads."""
-    adjoint, ndims = c.op.attrs["adjoint"], (2, c.op.results[0].type.ndim)
-    moved = None
-    if c.t(0) is not None:
-        dt = _triangle(c, c.t(0))
-        moved = _product(_transposed(c, dt) if adjoint else dt, c.out, ndims)
-    terms = [e for e in (c.t(1), None if moved is None else -moved) if e is not None]
-    return _trisolve_call(c, sum_terms(terms), adjoint)
-
-
-def _trisolve_vjp(c):
-    adjoint, vector = c.op.attrs["adjoint"], c.op.results[0].type.ndim == 1
-    b_bar = _trisolve_call(c, c.g, not adjoint)
-    left, right = (c.out, b_bar) if adjoint else (b_bar, c.out)
-    outer = P.Call("rt.outer", [left, conj(c, right)]) if vector else P.Call("rt.matmat", [left, _transposed(c, right)])
-    return [(1, b_bar), (0, -_triangle(c, outer))]
-
-
 declare("cholesky", expensive=True, spell=lambda op, args: P.Call("rt.cholesky", args), jvp=_cholesky_jvp, vjp=_cholesky_vjp,
         spellings=(np.linalg.cholesky,), lower_call=_lower_cholesky)
-declare("trisolve", expensive=True, spell=_trisolve_spell, jvp=_trisolve_jvp, vjp=_trisolve_vjp)
+declare("trisolve", expensive=True, spell=_trisolve_spell, jvp=lambda c: _solve_tangent(c, _trisolve_call, 0, 1, _triangle),
+        vjp=lambda c: _solve_adjoints(c, _trisolve_call, 0, 1, _triangle))
 
 
 # -- eigh --------------------------------------------------------------------------------
