@@ -109,12 +109,17 @@ def lu_solve(f, a, b, adjoint):
 
 
 @numba.njit(cache=True)
+def _column(b, dtype):
+    """One right-hand side as the single column of a matrix (the solves check its length)."""
+    column = np.empty((b.shape[0], 1), dtype)
+    column[:, 0] = b
+    return column
+
+
+@numba.njit(cache=True)
 def lu_solve_vector(f, a, b, adjoint):
     """lu_solve for one right-hand side."""
-    _rows(f.shape[0], b)
-    column = np.empty((b.shape[0], 1), f.dtype)
-    column[:, 0] = b
-    return lu_solve(f, a, column, adjoint)[:, 0]
+    return lu_solve(f, a, _column(b, f.dtype), adjoint)[:, 0]
 
 
 @numba.njit(cache=True)
@@ -201,10 +206,7 @@ def trisolve(t, b, lower, adjoint):
 @numba.njit(cache=True)
 def trisolve_vector(t, b, lower, adjoint):
     """trisolve for one right-hand side."""
-    _rows(t.shape[0], b)
-    column = np.empty((b.shape[0], 1), t.dtype)
-    column[:, 0] = b
-    return trisolve(t, column, lower, adjoint)[:, 0]
+    return trisolve(t, _column(b, t.dtype), lower, adjoint)[:, 0]
 
 
 @numba.njit(cache=True)
