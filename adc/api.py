@@ -17,6 +17,7 @@ from .runtime import TapeTooLarge
 
 SUPPORTED_DTYPES = ("float64", "float32", "complex128", "complex64", "int64", "bool")
 BACKENDS = ("numba", "python")
+CHECKPOINT_POLICIES = (None, "auto")
 
 
 COMPLEX_GRADS = {
@@ -29,7 +30,7 @@ COMPLEX_GRADS = {
 
 @api_boundary
 def differentiate(fn=None, *, wrt=None, backend: str = "numba", complex_grad: str = "real-imag",
-                  debug: bool = False, boundscheck: bool = True):
+                  debug: bool = False, boundscheck: bool = True, checkpoint: str | None = None):
     """Make `fn` differentiable: `@differentiate`, `@differentiate(wrt=...)` or `differentiate(fn, wrt=...)`.
 
     complex_grad: what gradients with respect to complex arguments mean ("real-imag", the default,
@@ -39,11 +40,14 @@ def differentiate(fn=None, *, wrt=None, backend: str = "numba", complex_grad: st
     boundscheck: element reads and writes outside their array raise IndexError (the default; the checks
     are hoisted out of loops, docs/conventions.md). False leaves them out, as numba does by default: an
     access out of bounds then reads garbage or writes past the array.
+    checkpoint: None (the default) checkpoints the loops marked `adc.checkpoint(range(N), snapshots=s)`;
+    "auto" also every loop of the function's own body that would keep a tape growing with its steps, with
+    64 stored states each (docs/checkpointing.md).
     """
     if fn is None:  # a partial, not a lambda: no frame of adc's above the call that raises
         return functools.partial(differentiate, wrt=wrt, backend=backend, complex_grad=complex_grad, debug=debug,
-                                 boundscheck=boundscheck)
-    return Differentiated(fn, wrt, backend, complex_grad, debug, boundscheck)
+                                 boundscheck=boundscheck, checkpoint=checkpoint)
+    return Differentiated(fn, wrt, backend, complex_grad, debug, boundscheck, checkpoint)
 
 
 def argument_type(name: str, value):
@@ -79,9 +83,14 @@ class Differentiated:
     """A user function with its compiled primal and derivatives, one kernel per signature."""
 
     def __init__(self, fn, wrt, backend: str, complex_grad: str = "real-imag", debug: bool = False,
-                 boundscheck: bool = True):
+                 boundscheck: bool = True, checkpoint: str | None = None):
         self.debug = debug
         self.boundscheck = boundscheck
+        if checkpoint not in CHECKPOINT_POLICIES:
+            raise ValueError(f"unknown checkpoint policy {checkpoint!r}: use None (the loops marked with "
+                             "adc.checkpoint) or 'auto'")
+        self.checkpoint = checkpoint
+        self._last_stats: dict | None = None
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}: use one of {BACKENDS}")
         if complex_grad not in COMPLEX_GRADS:
@@ -158,7 +167,8 @@ class Differentiated:
         with self._compiling:  # threads making the first call compile once
             spec = self._specs.get(key)
             if spec is None:
-                spec = specialize(self.python, types, self.wrt, self.backend, self.debug, self.boundscheck)
+                spec = specialize(self.python, types, self.wrt, self.backend, self.debug, self.boundscheck,
+                                  self.checkpoint)
                 self._specs[key] = spec
         return spec
 
@@ -173,7 +183,7 @@ class Differentiated:
         fn = named if isinstance(named, Differentiated) and named.python is self.python else self.python
         wrt = tuple(self.params[i] for i in self.wrt)
         return (Differentiated, (fn, wrt if self.wrt_is_tuple else wrt[0], self.backend,
-                                 self.complex_grad, self.debug, self.boundscheck))
+                                 self.complex_grad, self.debug, self.boundscheck, self.checkpoint))
 
     def _differentiable_specialization(self, args) -> Specialization:
         key = cheap_key(args)
@@ -276,13 +286,28 @@ class Differentiated:
         """The hot path of grad: what it does besides the kernel's own work costs about 5 us a call."""
         kernel = spec.kernels.get("vjp") or spec.kernel("vjp")
         args = self._untouched(spec, args)
+        stats = np.zeros(4, np.int64) if spec.checkpointed else None
         try:
-            value, grads = kernel(*args, *seeds)
+            value, grads = kernel(*args, *seeds, stats) if spec.checkpointed else kernel(*args, *seeds)
         except MemoryError as exc:
             raise self._out_of_tape(spec, exc) from None
+        self._last_stats = stats
         convert = self._as_argument_type
         grads = tuple([convert(g, args[i]) for g, i in zip(grads, self.wrt)])
         return value, grads if self.wrt_is_tuple else grads[0]
+
+    def last_stats(self) -> dict:
+        """What the last reverse-mode call (grad, value_and_grad, vjp) of a function with checkpointed loops
+        kept and redid: `peak_tape_bytes` (its tapes, which in a checkpointed loop hold one step),
+        `snapshot_bytes` (the stored states), `snapshots` (the most states stored at once, of any loop) and
+        `recomputed_steps` (primal steps the reverse sweep ran again to get back to stored states' successors,
+        besides the one recording run of each step). docs/checkpointing.md."""
+        if self._last_stats is None:
+            raise RuntimeError(f"{self.python.__name__} has no statistics: they are kept by reverse-mode calls of "
+                               "functions with checkpointed loops (adc.checkpoint, or checkpoint='auto')")
+        stats = self._last_stats
+        return {"peak_tape_bytes": int(stats[0]), "snapshot_bytes": int(stats[1]), "snapshots": int(stats[2]),
+                "recomputed_steps": int(stats[3])}
 
     def _run_taped(self, spec: Specialization, kernel, *args):
         """Runs a kernel that keeps every step of its loops on tapes; one that does not fit names the loop."""
@@ -299,9 +324,9 @@ class Differentiated:
         where = " and ".join(f"{loc.filename}:{loc.lineno} (`{loc.text.strip()}`)" for loc in loops)
         return MemoryError(
             f"{self.python.__name__} ran out of memory in reverse mode ({exc}): it keeps the values of every "
-            f"step of the loop{'s' if len(loops) > 1 else ''} at {where} on a tape{size}. Shorten the loop "
-            "(a shorter signal, fewer iterations) or split the signal into pieces whose gradients add up; "
-            "checkpointing (planned) will trade this memory for recomputation")
+            f"step of the loop{'s' if len(loops) > 1 else ''} at {where} on a tape{size}. Checkpoint the loop: "
+            "`for t in adc.checkpoint(range(N), snapshots=64):` keeps 64 states instead of every step's values, "
+            "and recomputes the rest (docs/checkpointing.md); or shorten the loop")
 
     def _untouched(self, spec: Specialization, args) -> list:
         """The kernels' arguments, with copies of the arrays the function writes into, so derivatives leave

@@ -14,6 +14,7 @@ from .analysis.activity import Activity, analyse_activity
 from .analysis.recording import analyse_recording
 from .backend import compile as backend
 from .backend.python import python_kernel
+from .checkpointing import AUTO_SNAPSHOTS
 from .codegen import pyir as P
 from .codegen.primal import primal_function
 from .frontend.lower import lower_function
@@ -26,8 +27,34 @@ from .ir.verify import verify
 from .timing import StageTimes
 
 
-def reverse_function(ir: Function, wrt: list[int], act: Activity, name: str, debug: bool = False) -> P.FunctionDef:
-    return ReverseBuilder(ir, wrt, act, analyse_recording(ir, act, rules.needs), debug).build(name)
+def reverse_function(ir: Function, wrt: list[int], act: Activity, name: str, debug: bool = False,
+                     checkpoint: str | None = None) -> P.FunctionDef:
+    """checkpoint: None (the loops the user marked with adc.checkpoint), "auto" (those and every loop of the
+    function's body that keeps a tape) or "off" (none: the reverse sweep that second order differentiates)."""
+    loops = checkpointed_loops(ir, act, checkpoint)
+    return ReverseBuilder(ir, wrt, act, analyse_recording(ir, act, rules.needs, loops), debug).build(name)
+
+
+def checkpointed_loops(ir: Function, act: Activity, policy: str | None) -> dict[int, int]:
+    """id(loop) -> stored states, for the loops of the function's own body that reverse mode checkpoints."""
+    if policy == "off":
+        return {}
+    marked = {id(op): op.attrs["snapshots"] for op in ir.body.ops if "snapshots" in op.attrs}
+    if policy != "auto":
+        return marked
+    rec = analyse_recording(ir, act, rules.needs)
+    taped = {id(rec.region_of[v]) for v in rec.taped} | {id(rec.op_region[k]) for k in rec.snapshots}
+    for op in ir.body.ops:
+        if op.opcode == "for" and id(op) not in marked and any(id(r) in taped for r in _regions_within(op)):
+            marked[id(op)] = AUTO_SNAPSHOTS
+    return marked
+
+
+def _regions_within(op):
+    for r in op.regions:
+        yield r
+        for inner in walk(r):
+            yield from _regions_within(inner)
 
 
 # the generated functions of one specialisation: name suffix -> what makes it from (ir, wrt, activity, name, debug)
@@ -54,6 +81,7 @@ class Specialization:
     stored_params: list[int] = field(default_factory=list)
     second_order: "Specialization | None" = None  # the transforms of this one's vjp, made on demand
     real_scalar_result: bool = False  # checked once by grad and hvp (api.py)
+    checkpointed: bool = False  # its vjp checkpoints loops, and takes an array it fills with statistics
     times: StageTimes = field(default_factory=lambda: StageTimes(""))  # seconds per stage (adc/timing.py)
 
     def __post_init__(self):
@@ -66,7 +94,7 @@ class Specialization:
 
 
 def specialize(fn, arg_types: list, wrt: list[int], backend_name: str, debug: bool = False,
-               boundscheck: bool = True) -> Specialization:
+               boundscheck: bool = True, checkpoint: str | None = None) -> Specialization:
     """debug: every assignment of a float in the primal and in both sweeps of reverse mode is checked
     for NaN and Inf, and the first one raises FloatingPointError naming the variable and the line.
     boundscheck: element accesses are checked (adc/ir/bounds.py)."""
@@ -88,6 +116,8 @@ def specialize(fn, arg_types: list, wrt: list[int], backend_name: str, debug: bo
     for kind, make in TRANSFORMS.items():
         with times.stage(kind):
             try:
+                if kind == "vjp":
+                    make = functools.partial(make, checkpoint=checkpoint)
                 functions[kind] = make(ir, wrt, act, f"{name}__{kind}", debug)
             except Exception as exc:  # noqa: BLE001  a transform that fails (a refusal, or a bug) fails its own calls only
                 errors[kind] = exc
@@ -103,7 +133,7 @@ def specialize(fn, arg_types: list, wrt: list[int], backend_name: str, debug: bo
     targets = {op.operands[0].id for op in walk(ir.body) if op.opcode in STORES}
     stored = sorted(i for i, p in enumerate(ir.params) if act.aliases.get(p.id, {p.id}) & targets)  # through views too
     return Specialization(ir, wrt, backend_name, debug, boundscheck, act, sources, errors, kernels, python, stored,
-                          times=times)
+                          times=times, checkpointed=bool(checkpointed_loops(ir, act, checkpoint)))
 
 
 UNROLL_LIMIT = 16  # up to this many directions, vector mode gives each its own variables
@@ -138,6 +168,13 @@ def second_order(spec: Specialization) -> Specialization:
         vjp = spec.python.get("vjp")
         if vjp is None:
             raise spec.errors["vjp"]
+        if spec.checkpointed:  # forward mode over the reverse sweep that keeps its tapes (a schedule has no tangent)
+            ir = spec.ir
+            function = reverse_function(ir, spec.wrt, spec.activity, f"{ir.name}__vjp", spec.debug, checkpoint="off")
+            P.assign_names(function)
+            module = backend.load_module(f"{ir.name}_taped_vjp", backend.module_text(f"{ir.name} in {ir.filename}",
+                                                                                    [P.format_function(function)]))
+            vjp = getattr(module, function.name)
         seeds = [r.type for r in spec.ir.returned]
         spec.second_order = specialize(vjp, [p.type for p in spec.ir.params] + seeds, spec.wrt, spec.backend,
                                        boundscheck=False)  # the vjp's own checks are kept: they name the user's lines

@@ -23,6 +23,27 @@ from .broadcast import (
            unbroadcast_3_2,
            unbroadcast_3_3,
 )
+from .checkpoint import (
+           ADVANCE,
+           CUR,
+           DEPTH,
+           DONE,
+           FROM,
+           RECOMPUTED,
+           RESTORE,
+           SNAPSHOT,
+           SNAPSHOT_BYTES,
+           SNAPSHOTS_USED,
+           STEP,
+           STEPS_RECOMPUTED,
+           TAPE_BYTES,
+           USED,
+           action,
+           array_slots,
+           schedule,
+           slots_nbytes,
+           snapshot_due,
+)
 from .checks import OutOfBounds, ShapeMismatch, broadcastable
 from .convolve import convolve, correlate
 from .decompositions import (
@@ -71,4 +92,7 @@ __all__ = ["embed_diagonal", "max_along", "min_along", "prod_of_others", "prod_o
            "convolve", "correlate",
            "cholesky", "column_sums", "eigh_coupling", "eigh_factor", "eigh_value_tangents", "eigh_value_weights", "eigh_values", "eigh_vectors", "fold_lower", "halved_lower",
            "lu_det", "lu_factor", "lu_logabsdet", "lu_sign", "lu_singular", "lu_solve", "lu_solve_vector",
-           "not_positive_definite", "symmetric_from_lower", "trisolve", "trisolve_vector"]
+           "not_positive_definite", "symmetric_from_lower", "trisolve", "trisolve_vector",
+           "ADVANCE", "CUR", "DEPTH", "DONE", "FROM", "RECOMPUTED", "RESTORE", "SNAPSHOT", "STEP", "USED", "action", "array_slots",
+           "schedule", "snapshot_due",
+           "SNAPSHOT_BYTES", "SNAPSHOTS_USED", "STEPS_RECOMPUTED", "TAPE_BYTES", "slots_nbytes"]

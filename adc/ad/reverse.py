@@ -16,6 +16,7 @@ from ..codegen.emit import CONTROL, ForwardEmitter, finite_check
 from ..codegen.spelling import slice_index, zero
 from ..errors import CompileError
 from ..ir.core import (
+    STORES,
     Function,
     Loop,
     Op,
@@ -27,7 +28,7 @@ from ..ir.core import (
     walk,
 )
 from ..ir.shapes import same_shape_operand
-from ..primitives import ACCESSES, ELEMENT_VIEWS, EXPENSIVE, FRESH, spell
+from ..primitives import ACCESSES, ELEMENT_VIEWS, EXPENSIVE, FRESH, VIEW_OPCODES, spell
 from . import rules
 
 
@@ -100,18 +101,59 @@ class _ForwardSweep(ForwardEmitter):
         super().__init__(builder.fn.body, builder.fwd_vars, materialize=rec.taped | in_scope | returned | snapshot,
                          debug=builder.debug)
         self.b = builder
+        self.taping = True  # off while a checkpointed loop's steps run as the primal does
 
     def defined(self, v, out):
         super().defined(v, out)
         tape = self.b.tapes.get(v.id)
-        if tape:
+        if tape and self.taping:
             out.extend(tape.push(P.Ref(self.var(v))))
 
+    def op_for(self, op, region, i, out, force_inline=False):
+        if id(op) not in self.b.checkpoints:
+            return super().op_for(op, region, i, out, force_inline)
+        self.taping = False
+        super().op_for(op, region, i, out, force_inline)
+        self.taping = True
+
+    def step(self, op: Op, index: P.Var, taping: bool) -> list:
+        """One step of a checkpointed loop, its index `index`, in variables of its own: recomputing it leaves
+        the primal's alone (the loop's results, which the rest of the function read)."""
+        view = Loop(op)
+        body = view.body
+        saved_vars, saved_inlined = dict(self.vars), dict(self.inlined)
+        for v in _defined_within(body):
+            self.vars.pop(v.id, None)
+            self.inlined.pop(v.id, None)
+        checkpoint = self.b.checkpoints[id(op)]
+        self.vars[view.index.id] = index
+        for a in view.carried:  # (one not in the state is neither computed nor read)
+            self.vars[a.id] = checkpoint.state_vars.get(a.id) or P.Var(a.hint or "t")
+        self.taping = taping
+        self.skipped = checkpoint.skipped
+        out: list = []
+        if taping:
+            for a in checkpoint.carried:
+                tape = self.b.tapes.get(a.id)
+                if tape:
+                    out.extend(tape.push(P.Ref(self.var(a))))
+        self.coalesce_yields(body)
+        self.region(body, out)
+        self.yields(body, view.carried, out, kept=checkpoint.carried)
+        self.taping = True
+        self.skipped = set()
+        self.vars.clear()
+        self.vars.update(saved_vars)
+        self.inlined = saved_inlined
+        return out
+
     def emitting(self, op, out):
-        self.snapshot(op, [v for v in self.b.rec.snapshots.get(id(op), ()) if v not in op.results], out)
+        if self.taping:
+            self.snapshot(op, [v for v in self.b.rec.snapshots.get(id(op), ()) if v not in op.results], out)
 
     def emitted(self, op, out):
-        self.snapshot(op, [v for v in self.b.rec.snapshots.get(id(op), ()) if v in op.results], out)
+        if self.taping:
+            self.snapshot(op, [v for v in self.b.rec.snapshots.get(id(op), ()) if v in op.results], out)
 
     def snapshot(self, op, values, out):
         """Copies of arrays op's rule reads, before op for its operands (the statement may reuse an
@@ -126,12 +168,15 @@ class _ForwardSweep(ForwardEmitter):
     def before_loop(self, op, out):
         for tape, chain in self.b.exact_allocations.get(id(op), []):
             out.extend(tape.alloc(self.capacity(chain)))
+        if id(op) in self.b.checkpoints:
+            out.extend(self.b.checkpoints[id(op)].allocate(self))
         if op.opcode == "while" and id(op) in self.b.trips:
             out.append(P.Assign(P.Ref(self.b.trips[id(op)]), P.Lit("0")))
 
     def capacity(self, chain: list[Op]) -> P.Expr:
-        """Exact tape size: the product of the trip counts of the loops around the push."""
-        capacity = None
+        """Exact tape size: the product of the trip counts of the loops around the push (inside a
+        checkpointed loop, one step's)."""
+        capacity = None if chain else P.Lit("1")
         for loop in chain:
             lo, hi, step = (self.hoisted(b) for b in Loop(loop).bounds)
             trips = trip_count(lo, hi, step, loop)
@@ -144,9 +189,11 @@ class _ForwardSweep(ForwardEmitter):
         return spell(v.owner, [self.hoisted(o) for o in v.owner.operands])
 
     def loop_started(self, op, body):
+        if id(op) in self.b.checkpoints and not self.b.checkpoints[id(op)].stateless:
+            body.append(self.b.checkpoints[id(op)].store_when_due(self))
         for a in Loop(op).carried:
             tape = self.b.tapes.get(a.id)
-            if tape:
+            if tape and self.taping:
                 body.extend(tape.push(P.Ref(self.var(a))))
         if op.opcode == "while" and id(op) in self.b.trips:
             counter = self.b.trips[id(op)]
@@ -154,8 +201,148 @@ class _ForwardSweep(ForwardEmitter):
 
     def loop_finished(self, op, out):
         tape = self.b.tapes.get(("trips", id(op)))
-        if tape:
+        if tape and self.taping:
             out.extend(tape.push(P.Ref(self.b.trips[id(op)])))
+        if id(op) in self.b.checkpoints:
+            out.extend(self.b.checkpoints[id(op)].keep_final(self))
+
+
+class _Checkpoint:
+    """One checkpointed loop: its schedule (runtime/checkpoint.py) and the state it stores, which is the
+    loop's carried values and the arrays from before the loop that its steps write and later steps read."""
+
+    def __init__(self, builder: "ReverseBuilder", op: Op):
+        self.op, self.snapshots = op, builder.rec.checkpointed[id(op)]
+        view = Loop(op)
+        self.ck = P.Var("ck")
+        read_again = _read_again(view.body, builder.rec)
+        self.skipped = {id(o) for o in walk(view.body) if id(o) not in read_again}
+        self.carried = [a for a in view.carried if a.id in read_again]
+        self.memory = builder.stored_state(op)
+        self.written = {a.id for a in self.carried if is_array(a.type) and builder.written_in(op, a)}
+        self.slots = {v.id: P.Var(f"{v.hint or 't'}__snaps") for v in self.carried + self.memory}
+        self.final = {v.id: P.Var(f"{v.hint or 't'}__final", array=True) for v in self.memory}
+        self.state_vars = {a.id: P.Var(a.hint or "t", array=is_array(a.type)) for a in self.carried}
+        self.step_number = P.Var("step")
+
+    @property
+    def stateless(self) -> bool:
+        """A loop whose steps carry nothing a later step reads: each step is recomputed on its own."""
+        return not self.carried and not self.memory
+
+    def allocate(self, fwd: _ForwardSweep) -> list:
+        if self.stateless:
+            return []
+        lo, hi, step = (fwd.ref(b) for b in Loop(self.op).bounds)
+        trips = trip_count(lo, hi, step, self.op)
+        out = [P.Assign(P.Ref(self.ck), P.Call("rt.schedule", [trips, P.Lit(str(self.snapshots))]))]
+        first_of = {a.id: first for a, first in zip(Loop(self.op).carried, Loop(self.op).inits)}
+        for v in self.carried:
+            first = first_of[v.id]
+            room = P.Call("rt.array_slots" if is_array(v.type) else "np.full", [P.Lit(str(self.snapshots)), fwd.ref(first)])
+            out.append(P.Assign(P.Ref(self.slots[v.id]), room))
+        for v in self.memory:
+            out.append(P.Assign(P.Ref(self.slots[v.id]), P.Call("rt.array_slots", [P.Lit(str(self.snapshots)), fwd.ref(v)])))
+        return out
+
+    def depth(self) -> P.Expr:
+        return P.Index(P.Ref(self.ck), [P.Lit("rt.DEPTH")])
+
+    def store(self, state: dict) -> list:
+        """The state into the slot the schedule names (copies of arrays that steps write into)."""
+        out = []
+        for v in self.carried + self.memory:
+            value = P.Ref(state[v.id])
+            if is_array(v.type) and (v.id in self.written or v in self.memory):
+                value = P.Call("np.copy", [value])
+            out.append(P.Assign(P.Index(P.Ref(self.slots[v.id]), [self.depth()]), value))
+        return out
+
+    def load(self, state: dict) -> list:
+        out = []
+        for v in self.carried + self.memory:
+            stored = P.Index(P.Ref(self.slots[v.id]), [self.depth()])
+            if v in self.memory:
+                out.append(P.Assign(P.Index(P.Ref(state[v.id]), [P.Slice(None, None, None)] * v.type.ndim), stored))
+            else:
+                out.append(P.Assign(P.Ref(state[v.id]), P.Call("np.copy", [stored]) if v.id in self.written else stored))
+        return out
+
+    def primal_state(self, fwd: _ForwardSweep) -> dict:
+        return {v.id: fwd.var(v) for v in self.carried + self.memory}
+
+    def counts_from_zero(self) -> bool:
+        lo_v, _, step_v = Loop(self.op).bounds
+        return constant_value(lo_v) == 0 and constant_value(step_v) == 1
+
+    def step_of(self, fwd: _ForwardSweep, index: P.Expr) -> P.Expr:
+        """The step number, from 0, of loop index `index`."""
+        if self.counts_from_zero():
+            return index
+        lo, _, step = (fwd.ref(b) for b in Loop(self.op).bounds)
+        return index - lo if constant_value(Loop(self.op).step) == 1 else P.BinOp("//", index - lo, step)
+
+    def index_of(self, fwd: _ForwardSweep, number: P.Expr) -> P.Expr:
+        if self.counts_from_zero():
+            return number
+        lo, _, step = (fwd.ref(b) for b in Loop(self.op).bounds)
+        return lo + number if constant_value(Loop(self.op).step) == 1 else lo + number * step
+
+    def store_when_due(self, fwd: _ForwardSweep) -> P.If:
+        """In the primal sweep: the state at the steps the schedule stores (the first of its descents)."""
+        index = fwd.var(Loop(self.op).index)
+        due = P.Call("rt.snapshot_due", [P.Ref(self.ck), self.step_of(fwd, P.Ref(index))])
+        return P.If(due, self.store(self.primal_state(fwd)))
+
+    def keep_final(self, fwd: _ForwardSweep) -> list:
+        """The arrays the steps write, as the primal left them: the reverse sweep's recomputation leaves
+        them as an early step did, and they are put back after it."""
+        return [P.Assign(P.Ref(self.final[v.id]), P.Call("np.copy", [fwd.ref(v)])) for v in self.memory]
+
+    def put_back_final(self, fwd: _ForwardSweep) -> list:
+        return [P.Assign(P.Index(fwd.ref(v), [P.Slice(None, None, None)] * v.type.ndim), P.Ref(self.final[v.id]))
+                for v in self.memory]
+
+    def reverse(self, b: "ReverseBuilder", carries, out: list) -> None:
+        """The schedule's actions, one after another, until every step's adjoint has run."""
+        fwd, op = b.forward, self.op
+        view = Loop(op)
+        state = {**self.state_vars, **{v.id: fwd.var(v) for v in self.memory}}
+        index = b.rev_vars[view.index.id]
+        reverse_step: list = []
+        b._iteration(view.body, carries, reverse_step)
+        if self.stateless:
+            loop = P.For(index, b.reversed_range(op))
+            loop.body = fwd.step(op, index, taping=True) + reverse_step
+            out.append(loop)
+            return
+        field = lambda name: P.Index(P.Ref(self.ck), [P.Lit(f"rt.{name}")])  # noqa: E731
+        if self.counts_from_zero():
+            advance = P.For(P.Var(view.index.hint), [field("FROM"), field("CUR")])
+            advance.body = fwd.step(op, advance.var, taping=False)
+        else:
+            advance = P.For(self.step_number, [field("FROM"), field("CUR")])
+            number = P.Var(view.index.hint)
+            advance.body = [P.Assign(P.Ref(number), self.index_of(fwd, P.Ref(self.step_number)))] + \
+                fwd.step(op, number, taping=False)
+        taped = [P.Assign(P.Ref(index), self.index_of(fwd, field("FROM")))] + fwd.step(op, index, taping=True)
+        action = P.Var("action")
+        ask = P.Assign(P.Ref(action), P.Call("rt.action", [P.Ref(self.ck)]))
+        stats = P.Ref(b.stats)
+        is_ = lambda name: P.BinOp("==", P.Ref(action), P.Lit(f"rt.{name}"))  # noqa: E731
+        dispatch = P.If(is_("RESTORE"), self.load(state), [
+            P.If(is_("ADVANCE"), [advance], [
+                P.If(is_("SNAPSHOT"), self.store(state),
+                     [P.Comment("rt.STEP: the step once more, recording, then its adjoint")] + taped + reverse_step)])])
+        out.append(ask)
+        out.append(P.While(P.BinOp("!=", P.Ref(action), P.Lit("rt.DONE")), [dispatch, ask]))
+        out.extend(self.put_back_final(fwd))
+        used = P.Index(stats, [P.Lit("rt.SNAPSHOTS_USED")])
+        out.append(P.Assign(used, P.Call("max", [used, field("USED")])))
+        out.append(P.AugAssign(P.Index(stats, [P.Lit("rt.STEPS_RECOMPUTED")]), "+", field("RECOMPUTED")))
+        for v in self.carried + self.memory:
+            size = P.Call("rt.slots_nbytes", [P.Ref(self.slots[v.id])]) if is_array(v.type) else P.Attr(P.Ref(self.slots[v.id]), "nbytes")
+            out.append(P.AugAssign(P.Index(stats, [P.Lit("rt.SNAPSHOT_BYTES")]), "+", size))
 
 
 class ReverseBuilder:
@@ -178,6 +365,8 @@ class ReverseBuilder:
         self.shaped_like: dict[int, P.Expr] = {}  # carried arrays whose adjoint has another's shape
         self.line = None
         self.memory = self._memory_arrays()
+        self.checkpoints = {id(op): _Checkpoint(self, op) for op in fn.body.ops if id(op) in rec.checkpointed}
+        self.stats = P.Var("checkpoint__stats", name="checkpoint__stats", array=True)  # f.last_stats()
         self._plan_tapes()
         self.forward = _ForwardSweep(self)
 
@@ -197,6 +386,31 @@ class ReverseBuilder:
             if op.opcode in ELEMENT_VIEWS and op.operands[0].id in memory:
                 memory.add(op.result.id)
         return memory
+
+    def written_in(self, op: Op, v: Value) -> bool:
+        """Whether a store inside loop `op` may write v's memory."""
+        memory = self.rec.memory_of(v)
+        return any(st.operands[0].id in memory for st in walk(op.regions[0]) if st.opcode in STORES)
+
+    def stored_state(self, op: Op) -> list[Value]:
+        """Arrays from before checkpointed loop `op` that its steps write (through any view): a step
+        recomputed from a stored state must find them as they were then. An array each step writes once at
+        its own index and reads only at earlier ones (an IIR's output, y[n] = ... y[n - 1]) needs no copy:
+        what a recomputed step reads of it the primal wrote already, unchanged since."""
+        carried = {i for a in Loop(op).carried for i in self.rec.memory_of(a)}
+        roots = []
+        for st in walk(op.regions[0]):
+            if st.opcode not in STORES:
+                continue
+            memory = self.rec.memory_of(st.operands[0])
+            if memory & carried:
+                continue
+            for i in sorted(memory):
+                v = self.rec.values.get(i)
+                if v is not None and self.rec.in_scope(v) and not (isinstance(v.owner, Op) and v.owner.opcode in VIEW_OPCODES) \
+                        and v not in roots and not _written_once_per_step(op, v, self.rec):
+                    roots.append(v)
+        return roots
 
     def is_memory(self, v: Value) -> bool:
         return is_array(v.type) and v.id in self.memory
@@ -222,8 +436,14 @@ class ReverseBuilder:
                     self.tapes[key] = self._new_tape(_snapshot_var(v).hint, v.type, region)
 
     def _new_tape(self, hint: str, type_, region: Region):
-        """A tape for a value of `region`: exact-sized for scalars in `for` loops with bounds known before them."""
+        """A tape for a value of `region`: exact-sized for scalars in `for` loops with bounds known before them.
+        In a checkpointed loop it holds one step, allocated before the loop."""
         chain = self.rec.enclosing_ops(region)
+        anchor = chain[-1] if chain else None
+        for k, o in enumerate(chain):
+            if id(o) in self.rec.checkpointed:
+                chain, anchor = chain[:k], o
+                break
         if is_array(type_):
             tape = _ArrayTape(hint, type_)
             self.growable.append(tape)
@@ -231,7 +451,7 @@ class ReverseBuilder:
         exact = all(o.opcode == "for" and all(self.hoistable(b) for b in Loop(o).bounds) for o in chain)
         tape = _Tape(hint, type_.dtype, exact)
         if exact:
-            self.exact_allocations.setdefault(id(chain[-1]), []).append((tape, chain))
+            self.exact_allocations.setdefault(id(anchor), []).append((tape, chain))
         else:
             self.growable.append(tape)
         return tape
@@ -626,6 +846,15 @@ class ReverseBuilder:
         self.preinit(op, out)
         carries = self._seed_carries(op, view.slots(), out)
         self.rev_vars[view.index.id] = P.Var(view.index.hint)
+        if id(op) in self.checkpoints:
+            how = "each step recomputed alone: it carries nothing" if self.checkpoints[id(op)].stateless else \
+                f"reversed from {self.rec.checkpointed[id(op)]} stored states"
+            out.append(P.Comment(f"{op.loc}  {op.loc.text}  ({how})"))
+            self.checkpoints[id(op)].reverse(self, carries, out)
+            self.line = None
+            for _, _, var, init in carries:
+                self.contribute(init, P.Ref(var), out, pendable=False)
+            return
         loop = P.For(self.rev_vars[view.index.id], self.reversed_range(op))
         self._iteration(view.body, carries, loop.body)
         forwards = iterations_commute(loop.body, {var for _, _, var, _ in carries})
@@ -723,9 +952,100 @@ class ReverseBuilder:
             else:  # the result does not depend on it
                 grads.append(P.Call("np.zeros_like", [P.Ref(self.fwd_vars[p.id])]) if is_array(p.type) else zero(p.type))
         value = self.forward.ref(returned[0]) if len(returned) == 1 else P.TupleExpr([self.forward.ref(r) for r in returned])
+        if self.checkpoints:
+            tapes = list({id(t): t for t in self.tapes.values()}.values())
+            total = P.Lit("0")
+            for tape in tapes:
+                total = total + P.Attr(P.Ref(tape.buf), "nbytes")
+            body.append(P.Assign(P.Index(P.Ref(self.stats), [P.Lit("rt.TAPE_BYTES")]), total))
         body.append(P.Return(P.TupleExpr([value, P.TupleExpr(grads)])))
-        params = [self.fwd_vars[p.id] for p in fn.params] + seeds
+        params = [self.fwd_vars[p.id] for p in fn.params] + seeds + ([self.stats] if self.checkpoints else [])
         return P.FunctionDef(name, params, body)
+
+
+def _defined_within(region: Region) -> list[Value]:
+    """The values a region and the regions in it define: its arguments and its ops' results."""
+    out = list(region.args)
+    for op in region.ops:
+        out.extend(op.results)
+        for sub in op.regions:
+            out.extend(_defined_within(sub))
+    return out
+
+
+def _read_again(body: Region, rec: Recording) -> set[int]:
+    """What a recomputed step of a checkpointed loop must compute (ids of values and ops): its writes into
+    memory, the values its adjoint reads (and the copies and trip counts it pops), and what those are
+    computed from, back through the carried values. The rest (a loss summed across the steps, a check the
+    primal made) the primal computed once already. A loop or branch inside the step is kept whole."""
+    inside = {v.id for v in _defined_within(body)}
+    yielded_of = {a.id: y for a, y in zip(body.args[1:], body.yielded)}
+    ops = list(walk(body))
+    owner = {r.id: o for o in ops for r in o.results}
+    parent = {id(x): o for o in ops for r in o.regions for x in r.ops}
+    keep: set[int] = set()
+    values = [v for v in _defined_within(body) if v.id in rec.needed]
+    pending = [o for o in ops if o.opcode in STORES or o.opcode == "while" or id(o) in rec.snapshots]
+    while values or pending:
+        while pending:
+            o = pending.pop()
+            if id(o) in keep:
+                continue
+            keep.add(id(o))
+            values.extend(o.operands)
+            for r in o.regions:
+                values.extend(r.args)
+                values.extend(r.yielded)
+                pending.extend(r.ops)
+            if id(o) in parent:
+                pending.append(parent[id(o)])
+        v = values.pop() if values else None
+        if v is None or v.id in keep or v.id not in inside:
+            continue
+        keep.add(v.id)
+        if v.id in yielded_of:
+            values.append(yielded_of[v.id])
+        if v.id in owner:
+            pending.append(owner[v.id])
+    return keep
+
+
+def _offset(index: Value, iv: Value):
+    """c where index is iv + c (c an integer constant), else None."""
+    if index is iv:
+        return 0
+    owner = index.owner
+    if isinstance(owner, Op) and owner.opcode in ("add", "sub") and owner.operands[0] is iv:
+        c = constant_value(owner.operands[1])
+        if isinstance(c, int) and not isinstance(c, bool):
+            return c if owner.opcode == "add" else -c
+    return None
+
+
+def _written_once_per_step(op: Op, array: Value, rec: Recording) -> bool:
+    """Every write of array's memory from the loop on is `array[t + c]` in the loop's own body (t its index,
+    one c, step +1), and every read of it inside the loop is `array[t + d]` with d < c: a recomputed step
+    reads only what earlier steps wrote, as the primal left it."""
+    view = Loop(op)
+    if constant_value(view.step) != 1 or array.type.ndim != 1:
+        return False
+    memory, start = rec.memory_of(array), rec.order[id(op)]
+    written = None
+    for st in rec.stores:
+        if st.operands[0].id not in memory or rec.order[id(st)] < start:
+            continue
+        c = _offset(st.operands[1], view.index) if st.opcode == "store" and st in view.body.ops else None
+        if c is None or written not in (None, c):
+            return False
+        written = c
+    for o in walk(view.body):
+        reads = [v for v in o.operands if v.id in memory]
+        if not reads or o.opcode in STORES and o.operands[0].id in memory and reads == [o.operands[0]]:
+            continue
+        d = _offset(o.operands[1], view.index) if o.opcode == "load" and o.operands[0].id in memory else None
+        if d is None or written is None or d >= written:
+            return False
+    return written is not None
 
 
 def _snapshot_var(v: Value) -> P.Var:

@@ -38,6 +38,7 @@ class Recording:
     shaped: set[int] = field(default_factory=set)  # arrays the reverse sweep needs for their shape only
     aliases: dict[int, set[int]] = field(default_factory=dict)  # array id -> ids that may share its memory
     top: Region | None = None
+    checkpointed: dict[int, int] = field(default_factory=dict)  # id(loop) -> snapshots: no tape across its steps
 
     def memory_of(self, v: Value) -> set[int]:
         return self.aliases.get(v.id, {v.id})
@@ -55,9 +56,10 @@ class Recording:
         return ops
 
 
-def analyse_recording(fn: Function, act: Activity, needs) -> Recording:
-    """`needs(op, active)` lists the primal values an op's derivative rule reads."""
-    rec = Recording(top=fn.body, aliases=act.aliases)
+def analyse_recording(fn: Function, act: Activity, needs, checkpointed: dict | None = None) -> Recording:
+    """`needs(op, active)` lists the primal values an op's derivative rule reads. `checkpointed`: the loops
+    whose reverse sweep recomputes steps from stored states (a step's tapes hold that step only)."""
+    rec = Recording(top=fn.body, aliases=act.aliases, checkpointed=dict(checkpointed or {}))
     _index(fn.body, rec)
     rec.order = {id(op): k for k, op in enumerate(walk(fn.body))}
     rec.stores = [op for op in walk(fn.body) if op.opcode in STORES]
@@ -238,8 +240,8 @@ def _sources(v: Value, rec: Recording, act: Activity) -> list[Value]:
         view = Loop(loop) if loop.opcode in ("for", "while") else None
         if view is not None and view.is_for and v is view.index:
             return view.bounds  # the reverse loop regenerates the induction variable
-        if view is not None and view.is_for and not is_array(v.type):
-            slot = view.carried.index(v)
+        if view is not None and view.is_for and not is_array(v.type) and id(loop) not in rec.checkpointed:
+            slot = view.carried.index(v)  # (a checkpointed loop's tape holds one step: no earlier ones to read)
             found = _shift_leaves(view.body.yielded[slot], loop, rec, (v,))
             if found is not None:  # a delay line (x1 = x[n], y2 = y1): last step's value, no tape of its own
                 rec.shifted[v.id] = (loop, slot)

@@ -39,6 +39,7 @@ class ForwardEmitter:
         self.inlined: dict[int, P.Expr] = {}
         self.uses = uses_of(body)
         self.materialize = materialize
+        self.skipped: set[int] = set()  # ops left out (a recomputed step computes only what is read again)
 
     def ref(self, v: Value) -> P.Expr:
         if v.id in self.inlined:
@@ -66,7 +67,7 @@ class ForwardEmitter:
 
     def region(self, region: Region, out: list, force_inline: bool = False) -> None:
         for i, op in enumerate(region.ops):
-            if op.opcode in ("yield", "return"):
+            if op.opcode in ("yield", "return") or id(op) in self.skipped:
                 continue
             self.emitting(op, out)
             getattr(self, "op_" + op.opcode, self.op_pure)(op, region, i, out, force_inline)
@@ -165,9 +166,9 @@ class ForwardEmitter:
         """Hook: whether statements emitted after y's own may still read the old value of arg."""
         return True
 
-    def yields(self, region: Region, args: list[Value], out: list) -> None:
+    def yields(self, region: Region, args: list[Value], out: list, kept=None) -> None:
         pairs = [(self.var(a), self.ref(y)) for a, y in zip(args, region.yielded)
-                 if not (y.id in self.vars and self.vars[y.id] is self.vars[a.id])]
+                 if not (y.id in self.vars and self.vars[y.id] is self.vars[a.id]) and (kept is None or a in kept)]
         if len(pairs) == 1:
             out.append(P.Assign(P.Ref(pairs[0][0]), pairs[0][1]))
         elif pairs:

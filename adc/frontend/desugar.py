@@ -27,6 +27,8 @@ from typing import Callable
 
 import gast
 
+from ..checkpointing import checkpoint
+from ..errors import UnsupportedSyntaxError
 from .source import ParsedFunction, assigned_names, constant, name
 
 # the warnings already shown, per user file (as warnings.warn keeps them per module): a print is reported
@@ -45,6 +47,17 @@ class _Context:
         """node is a call of `builtin` through a name that denotes it."""
         return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id not in self.local \
             and self.free(node.func.id) is builtin
+
+
+    def checkpoints(self, node) -> bool:
+        """node is a call of adc.checkpoint, through its name or the module's (`adc.checkpoint(range(N))`)."""
+        if not isinstance(node, gast.Call):
+            return False
+        func = node.func
+        if isinstance(func, gast.Name):
+            return func.id not in self.local and self.free(func.id) is checkpoint
+        return isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.value.id not in self.local \
+            and getattr(self.free(func.value.id), func.attr, None) is checkpoint
 
 
 def desugar(parsed: ParsedFunction, free: Callable[[str], object]) -> gast.FunctionDef:
@@ -151,7 +164,8 @@ def _jumps(stmts, kind) -> bool:
 
 def _loop(loop, ctx):
     before = []
-    if isinstance(loop, gast.For) and not ctx.calls(loop.iter, range):
+    checkpointed = isinstance(loop, gast.For) and ctx.checkpoints(loop.iter)
+    if isinstance(loop, gast.For) and not ctx.calls(loop.iter, range) and not checkpointed:
         before = _over_indices(loop, ctx)
     if isinstance(loop, gast.While) and _guarded_read(loop.test):
         # `while k < n and x[k] > 0:` reads x[k] only when k < n: the test moves into the body, where an
@@ -174,6 +188,10 @@ def _loop(loop, ctx):
     if not has_break:
         loop.body = body
         return before + [loop]
+    if checkpointed:
+        raise UnsupportedSyntaxError("a checkpointed loop runs all its steps: `break` would end it early. Keep the "
+                                     "loop whole (an `if` around the rest of the step), or drop adc.checkpoint",
+                                     ctx.parsed.filename, loop.lineno + ctx.parsed.line_offset, loop.col_offset)
     stop_flag = gast.UnaryOp(op=gast.Not(), operand=name(brk))
     if isinstance(loop, gast.While):
         loop.test = gast.BoolOp(op=gast.And(), values=[stop_flag, loop.test])

@@ -13,6 +13,7 @@ import types
 import gast
 import numpy as np
 
+from ..checkpointing import AUTO_SNAPSHOTS, checkpoint
 from ..codegen import GENERATED_PREFIX
 from ..custom import CustomVJP
 from ..errors import CompileError, TypeCheckError, UnknownNameError, UnsupportedCallError, UnsupportedSyntaxError
@@ -346,7 +347,7 @@ class Lowerer:
         return sorted(n for n in assigned_names(stmts) if isinstance(env.get(n), Value) and n not in exclude)
 
     def stmt_For(self, node, env):
-        it = node.iter
+        it, attrs = self.checkpointed(node.iter, env)
         callee = self.expr(it.func, env) if isinstance(it, gast.Call) else None
         if not (isinstance(callee, Static) and callee.obj is range) or it.keywords or not 1 <= len(it.args) <= 3:
             raise self.error(UnsupportedSyntaxError, "`for` loops must iterate over range(stop), range(start, stop) or range(start, stop, step); index arrays inside the loop", node)
@@ -368,8 +369,29 @@ class Lowerer:
         regions, types = self.fixpoint(lower_body, [env[n].type for n in names], node)
         self.loc = loc
         inits = [self.cast(env[n], t) for n, t in zip(names, types)]
-        op = self.emit("for", [lo, hi, step, *inits], types, regions=regions, hints=names)
+        op = self.emit("for", [lo, hi, step, *inits], types, attrs=attrs, regions=regions, hints=names)
         env.update(zip(names, op.results))
+
+    def checkpointed(self, it, env):
+        """`adc.checkpoint(range(...), snapshots=s)`: the range, and the loop's attrs {"snapshots": s}."""
+        callee = self.expr(it.func, env) if isinstance(it, gast.Call) else None
+        if not (isinstance(callee, Static) and callee.obj is checkpoint):
+            return it, {}
+        usage = "write `for t in adc.checkpoint(range(N), snapshots=s):` with s a whole number >= 1 known before the call"
+        keywords = {k.arg: k.value for k in it.keywords}
+        if len(it.args) != 1 or set(keywords) - {"snapshots"} or (len(it.args) + len(keywords) > 2):
+            raise self.error(UnsupportedCallError, f"adc.checkpoint takes one range and snapshots=: {usage}", it)
+        snapshots = AUTO_SNAPSHOTS
+        if "snapshots" in keywords:
+            value = self.expr(keywords["snapshots"], env)
+            snapshots = value.obj if isinstance(value, Static) else constant_value(value) if isinstance(value, Value) else None
+            if isinstance(snapshots, bool) or not isinstance(snapshots, (int, np.integer)) or snapshots < 1:
+                raise self.error(UnsupportedCallError, f"adc.checkpoint's snapshots must be a constant: {usage} "
+                                 "(a literal or a module-level constant)", keywords["snapshots"])
+        if len(self.regions) > 1:
+            raise self.error(UnsupportedSyntaxError, "adc.checkpoint marks a loop of the function's own body, "
+                             "not one inside another loop or a branch: checkpoint the outer loop instead", it)
+        return it.args[0], {"snapshots": int(snapshots)}
 
     def stmt_While(self, node, env):
         names = self.carried(node.body, env)

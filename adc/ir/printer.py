@@ -45,7 +45,8 @@ class _Printer:
         loc = f"  # {op.loc}" if op.loc else ""
         if op.opcode == "for":
             loop = Loop(op)
-            self.lines.append(f"{pad}{head}for {self.name(loop.index)} in range({self.names(loop.bounds)}) "
+            checkpointed = f" checkpoint(snapshots={op.attrs['snapshots']})" if "snapshots" in op.attrs else ""
+            self.lines.append(f"{pad}{head}for {self.name(loop.index)} in range({self.names(loop.bounds)}){checkpointed} "
                               f"carry ({self.carry(loop.carried, loop.inits)}) {{{loc}")
             self.region(loop.body, depth + 1)
             self.lines.append(pad + "}")

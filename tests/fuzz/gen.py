@@ -20,6 +20,10 @@ Constructs:
   `x[i:i + K]` / `x[i - K:i]`), while loops with a counter (on a scalar, or scanning an array),
   if/elif/else on data (against constants or data), `and`/`or` whose right side may call a helper
   that writes an array (so it runs only when Python's short-circuit says so), break/continue;
+  one top-level for loop in five (any range form, any body but `break`) marked
+  `adc.checkpoint(range(...), snapshots=s)` with s in 1, 2, 3, 5 (tag "checkpoint"): the reverse
+  sweep recomputes its steps from stored states, so carried scalars and arrays, arrays written in
+  place and read by later steps, nested loops, branches and helpers all go through the schedule;
 - element reads and writes of argument arrays, local arrays, views and block temporaries, with
   indices valid by construction (loop indices only on axes at least as long as the loop's range);
 - indices near and past the bounds (profile `edge`): `x[i + 1]`, `x[i - 2]`, `x[n - i]`,
@@ -259,7 +263,7 @@ class Program:
 
     def source(self) -> str:
         lines = ["import numpy as np", ""]
-        if any(h.rule for h in self.helpers):
+        if any(h.rule for h in self.helpers) or "checkpoint" in self.tags:
             lines[1:1] = ["", "import adc"]
         for h in self.helpers:
             lines += [""] + (["@adc.custom_vjp"] if h.rule else []) + [f"def {h.name}({', '.join(h.params)}):"]
@@ -1362,7 +1366,12 @@ class Gen:
         if windows and inner.assignable and self.chance(1, 1):  # a sliding-window product (FIR, LMS)
             s = self.pick(inner.assignable)
             lead = [Line(f"{s} = {self.pick(('0.5 * ', '0.9 * ', ''))}{s} + {self.reduction(inner, window=True).text}")]
-        return For(var, range_text, lead + self.block(inner))
+        body = lead + self.block(inner)
+        if scope.top and not scope.helper and self.chance(1, 5) \
+                and not any(line.strip() == "break" for line in render_block(body, 0)):  # (a checkpointed loop runs whole)
+            self.tags.add("checkpoint")  # stored states: 1 (recompute from the start), N < s, N = s + 1, ...
+            range_text = f"adc.checkpoint({range_text}, snapshots={self.pick('1235')})"
+        return For(var, range_text, body)
 
     def while_loop(self, scope: Scope) -> list:
         self.tags.add("while")
