@@ -96,6 +96,17 @@ def main(w0, mu, x, d):
     return err + np.sum(w ** 2)
 '''
 
+LMS_IN_ARGUMENT = '''
+def main(w, mu, x, d):
+    m = w.shape[0]
+    err = 0.0
+    for n in LOOP(range(m, x.shape[0])):
+        e = d[n] - np.dot(w, x[n - m:n])
+        w += mu * e * x[n - m:n]
+        err += e * e
+    return err
+'''
+
 ALL_POLE = '''
 def main(a, x):
     y = np.zeros(x.shape[0])
@@ -142,6 +153,8 @@ PROGRAMS = [
     ("in_place_kalman", IN_PLACE_KALMAN, ("q", "r", "F", "h", "z"),
      lambda rng, n: (0.05, 0.3, _kalman_matrices(rng), np.array([1.0, 0.0, 0.5, 0.0]), rng.standard_normal(n))),
     ("lms", LMS, ("w0", "mu", "x"),
+     lambda rng, n: (0.1 * rng.standard_normal(3), 0.05, rng.standard_normal(n + 3), rng.standard_normal(n + 3))),
+    ("lms_in_argument", LMS_IN_ARGUMENT, ("w", "mu", "x"),
      lambda rng, n: (0.1 * rng.standard_normal(3), 0.05, rng.standard_normal(n + 3), rng.standard_normal(n + 3))),
     ("all_pole", ALL_POLE, ("a", "x"), lambda rng, n: (np.array([-0.5, 0.2]), rng.standard_normal(n + 2))),
     ("write_once", WRITE_ONCE, ("b", "a", "x"), lambda rng, n: (0.5, 0.7, rng.standard_normal(n + 1))),

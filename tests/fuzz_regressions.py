@@ -351,6 +351,32 @@ def main(x):
             hvp=False, numba=True, seed=0,
         ),
     ),
+    Regression(
+        "checkpointed_step_reads_an_argument_written_later", "grad-fd", None,
+        note=("a checkpointed loop's recomputed steps read `np.sum(x)` from the argument x as the code after the "
+              "loop left it (x[0] = 0.5), not as the loop saw it: arrays the steps read that anything writes from the "
+              "loop on are now part of the stored state (the lookup had missed the function's parameters)"),
+        case=Case(
+            source='''\
+import numpy as np
+
+import adc
+
+
+def main(x, a):
+    n = x.shape[0]
+    s0 = 0.0
+    for i in adc.checkpoint(range(n), snapshots=1):
+        a = a * np.tanh(np.sum(x))
+    s0 += a
+    x[0] = 0.5
+    return s0 + np.sum(x * x)
+''',
+            args=(np.array([0.12573, -0.132105]), -1.377079),
+            wrt=('x',),
+            hvp=True, numba=True, seed=0,
+        ),
+    ),
 ]
 
 

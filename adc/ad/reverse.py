@@ -393,23 +393,27 @@ class ReverseBuilder:
         return any(st.operands[0].id in memory for st in walk(op.regions[0]) if st.opcode in STORES)
 
     def stored_state(self, op: Op) -> list[Value]:
-        """Arrays from before checkpointed loop `op` that its steps write (through any view): a step
-        recomputed from a stored state must find them as they were then. An array each step writes once at
-        its own index and reads only at earlier ones (an IIR's output, y[n] = ... y[n - 1]) needs no copy:
-        what a recomputed step reads of it the primal wrote already, unchanged since."""
+        """Arrays from before checkpointed loop `op` that its steps read or write and that something writes
+        from the loop on (a step, or the code after the loop): a step recomputed from a stored state must find
+        them as they were then. An array each step writes once at its own index and reads only at earlier
+        ones (an IIR's output, y[n] = ... y[n - 1]) needs no copy: what a recomputed step reads of it the
+        primal wrote already, unchanged since."""
         carried = {i for a in Loop(op).carried for i in self.rec.memory_of(a)}
+        start = self.rec.order[id(op)]
+        values = {**{p.id: p for p in self.fn.params}, **self.rec.values}
         roots = []
-        for st in walk(op.regions[0]):
-            if st.opcode not in STORES:
-                continue
-            memory = self.rec.memory_of(st.operands[0])
-            if memory & carried:
-                continue
-            for i in sorted(memory):
-                v = self.rec.values.get(i)
-                if v is not None and self.rec.in_scope(v) and not (isinstance(v.owner, Op) and v.owner.opcode in VIEW_OPCODES) \
-                        and v not in roots and not _written_once_per_step(op, v, self.rec):
-                    roots.append(v)
+        for o in walk(op.regions[0]):
+            for array in o.operands:
+                memory = self.rec.memory_of(array)
+                if not is_array(array.type) or memory & carried or not any(
+                        st.operands[0].id in memory and self.rec.order[id(st)] > start for st in self.rec.stores):
+                    continue
+                for i in sorted(memory):
+                    v = values.get(i)
+                    if v is not None and self.rec.in_scope(v) and v not in roots \
+                            and not (isinstance(v.owner, Op) and v.owner.opcode in VIEW_OPCODES) \
+                            and not _written_once_per_step(op, v, self.rec):
+                        roots.append(v)
         return roots
 
     def is_memory(self, v: Value) -> bool:
