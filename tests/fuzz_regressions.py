@@ -377,6 +377,32 @@ def main(x, a):
             hvp=True, numba=True, seed=0,
         ),
     ),
+    Regression(
+        "checkpoint_state_is_memory_from_before_the_loop", "crash", None,
+        note=("the stored state of a checkpointed loop took an array that may share the written argument's memory "
+              "but is made after the loop (a branch's result): its slots were allocated before it existed (NameError)"),
+        case=Case(
+            source='''\
+import numpy as np
+
+import adc
+
+
+def main(x):
+    n = x.shape[0]
+    s0 = 0.0
+    s1 = 0.5
+    for i in adc.checkpoint(range(n), snapshots=1):
+        x[i] = np.sum(x) * x[i]
+    if s0 > 0.1:
+        x = 0.5 * x + x
+    return s0 + s1 + np.sum(x * x)
+''',
+            args=(np.array([0.12573, -0.132105]),),
+            wrt=('x',),
+            hvp=True, numba=True, seed=0,
+        ),
+    ),
 ]
 
 

@@ -410,7 +410,10 @@ class ReverseBuilder:
                     continue
                 for i in sorted(memory):
                     v = values.get(i)
-                    if v is not None and self.rec.in_scope(v) and v not in roots \
+                    if v is None:
+                        continue
+                    made_before = not isinstance(v.owner, Op) or self.rec.order[id(v.owner)] < start
+                    if self.rec.in_scope(v) and made_before and v not in roots \
                             and not (isinstance(v.owner, Op) and v.owner.opcode in VIEW_OPCODES) \
                             and not _written_once_per_step(op, v, self.rec):
                         roots.append(v)
