@@ -49,10 +49,12 @@ def optimal_cost(steps, states):
     return t * steps - binomial(states + 1, t - 1)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def split(steps, states):
     """How far to advance before storing the next state, reversing `steps` >= 2 steps with `states` >= 2
     stored states: the first part is then reversed with all of them, the rest with one fewer."""
+    if steps <= states + 1:  # t = 1, beta(states, 0) = 1: the common case near the end of a descent, no division
+        return 1
     t = 0
     b = 1
     while b < steps:
@@ -76,7 +78,7 @@ def schedule(trips, snapshots):
     return ck
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")  # a call per step otherwise costs more than the step
 def snapshot_due(ck, step):
     """In the primal sweep, at the start of step number `step`: whether to store the state now, in slot
     ck[DEPTH] (the first of the reverse sweep's descents, done by the primal for free)."""
@@ -89,7 +91,7 @@ def snapshot_due(ck, step):
     return True
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")  # a call per step otherwise costs more than the step
 def _push(ck, step):
     ck[DEPTH] += 1
     ck[_FIELDS + ck[DEPTH]] = step
@@ -97,7 +99,7 @@ def _push(ck, step):
     ck[USED] = max(ck[USED], ck[DEPTH] + 1)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")  # a call per step otherwise costs more than the step
 def action(ck):
     """The reverse sweep's next action (see the module docstring)."""
     if ck[PHASE] == 2:  # after an advance that ends where a state is to be stored

@@ -20,7 +20,7 @@ Constructs:
   `x[i:i + K]` / `x[i - K:i]`), while loops with a counter (on a scalar, or scanning an array),
   if/elif/else on data (against constants or data), `and`/`or` whose right side may call a helper
   that writes an array (so it runs only when Python's short-circuit says so), break/continue;
-  one top-level for loop in five (any range form, any body but `break`) marked
+  one top-level for loop in three (any range form, any body but `break`) marked
   `adc.checkpoint(range(...), snapshots=s)` with s in 1, 2, 3, 5 (tag "checkpoint"): the reverse
   sweep recomputes its steps from stored states, so carried scalars and arrays, arrays written in
   place and read by later steps, nested loops, branches and helpers all go through the schedule;
@@ -1367,7 +1367,7 @@ class Gen:
             s = self.pick(inner.assignable)
             lead = [Line(f"{s} = {self.pick(('0.5 * ', '0.9 * ', ''))}{s} + {self.reduction(inner, window=True).text}")]
         body = lead + self.block(inner)
-        if scope.top and not scope.helper and self.chance(1, 5) \
+        if scope.top and not scope.helper and self.chance(1, 3) \
                 and not any(line.strip() == "break" for line in render_block(body, 0)):  # (a checkpointed loop runs whole)
             self.tags.add("checkpoint")  # stored states: 1 (recompute from the start), N < s, N = s + 1, ...
             range_text = f"adc.checkpoint({range_text}, snapshots={self.pick('1235')})"
