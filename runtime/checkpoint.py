@@ -1,13 +1,16 @@
 """Binomial checkpointing (Griewank's revolve) as a schedule the generated kernel asks for its next action.
 
 A checkpointed loop's primal sweep stores the loop's state at the steps `snapshot_due` picks; its
-reverse sweep then repeats `action(ck)` and does what it answers:
+reverse sweep then repeats `action(ck)` and does what it answers, a set of these bits in this order:
 
     RESTORE   load the state stored in slot ck[DEPTH] (the step ck[CUR])
     ADVANCE   run the primal steps ck[FROM] .. ck[CUR] - 1, storing nothing
     SNAPSHOT  store the state (now that of step ck[CUR]) in slot ck[DEPTH]
     STEP      run step ck[FROM] once more, recording its tapes, then its adjoint
     DONE      every step's adjoint has run
+
+One answer holds RESTORE and STEP, or ADVANCE and SNAPSHOT, where the schedule allows: near the end of
+a descent each step is a store and a restore, and an answer costs about as much as a cheap step.
 
 Each split point is the binomial optimum (Griewank and Walther, "Algorithm 799: revolve", 2000): with c
 stored states and t the least repetition number with beta(c, t) = C(c + t, c) >= l, reversing l steps
@@ -19,7 +22,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-RESTORE, ADVANCE, SNAPSHOT, STEP, DONE = 1, 2, 3, 4, 5
+RESTORE, ADVANCE, SNAPSHOT, STEP, DONE = 1, 2, 4, 8, 16
 # fields of the schedule array; the positions of the stored states follow them
 SLOTS, TRIPS, DEPTH, END, CUR, NEXT, FROM, PHASE, RECOMPUTED, USED = range(10)
 _FIELDS = 10
@@ -101,11 +104,8 @@ def _push(ck, step):
 
 @numba.njit(cache=True, inline="always")  # a call per step otherwise costs more than the step
 def action(ck):
-    """The reverse sweep's next action (see the module docstring)."""
-    if ck[PHASE] == 2:  # after an advance that ends where a state is to be stored
-        _push(ck, ck[CUR])
-        ck[PHASE] = 1
-        return SNAPSHOT
+    """The reverse sweep's next actions (see the module docstring)."""
+    done = 0
     if ck[PHASE] == 3:  # step ck[CUR] is reversed: the steps before it are left
         ck[END] = ck[CUR]
         if ck[DEPTH] >= 0 and ck[_FIELDS + ck[DEPTH]] == ck[END]:
@@ -116,19 +116,21 @@ def action(ck):
             return DONE
         ck[CUR] = ck[_FIELDS + ck[DEPTH]]
         ck[PHASE] = 1
-        return RESTORE
+        done = RESTORE
     left = ck[END] - ck[CUR]
-    if left == 1:
-        ck[FROM] = ck[CUR]
-        ck[PHASE] = 3
-        return STEP
-    free = ck[SLOTS] - 1 - ck[DEPTH]
     ck[FROM] = ck[CUR]
+    if left == 1:
+        ck[PHASE] = 3
+        return done | STEP
+    if done:  # (a store after an advance names another slot than the restore)
+        return done
+    free = ck[SLOTS] - 1 - ck[DEPTH]
     if free > 0:
         ck[CUR] += split(left, free + 1)
-        ck[PHASE] = 2
-    else:
-        ck[CUR] = ck[END] - 1
+        ck[RECOMPUTED] += ck[CUR] - ck[FROM]
+        _push(ck, ck[CUR])
+        return ADVANCE | SNAPSHOT
+    ck[CUR] = ck[END] - 1
     ck[RECOMPUTED] += ck[CUR] - ck[FROM]
     return ADVANCE
 

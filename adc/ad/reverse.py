@@ -329,13 +329,12 @@ class _Checkpoint:
         action = P.Var("action")
         ask = P.Assign(P.Ref(action), P.Call("rt.action", [P.Ref(self.ck)]))
         stats = P.Ref(b.stats)
-        is_ = lambda name: P.BinOp("==", P.Ref(action), P.Lit(f"rt.{name}"))  # noqa: E731
-        dispatch = P.If(is_("RESTORE"), self.load(state), [
-            P.If(is_("ADVANCE"), [advance], [
-                P.If(is_("SNAPSHOT"), self.store(state),
-                     [P.Comment("rt.STEP: the step once more, recording, then its adjoint")] + taped + reverse_step)])])
+        has = lambda name: P.BinOp("&", P.Ref(action), P.Lit(f"rt.{name}"))  # noqa: E731
+        dispatch = [P.If(has("RESTORE"), self.load(state)), P.If(has("ADVANCE"), [advance]),
+                    P.If(has("SNAPSHOT"), self.store(state)),
+                    P.If(has("STEP"), [P.Comment("the step once more, recording, then its adjoint")] + taped + reverse_step)]
         out.append(ask)
-        out.append(P.While(P.BinOp("!=", P.Ref(action), P.Lit("rt.DONE")), [dispatch, ask]))
+        out.append(P.While(P.BinOp("!=", P.Ref(action), P.Lit("rt.DONE")), dispatch + [ask]))
         out.extend(self.put_back_final(fwd))
         used = P.Index(stats, [P.Lit("rt.SNAPSHOTS_USED")])
         out.append(P.Assign(used, P.Call("max", [used, field("USED")])))
