@@ -492,6 +492,16 @@ class Differentiated:
             return arg.dtype.type(g)
         return complex(g) if isinstance(arg, complex) else float(np.real(g))
 
+    # -- batches -----------------------------------------------------------------------
+    @api_boundary
+    def batched(self, in_axes=0, target: str = "cpu"):
+        """This function over a batch of independent inputs, in `jax.vmap`'s `in_axes` convention: an axis
+        per argument (an int for all), None for an argument the whole batch shares. Its calls return the
+        per-element results stacked along a first axis; its `grad` is the gradient of their sum
+        (docs/batching.md)."""
+        from .batching import Batched
+        return Batched(self, in_axes, target)
+
     # -- inspection ------------------------------------------------------------------
     def _inspected(self) -> Specialization:
         if self._last is None:

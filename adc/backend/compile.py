@@ -246,12 +246,14 @@ class Kernel(CPUDispatcher):
                     self.times.record(f"llvm {self.kind}", sum(llvm))
 
 
-def jit(function, backend: str, kind: str = "", times=None, opt: int = DEFAULT_OPT):
+def jit(function, backend: str, kind: str = "", times=None, opt: int = DEFAULT_OPT, parallel: bool = False):
     """numba compiles with numpy's float semantics (infinities and NaNs propagate; debug mode names
-    the first); the python backend gets the same semantics from backend/python.py."""
+    the first); the python backend gets the same semantics from backend/python.py. parallel: numba runs
+    the `numba.prange` loops on its threads."""
     if backend == "python" or numba.config.DISABLE_JIT:
         return function
-    kernel = Kernel(py_func=function, locals={}, targetoptions={"nopython": True, "error_model": "numpy"})
+    options = {"nopython": True, "error_model": "numpy", **({"parallel": True} if parallel else {})}
+    kernel = Kernel(py_func=function, locals={}, targetoptions=options)
     kernel.opt, kernel.kind, kernel.times = opt, kind, times
     if Path(function.__code__.co_filename).is_file():  # modules kept in memory are not cached
         kernel._cache = _CheckedCache(function)  # what cache=True installs, checked
