@@ -5,6 +5,7 @@ import functools
 import inspect
 import sys
 import threading
+from typing import NamedTuple
 
 import numpy as np
 
@@ -77,6 +78,16 @@ def _scalar_or_array(block):
 def cheap_key(args) -> tuple:
     """Distinguishes signatures as argument_type does, at the cost of a few attribute reads."""
     return tuple([(a.dtype.num, a.ndim) if type(a) is np.ndarray else type(a) for a in args])  # dtypes hash slowly
+
+
+class Kernels(NamedTuple):
+    """A specialisation's compiled kernels. The derivative kernels write into the arrays in `written` (the
+    parameters the function writes) as the primal does: pass them copies. Gradients of complex arguments are
+    dL/dRe + 1j dL/dIm whatever `complex_grad` says (the conversion happens in Python)."""
+    primal: object
+    vjp: object
+    jvp: object
+    written: tuple
 
 
 class Differentiated:
@@ -491,6 +502,28 @@ class Differentiated:
         if isinstance(arg, np.generic):
             return arg.dtype.type(g)
         return complex(g) if isinstance(arg, complex) else float(np.real(g))
+
+    # -- kernels for the user's own numba code ----------------------------------------------
+    @api_boundary
+    def kernels(self, *args, **kwargs) -> "Kernels":
+        """The compiled primal, vjp and jvp for the types of `args`, as numba dispatchers a `@numba.njit`
+        function can call (docs/interop.md): `primal(*args)`, `vjp(*args, *cotangents)` returning
+        `(value, grads)` with grads a tuple in wrt's order, `jvp(*args, *tangents)` returning `(value, tangent)`."""
+        args = self._arguments(args, kwargs)
+        spec = self._differentiable_specialization(args)
+        if self.backend != "numba":
+            raise ValueError(f"kernels() gives numba dispatchers, but {self.python.__name__} uses the "
+                             f"{self.backend!r} backend: differentiate it with backend='numba'")
+        if spec.ir.hidden:
+            names = ", ".join(f"`{name}`" for _, name in spec.ir.hidden)
+            raise ValueError(f"{self.python.__name__} reads the module-level array{'s' if len(spec.ir.hidden) > 1 else ''} "
+                             f"{names}, which its kernels take as extra arguments: pass "
+                             f"{'them' if len(spec.ir.hidden) > 1 else 'it'} to {self.python.__name__} as parameters instead")
+        if spec.checkpointed:
+            raise ValueError(f"{self.python.__name__} checkpoints loops, and its vjp kernel then takes a statistics "
+                             "array: call f.vjp from Python, or leave adc.checkpoint out for kernels()")
+        written = tuple(self.params[i] for i in spec.stored_params)
+        return Kernels(spec.kernel("primal"), spec.kernel("vjp"), spec.kernel("jvp"), written)
 
     # -- batches -----------------------------------------------------------------------
     @api_boundary

@@ -9,7 +9,9 @@ gradient, a shared one (`in_axes` None) the sum over the batch, as `jax.grad` of
 from __future__ import annotations
 
 import inspect
+import threading
 
+import numba
 import numpy as np
 
 from .backend import compile as backend
@@ -125,6 +127,13 @@ class Batched:
                 out.append(np.moveaxis(self.f._as_argument_type(g, np.asarray(arg)), 0, axis))
         return tuple(out) if self.f.wrt_is_tuple else out[0]
 
+    @api_boundary
+    def batched_source(self, kind: str = "vjp") -> str:
+        """The generated batched function ("primal", "vjp" or "jvp") for the signature called last."""
+        if kind not in ("primal", "vjp", "jvp"):
+            raise ValueError(f"unknown kind {kind!r}: use 'primal', 'vjp' or 'jvp'")
+        return batched_source(self._plan(self.f._inspected(), kind)).split("\n\n\n", 1)[1] + "\n"
+
     # -- kernels -----------------------------------------------------------------------
     def _check_shared_unwritten(self, spec) -> None:
         for i in spec.stored_params:
@@ -137,7 +146,10 @@ class Batched:
         self._check_shared_unwritten(spec)
         kernel = self._kernel(spec, kind)
         try:
-            return kernel(*args, *seeds)
+            if spec.backend == "python" or _threadsafe_layer():
+                return kernel(*args, *seeds)
+            with _ONE_AT_A_TIME:
+                return kernel(*args, *seeds)
         except Exception:
             # numba's threads lose the message of an exception raised in an element (a bounds check, a shape
             # mismatch): the elements run again one by one, and the first that raises says what happened
@@ -242,6 +254,18 @@ def _moveaxis(arg, axis: int):
         import dask.array as da
         return da.moveaxis(arg, axis, 0)
     return np.moveaxis(arg, axis, 0)
+
+
+_ONE_AT_A_TIME = threading.Lock()
+
+
+def _threadsafe_layer() -> bool:
+    """numba's `workqueue` threading layer (where neither OpenMP nor TBB is installed) aborts the process when
+    two threads launch parallel kernels at once, as Dask's threaded scheduler does: calls then take turns."""
+    try:
+        return numba.threading_layer() != "workqueue"
+    except ValueError:  # no parallel kernel has run yet, so none is chosen
+        return False
 
 
 def _normalized_axes(in_axes, params) -> tuple:

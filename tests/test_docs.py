@@ -58,3 +58,12 @@ def test_complex_page_numbers_are_what_adc_returns():
     g = adc.differentiate(ce.phase_retrieval, backend="python").grad(zz, m)
     row = "| adc (default) | [" + ", ".join(f"{v.real:.4f}{v.imag:+.4f}j" for v in g) + "] |"
     assert row in page
+
+
+def test_batching_page_shows_the_generated_batched_vjp():
+    batch = filters.iir_loss.batched(in_axes=(None, None, 0, 0))
+    x = np.linspace(0, 1, 16).reshape(2, 8)
+    losses, (db, da) = batch.value_and_grad(0.5, 0.3, x, x)
+    assert losses.shape == (2,) and np.isfinite(db) and np.isfinite(da)
+    page = (ROOT / "docs" / "batching.md").read_text()
+    assert batch.batched_source() in re.findall(r"```python\n(.*?)```", page, re.S)

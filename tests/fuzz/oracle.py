@@ -125,6 +125,10 @@ class BackendMismatch(FuzzFailure):
     kind, summary = "numba-python", "the numba and python backends disagree"
 
 
+class BatchedMismatch(FuzzFailure):
+    kind, summary = "batched", "f.batched disagrees with the unbatched calls element by element"
+
+
 class MissedIndexError(FuzzFailure):
     kind, summary = "bounds-missed", "the plain function raises IndexError, adc's kernel returns a value"
 
@@ -527,8 +531,9 @@ class Checker:
             checks = [self.check_primal, self.check_grad, self.check_dot]
             checks += [self.check_hvp] if case.hvp else []
             checks += [self.check_numba] if case.numba else []
+            checks += [self.check_batched]
             for check in checks:
-                if check in (self.check_hvp, self.check_numba) and self.grads is None:
+                if check in (self.check_hvp, self.check_numba, self.check_batched) and self.grads is None:
                     continue  # they compare with grad's result
                 try:
                     check()
@@ -855,6 +860,94 @@ class Checker:
             self.fail(BackendMismatch, f"jvp tangent: numba {tangent_n!r}, python {tangent_p!r}")
         self.outcome.checks.append("numba")
         return True
+
+
+    def check_batched(self) -> bool:
+        """f.batched over three elements (the case's arguments, then two perturbed copies of the mapped ones;
+        arrays mapped along their first or last axis, some numbers mapped too, the written arrays always):
+        each element's value, writes and tangent are the unbatched call's, mapped gradients its own, shared
+        ones the sum of the elements'."""
+        case, count = self.case, 3
+        rng = np.random.default_rng(case.seed + 11)
+        written = set(self.f._last.stored_params)
+        axes = []
+        for i, a in enumerate(case.args):
+            if isinstance(a, np.ndarray):
+                mapped = i in written or rng.random() < 0.7
+                axes.append((0 if rng.random() < 0.7 else -1) if mapped else None)
+            else:
+                axes.append(0 if type(a) in (float, complex) and rng.random() < 0.5 else None)
+        if all(a is None for a in axes):
+            return False
+        elements = [[self._perturbed(a, k, rng) if axis is not None else a for a, axis in zip(case.args, axes)]
+                    for k in range(count)]
+        batch = [np.stack([e[i] for e in elements], axis=axis) if axis is not None else a
+                 for i, (a, axis) in enumerate(zip(case.args, axes))]
+        wrt_axes = [axes[i] for i in self.wrt_idx]
+        tangents = [random_direction(case.args, self.wrt_idx, rng) for _ in range(count)]
+        for j, axis in enumerate(wrt_axes):
+            if axis is None:  # a shared argument's tangent is shared
+                for t in tangents[1:]:
+                    t[j] = tangents[0][j]
+        try:
+            refs = [self._unbatched(element, t) for element, t in zip(elements, tangents)]
+        except Exception:  # noqa: BLE001  a perturbed element the function cannot run (its domain, an index)
+            return False
+        fb = self.f.batched(in_axes=tuple(axes))
+        with self.stage("batched") as s:
+            after = copies(batch)
+            values = fb(*after)
+            b_values, b_grads = fb.value_and_grad(*copies(batch))
+            if "custom_rule" not in case.tags:
+                t_batch = [np.stack([t[j] for t in tangents], axis=axis) if axis is not None else tangents[0][j]
+                           for j, axis in enumerate(wrt_axes)]
+                _, b_tangents = fb.jvp(*copies(batch), tangents=tuple(t_batch))
+        self.crashed()
+        if s.refused:
+            return False
+        want = np.array([r[0] for r in refs])
+        for name, got in (("values", values), ("value_and_grad's values", b_values)):
+            if not close(got, want, 1e-12, 1e-14):
+                self.fail(BatchedMismatch, f"{name}: batched {got!r}, unbatched {want!r}; in_axes {axes}")
+        for i, (a, axis) in enumerate(zip(after, axes)):
+            if axis is not None and isinstance(a, np.ndarray):
+                got = np.moveaxis(a, axis, 0)
+                if not close(got, np.array([r[1][i] for r in refs]), 1e-12, 1e-14):
+                    self.fail(BatchedMismatch, f"argument {case.params[i]} after the batched primal: {got!r}")
+        for j, axis in enumerate(wrt_axes):
+            column = [r[2][j] for r in refs]
+            expect = np.stack(column, axis=axis) if axis is not None else sum(column[1:], column[0])
+            scale = 1e-12 * (1 + np.max(np.abs(expect), initial=0))
+            if not close(b_grads[j], expect, 1e-12, scale):
+                self.fail(BatchedMismatch, f"gradient of {case.params[self.wrt_idx[j]]} (in_axes {axis}): batched "
+                                           f"{b_grads[j]!r}, unbatched {expect!r}; in_axes {axes}")
+        if "custom_rule" not in case.tags:
+            expect = np.array([r[3] for r in refs])
+            scale = 1e-12 * (1 + np.max(np.abs(expect), initial=0))
+            if not close(b_tangents, expect, 1e-12, scale):
+                self.fail(BatchedMismatch, f"jvp: batched {b_tangents!r}, unbatched {expect!r}; in_axes {axes}")
+        self.outcome.checks.append("batched")
+        return True
+
+    @staticmethod
+    def _perturbed(a, k: int, rng):
+        """Element k of a mapped argument: the argument itself for k = 0, else moved by a little (floats only;
+        integers index and size things). A mapped number becomes a numpy scalar, as a batch's element is."""
+        if isinstance(a, np.ndarray):
+            if a.dtype.kind not in "fc" or k == 0:
+                return a.copy()
+            noise = rng.standard_normal(a.shape) + (1j * rng.standard_normal(a.shape) if a.dtype.kind == "c" else 0)
+            return (a + 1e-2 * noise).astype(a.dtype)
+        step = 0 if k == 0 else 1e-2 * rng.standard_normal()
+        return np.complex128(a + step) if isinstance(a, complex) else np.float64(a + step)
+
+    def _unbatched(self, element, tangents) -> tuple:
+        """(value, the arguments after the primal, gradients, tangent) of one element, unbatched."""
+        after = copies(element)
+        value = self.f(*after)
+        _, grads = self.f.value_and_grad(*copies(element))
+        tangent = None if "custom_rule" in self.case.tags else self.f.jvp(*copies(element), tangents=tuple(tangents))[1]
+        return value, after, grads, tangent
 
 
 def check_case(case: Case, backend: str = "python", strict: bool = False) -> Outcome:
