@@ -104,13 +104,13 @@ class Batched:
                 raise ValueError(f"the tangent of `{self.f.params[i]}` has shape {t.shape}, the argument "
                                  f"{np.shape(arg)}")
             checked.append(np.moveaxis(t, axis, 0) if axis is not None else (t if t.ndim else t.item()))
-        if batch.dask:
+        if batch.dask or any(map(_is_dask, checked)):
             self._check_shared_unwritten(spec)
             return _dask_call(self, spec, "jvp", batch, tuple(checked))
         return self._run(spec, "jvp", batch.kernel_args(spec, copy_written=True), tuple(checked))
 
     def _vjp(self, spec, batch, seeds):
-        if batch.dask:
+        if batch.dask or any(map(_is_dask, seeds)):
             self._check_shared_unwritten(spec)
             return _dask_call(self, spec, "vjp", batch, seeds)
         value, grads = self._run(spec, "vjp", batch.kernel_args(spec, copy_written=True), seeds)

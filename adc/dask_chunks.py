@@ -24,7 +24,9 @@ def map_chunks(batched, spec, kind: str, batch, seeds):
 
     f, axes = batched.f, batched.in_axes
     mapped_seeds = _mapped_seeds(batched, kind, seeds)
-    reference = next(a for a, axis in zip(batch.moved, axes) if axis is not None and _is_dask(a))
+    candidates = [a for a, axis in zip(batch.moved, axes) if axis is not None] + \
+        [s for s, m in zip(seeds, mapped_seeds) if m]
+    reference = next(a for a in candidates if _is_dask(a))
     chunks = reference.rechunk({0: reference.chunks[0]}).chunks[0]
 
     def pieces(a):

@@ -279,6 +279,13 @@ def test_dask_arrays_chunked_along_the_batch_axis():
     assert type(lazy[0][1][1][0]).__module__.startswith("dask")  # lazy until computed
     with dask.config.set(scheduler="synchronous"):
         _assert_nested_close(dask.compute(lazy)[0], tuple(eager))
+    # numpy arguments with dask cotangents: chunked like the cotangents
+    b, a, x, t = _iir(np.random.default_rng(9))
+    fb = adc.differentiate(iir_loss, wrt=("b", "a", "x"), backend="python").batched(in_axes=(None, None, 0, 0))
+    weights = np.linspace(0.5, 1.5, B)
+    got = fb.vjp(b, a, x, t, cotangent=da.from_array(weights, chunks=4))
+    assert type(got[1][2]).__module__.startswith("dask")
+    _assert_nested_close(dask.compute(got, scheduler="synchronous")[0], fb.vjp(b, a, x, t, cotangent=weights))
 
 
 def test_on_a_dask_distributed_cluster_of_two_processes():
