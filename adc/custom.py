@@ -20,6 +20,9 @@ differentiated code, the function is itself. A function with a custom rule has n
 from __future__ import annotations
 
 import functools
+import inspect
+
+import numpy as np
 
 
 class CustomVJP:
@@ -40,3 +43,65 @@ class CustomVJP:
 
 def custom_vjp(fn) -> CustomVJP:
     return CustomVJP(fn)
+
+
+def check_rule(f: CustomVJP, *args, rtol: float = 1e-6, seed: int = 0, h: float = 1e-4) -> dict:
+    """Test f's reverse-mode rule against central differences of f itself, at `args`, run as plain Python.
+
+    For a random cotangent g of the value and a random direction v_i of each float argument with a
+    cotangent, <bwd(res, g)_i, v_i> must equal the derivative of <g, f(..., x_i + t v_i, ...)> at t = 0
+    (4-point differences, step h relative to the argument's size) within `rtol`. Checks first that bwd
+    returns one cotangent (or None) per argument, shaped like it. Returns {parameter: relative error};
+    raises AssertionError naming the parameter and both numbers. A rule meant to differ from the
+    function's derivative (a straight-through quantiser) fails here by design.
+    """
+    if not isinstance(f, CustomVJP) or f.fwd is None:
+        raise TypeError("check_rule takes an adc.custom_vjp function after its defvjp(fwd, bwd)")
+    names = list(inspect.signature(f.fn).parameters)
+    rng = np.random.default_rng(seed)
+    value, residuals = f.fwd(*args)
+    g = _random_like(value, rng)
+    cotangents = f.bwd(residuals, g)
+    if not isinstance(cotangents, tuple) or len(cotangents) != len(args):
+        raise AssertionError(f"the rule of {f.__name__} returns {cotangents!r}: it must return a tuple of "
+                             f"{len(args)} cotangents (or None), one per argument")
+    errors = {}
+    for i, (arg, cot) in enumerate(zip(args, cotangents)):
+        if cot is None or np.asarray(arg).dtype.kind not in "fc":
+            continue
+        if np.shape(cot) != np.shape(arg):
+            raise AssertionError(f"the rule of {f.__name__} returns a cotangent of shape {np.shape(cot)} for "
+                                 f"`{names[i]}`, whose shape is {np.shape(arg)}")
+        v = _random_like(arg, rng)
+        step = h * max(1.0, float(np.max(np.abs(arg), initial=0.0)))
+
+        def along(t, i=i, v=v):
+            moved = list(args)
+            moved[i] = args[i] + t * v
+            return _real_inner(g, f.fn(*moved))
+        with np.errstate(all="ignore"):  # a step out of the function's domain gives nan, reported below
+            fd = (8 * (along(step) - along(-step)) - (along(2 * step) - along(-2 * step))) / (12 * step)
+        if not np.isfinite(fd):
+            raise AssertionError(f"central differences of {f.__name__} along `{names[i]}` are {fd!r} at these "
+                                 f"arguments (steps of {step:.1e} leave its domain?): check further inside it, or "
+                                 "pass a smaller h")
+        ad = _real_inner(cot, v)
+        errors[names[i]] = abs(ad - fd) / max(abs(fd), abs(ad), 1e-300)
+        if abs(ad - fd) > rtol * max(abs(fd), 1e-12):
+            raise AssertionError(f"the rule of {f.__name__} for `{names[i]}`: <cotangent, v> = {ad!r}, central "
+                                 f"differences of {f.__name__} give {fd!r} (relative error {errors[names[i]]:.2e}, "
+                                 f"rtol {rtol})")
+    return errors
+
+
+def _random_like(x, rng):
+    x = np.asarray(x)
+    v = rng.standard_normal(x.shape)
+    if x.dtype.kind == "c":
+        v = v + 1j * rng.standard_normal(x.shape)
+    return v if x.ndim else v.item()
+
+
+def _real_inner(a, b) -> float:
+    """Re <a, b> = sum Re(conj(a) b): the inner product in which a real loss's gradient is a cotangent."""
+    return float(np.sum(np.real(np.conj(np.asarray(a)) * np.asarray(b))))

@@ -76,3 +76,22 @@ def test_a_rule_that_is_missing_or_malformed_is_refused_with_the_line(fn, messag
     with pytest.raises(adc.CompileError, match=message) as info:
         f.grad(1.5)
     assert (info.value.filename, info.value.lineno) == (prog.__file__, fn.__code__.co_firstlineno + 1)
+
+
+def test_check_rule_passes_exact_rules_and_names_the_wrong_ones():
+    """adc.check_rule compares a rule with central differences of the function, as plain Python."""
+    from custom_rule_programs import newton_sqrt, quantise, safe_log, wrong_count
+    errors = adc.check_rule(newton_sqrt, 2.0, 30)  # the fixed-point rule is the derivative of sqrt
+    assert set(errors) == {"a"} and errors["a"] < 1e-8
+    assert adc.check_rule(safe_log, np.array([0.5, 2.0, 3.0]))["x"] < 1e-8  # unclipped away from 0
+    with pytest.raises(AssertionError, match=r"the rule of safe_log for `x`: <cotangent, v> = .*central differences "
+                                             r"of safe_log give"):
+        adc.check_rule(safe_log, np.array([1e-5, 2.0]), h=1e-8)  # clipped: not the derivative, by design
+    with pytest.raises(AssertionError, match=r"central differences of safe_log along `x` are nan at these arguments"):
+        adc.check_rule(safe_log, np.array([1e-5, 2.0]))  # the steps cross 0
+    with pytest.raises(AssertionError, match=r"the rule of quantise for `x`"):
+        adc.check_rule(quantise, np.array([0.3, 0.61]), 0.25)  # straight-through: not the derivative either
+    with pytest.raises(AssertionError, match=r"returns .*: it must return a tuple of 2 cotangents"):
+        adc.check_rule(wrong_count, 1.0, 2.0)
+    with pytest.raises(TypeError, match=r"check_rule takes an adc.custom_vjp function"):
+        adc.check_rule(np.sin, 1.0)
