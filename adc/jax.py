@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .api import Differentiated, differentiate
+from .batching import Batched
 
 
 def _host(a):
@@ -28,15 +29,20 @@ def _spec(x):
 
 
 def function(f, out_shape=None):
-    """f (an adc.differentiate'd function, or a plain one: then wrt is its first parameter) as a JAX function.
-    out_shape: a jax.ShapeDtypeStruct (or a tuple of them) for the result; by default f returns one number of
-    its arguments' float dtype."""
-    f = f if isinstance(f, Differentiated) else differentiate(f)
+    """f (an adc.differentiate'd function, its `.batched(...)`, or a plain function: then wrt is its first
+    parameter) as a JAX function. out_shape: a jax.ShapeDtypeStruct (or a tuple of them) for the result; by
+    default f returns one number of its arguments' float dtype (a batched f: one per element)."""
+    f = f if isinstance(f, (Differentiated, Batched)) else differentiate(f)
+    scalar = f.f if isinstance(f, Batched) else f
 
     def result_spec(args):
         if out_shape is not None:
             return out_shape
-        return jax.ShapeDtypeStruct((), jnp.result_type(*[jnp.asarray(a).dtype for a in args], jnp.float32))
+        dtype = jnp.result_type(*[jnp.asarray(a).dtype for a in args], jnp.float32)
+        if isinstance(f, Batched):  # one number per element, stacked
+            axis, arg = next((axis, a) for axis, a in zip(f.in_axes, args) if axis is not None)
+            return jax.ShapeDtypeStruct((np.shape(arg)[axis],), dtype)
+        return jax.ShapeDtypeStruct((), dtype)
 
     def primal(*args):
         return np.asarray(f(*[_host(a) for a in args]))
@@ -49,12 +55,12 @@ def function(f, out_shape=None):
         return call(*args), args
 
     def call_bwd(args, cotangent):
-        wrt = f.wrt
+        wrt = scalar.wrt
 
         def pullback(*values):
             *inputs, ct = values
             _, grads = f.vjp(*[_host(a) for a in inputs], cotangent=_host(ct))
-            grads = grads if f.wrt_is_tuple else (grads,)
+            grads = grads if scalar.wrt_is_tuple else (grads,)
             return tuple(np.asarray(g, dtype=np.asarray(inputs[i]).dtype) for i, g in zip(wrt, grads))
         grads = jax.pure_callback(pullback, tuple(_spec(args[i]) for i in wrt), *args, cotangent)
         by_position = dict(zip(wrt, grads))

@@ -52,3 +52,19 @@ def test_an_array_result_inside_a_jax_loss():
     check_grads(loss, (h,), order=1, modes=("rev",))
     reference = jax.grad(lambda h: jnp.sum(jnp.tanh(jnp.convolve(x, jnp.exp(h), mode="valid")) ** 2))(h)
     np.testing.assert_allclose(jax.jit(jax.grad(loss))(h), reference, rtol=1e-12)
+
+
+def test_a_batched_function_inside_a_jax_loss():
+    """f.batched through adc.jax: one value per element, the shared a and b get the summed gradient."""
+    loss = adc.differentiate(leaky_energy, wrt=("a", "b", "x"), backend="python")
+    batch = loss.batched(in_axes=(None, None, 0))
+    f = adc.jax.function(batch)
+    xs = jnp.asarray(rng.standard_normal((3, 12)))
+    weights = jnp.asarray([1.0, -2.0, 0.5])
+    values = jax.jit(f)(0.6, 0.3, xs)
+    np.testing.assert_allclose(values, batch(0.6, 0.3, np.asarray(xs)), rtol=1e-13)
+    ga, gb, gx = jax.jit(jax.grad(lambda a, b, x: jnp.dot(weights, f(a, b, x)), argnums=(0, 1, 2)))(0.6, 0.3, xs)
+    _, (wa, wb, wx) = batch.vjp(0.6, 0.3, np.asarray(xs), cotangent=np.asarray(weights))
+    np.testing.assert_allclose([ga, gb], [wa, wb], rtol=1e-13)
+    np.testing.assert_allclose(gx, wx, rtol=1e-13)
+    check_grads(lambda a, b, x: f(a, b, x), (0.6, 0.3, xs), order=1, modes=("rev",))
