@@ -11,7 +11,7 @@ from .backend import compile as _compile  # noqa: F401, I001  first: it imports 
 from .api import Differentiated, differentiate
 from .backend.allocator import keep_large_blocks_on_the_heap
 from .checkpointing import checkpoint
-from .custom import CustomVJP, check_rule, custom_vjp
+from .custom import CustomJVP, CustomVJP, check_rule, custom_jvp, custom_vjp
 from .errors import (
                      CompileError,
                      SourceNotFoundError,
@@ -26,6 +26,6 @@ from .runtime import dct
 check_gast_version()
 keep_large_blocks_on_the_heap()
 
-__all__ = ["differentiate", "Differentiated", "checkpoint", "custom_vjp", "CustomVJP", "check_rule", "dct", "CompileError", "UnsupportedSyntaxError", "UnsupportedCallError",
+__all__ = ["differentiate", "Differentiated", "checkpoint", "custom_vjp", "CustomVJP", "custom_jvp", "CustomJVP", "check_rule", "dct", "CompileError", "UnsupportedSyntaxError", "UnsupportedCallError",
            "UnknownNameError", "TypeCheckError", "SourceNotFoundError"]
 __version__ = "0.1.0"

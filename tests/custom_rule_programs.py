@@ -109,3 +109,72 @@ def calls_without_rule(x):
 
 def calls_wrong_count(x):
     return wrong_count(x, 2.0)
+
+
+@adc.custom_jvp
+def softplus(x):
+    """log(1 + e^x), with the tangent t / (1 + e^-x): finite where the body's own derivative is inf / inf."""
+    return np.log1p(np.exp(x))
+
+
+def softplus_jvp(primals, tangents):
+    (x,), (t,) = primals, tangents
+    return softplus(x), t / (1.0 + np.exp(-x))
+
+
+softplus.defjvp(softplus_jvp)
+
+
+@adc.custom_jvp
+def rounded(x, step):
+    """Rounding to a grid, with the straight-through tangent (the identity) in x."""
+    return step * np.round(x / step)
+
+
+def rounded_jvp(primals, tangents):
+    x, step = primals
+    t, _ = tangents
+    return rounded(x, step), t
+
+
+rounded.defjvp(rounded_jvp)
+
+
+@adc.custom_jvp
+def jvp_without_rule(x):
+    return 2.0 * x
+
+
+@adc.custom_jvp
+def jvp_wrong_structure(x):
+    return 2.0 * x
+
+
+def _just_the_tangent(primals, tangents):
+    return tangents[0]
+
+
+jvp_wrong_structure.defjvp(_just_the_tangent)
+
+
+def softplus_loss(w, x):
+    return np.sum(softplus(w * x)) + softplus(w[0])
+
+
+def softplus_in_a_loop(a, x):
+    s = 0.0
+    for n in range(x.shape[0]):
+        s += softplus(a * x[n]) * x[n]
+    return s
+
+
+def rounded_loss(w, x):
+    return np.sum(rounded(w * x, 0.25) ** 2)
+
+
+def calls_jvp_without_rule(x):
+    return jvp_without_rule(x)
+
+
+def calls_jvp_wrong_structure(x):
+    return jvp_wrong_structure(x)

@@ -84,7 +84,7 @@ def test_check_rule_passes_exact_rules_and_names_the_wrong_ones():
     errors = adc.check_rule(newton_sqrt, 2.0, 30)  # the fixed-point rule is the derivative of sqrt
     assert set(errors) == {"a"} and errors["a"] < 1e-8
     assert adc.check_rule(safe_log, np.array([0.5, 2.0, 3.0]))["x"] < 1e-8  # unclipped away from 0
-    with pytest.raises(AssertionError, match=r"the rule of safe_log for `x`: <cotangent, v> = .*central differences "
+    with pytest.raises(AssertionError, match=r"the rule of safe_log for `x`: it gives .*central differences "
                                              r"of safe_log give"):
         adc.check_rule(safe_log, np.array([1e-5, 2.0]), h=1e-8)  # clipped: not the derivative, by design
     with pytest.raises(AssertionError, match=r"central differences of safe_log along `x` are nan at these arguments"):
@@ -95,3 +95,56 @@ def test_check_rule_passes_exact_rules_and_names_the_wrong_ones():
         adc.check_rule(wrong_count, 1.0, 2.0)
     with pytest.raises(TypeError, match=r"check_rule takes an adc.custom_vjp function"):
         adc.check_rule(np.sin, 1.0)
+
+
+# -- adc.custom_jvp: forward-mode rules -----------------------------------------------------------------
+def test_a_custom_jvp_rule_is_what_forward_mode_uses(backend):
+    """softplus's rule is exact (against central differences of the plain function, and in a loop); where
+    the body's own derivative is inf / inf (x = 800) the rule's is finite; rounding's straight-through rule
+    gives the identity where the true derivative is 0."""
+    from custom_rule_programs import rounded_loss, softplus_in_a_loop, softplus_loss
+
+    from checks import directional_fd
+    rng = np.random.default_rng(4)
+    w, x = rng.standard_normal(5), rng.standard_normal(5)
+    v = rng.standard_normal(5)
+    f = adc.differentiate(softplus_loss, wrt="w", backend=backend)
+    value, tangent = f.jvp(w, x, tangents=v)
+    assert value == pytest.approx(softplus_loss(w, x), rel=1e-13)
+    assert tangent == pytest.approx(directional_fd(softplus_loss, (w, x), [0], [v]), rel=1e-8)
+    assert "# the rule of softplus (adc.custom_jvp)" in f.tangent_source()
+    g = adc.differentiate(softplus_in_a_loop, wrt="a", backend=backend)
+    assert g.jvp(0.7, x, tangents=1.0)[1] == pytest.approx(directional_fd(softplus_in_a_loop, (0.7, x), [0], [1.0]),
+                                                            rel=1e-8)
+    with np.errstate(over="ignore"):
+        _, far = f.jvp(np.array([800.0, 1.0]), np.array([1.0, -900.0]), tangents=np.array([1.0, 0.0]))
+    assert far == pytest.approx(2.0, rel=1e-12)  # d/dw0 of softplus(800 w0) at w0 = 1 is 1 * 1, twice (w[0] term)
+    h = adc.differentiate(rounded_loss, wrt="w", backend=backend)
+    w, x = np.array([0.3, 0.61]), np.array([1.0, 2.0])
+    expect = np.sum(2 * 0.25 * np.round(w * x / 0.25) * x * v[:2])  # the identity in place of round's 0
+    assert h.jvp(w, x, tangents=v[:2])[1] == pytest.approx(expect, rel=1e-13)
+
+
+def test_what_a_custom_jvp_cannot_do_is_refused_at_the_call(backend):
+    from custom_rule_programs import calls_jvp_without_rule, calls_jvp_wrong_structure, softplus_loss
+    f = adc.differentiate(softplus_loss, wrt="w", backend=backend)
+    w, x = np.ones(3), np.ones(3)
+    for call in (f.grad, lambda *a: f.vjp(*a, cotangent=1.0), lambda *a: f.hvp(*a, tangents=np.ones(3))):
+        with pytest.raises(adc.CompileError, match=r"`softplus` has a custom forward-mode rule \(adc.custom_jvp\) and no "
+                                                   r"reverse mode: give it a reverse-mode rule too") as info:
+            call(w, x)
+        assert info.value.filename.endswith("custom_rule_programs.py") and info.value.lineno > 0
+    with pytest.raises(adc.CompileError, match=r"call jvp once per direction instead of jacobian\(mode='fwd'\)"):
+        f.jacobian(w, x, mode="fwd")
+    with pytest.raises(adc.CompileError, match=r"`jvp_without_rule` is an adc.custom_jvp function without a rule: call "
+                                               r"jvp_without_rule.defjvp\(rule\)"):
+        adc.differentiate(calls_jvp_without_rule, backend=backend).jvp(1.0, tangents=1.0)
+    with pytest.raises(adc.CompileError, match=r"the jvp rule of `jvp_wrong_structure` must return \(value, tangent\)"):
+        adc.differentiate(calls_jvp_wrong_structure, backend=backend).jvp(1.0, tangents=1.0)
+
+
+def test_check_rule_takes_custom_jvp_rules():
+    from custom_rule_programs import rounded, softplus
+    assert adc.check_rule(softplus, np.array([-3.0, 0.5, 2.0]))["x"] < 1e-8
+    with pytest.raises(AssertionError, match=r"the rule of rounded for `x`"):
+        adc.check_rule(rounded, np.array([0.3, 0.61]), 0.25)

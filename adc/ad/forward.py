@@ -112,6 +112,9 @@ class TangentEmitter(ForwardEmitter):
         if op.opcode in FRESH:
             self.fresh_tangent_array(result, out, copy_of=op.operands[0] if op.opcode == "copy" else None)
             return
+        if op.opcode == "custom_jvp":
+            self.custom_rule(op, out)
+            return
         if op.opcode in ACCESSES:
             array, *index = op.operands
             index = [self.ref(i) for i in index]
@@ -133,6 +136,26 @@ class TangentEmitter(ForwardEmitter):
         elif is_array(result.type) and op.opcode not in VIEW_OPCODES and isinstance(tangent, (P.Ref, P.Index, P.Attr)):
             tangent = P.Call("np.copy", [tangent])  # b = a[:2] + c with only a moving: b's tangent is new memory
         self.assign_tangent(self.tangent_target(result), tangent, result, out)
+
+    def custom_rule(self, op: Op, out: list) -> None:
+        """The user's jvp rule (adc.custom_jvp), emitted here with the primals and tangents bound to variables."""
+        rule, args, result = op.attrs["rule"], op.operands[1:], op.results[0]
+        if self.vector:
+            loc = op.loc
+            raise CompileError(f"`{rule.name}` has a custom forward-mode rule (adc.custom_jvp), which adc applies to "
+                               "one direction at a time: call jvp once per direction instead of "
+                               "jacobian(mode='fwd')", loc.filename, loc.lineno, loc.col)
+        bound = {}
+        tangents = [self.tref(a) if self.act.active(a) else None for a in args]
+        for region_arg, value in zip(rule.region.args, [self.ref(a) for a in args] +
+                                     [t if t is not None else zero(a.type) for t, a in zip(tangents, args)]):
+            var = P.Var(region_arg.hint or "t", array=is_array(region_arg.type))
+            out.append(P.Assign(P.Ref(var), value))
+            bound[region_arg.id] = var
+        out.append(P.Comment(f"the rule of {rule.name} (adc.custom_jvp)"))
+        emitter = ForwardEmitter(rule.region, bound)
+        emitter.region(rule.region, out)
+        self.assign_tangent(self.tangent_target(result), emitter.ref(rule.tangent), result, out)
 
     def fresh_tangent_array(self, v: Value, out: list, copy_of: Value | None = None) -> None:
         """The tangent of newly allocated memory: zeros, or the source's tangent for a copy."""

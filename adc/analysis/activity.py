@@ -137,7 +137,7 @@ def _backward(region: Region, act: Activity) -> bool:
         elif op.opcode in ("for", "while", "if"):
             changed |= _backward_control(op, act)
         elif any(r.id in act.useful for r in op.results) or (op.opcode == "load" and op.result.id in act.useful):
-            for v in op.operands:
+            for v in op.operands[1:] if op.opcode == "custom_jvp" else op.operands:  # its rule, not its body
                 changed |= _mark(act.useful, v, act)
     return changed
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..checkpointing import AUTO_SNAPSHOTS, checkpoint
 from ..codegen import GENERATED_PREFIX
-from ..custom import CustomVJP
+from ..custom import CustomJVP, CustomVJP
 from ..errors import CompileError, TypeCheckError, UnknownNameError, UnsupportedCallError, UnsupportedSyntaxError
 from ..ir.core import (
     BOOL,
@@ -40,7 +40,7 @@ from ..ir.core import (
     with_dtype,
 )
 from ..primitives import ACCESSES, CALLED, DERIVED, METHODS, PRIMITIVES, RUNTIME_CALLS
-from ..primitives.custom import lower_custom_call
+from ..primitives.custom import lower_custom_call, lower_custom_jvp_call
 from ..primitives.elementwise import FUNCTIONS
 from . import resolve
 from .desugar import desugar
@@ -902,6 +902,8 @@ class Lowerer:
         if kind is None:
             if isinstance(obj, CustomVJP):
                 return lower_custom_call(self, obj, node, env)
+            if isinstance(obj, CustomJVP):
+                return lower_custom_jvp_call(self, obj, node, env)
             if resolve.is_helper(obj):
                 return self.inline(obj, node, env)
             advice = ADVICE.get(id(obj), "see docs/subset.md for the numpy and math functions it differentiates, "

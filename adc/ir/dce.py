@@ -10,10 +10,16 @@ from .core import Function, Region, walk
 
 
 def eliminate_dead_code(fn: Function) -> Function:
+    eliminate_dead_code_in(fn.body)
+    return fn
+
+
+def eliminate_dead_code_in(region: Region, live: frozenset = frozenset()) -> Region:
+    """A region, or one of its own (a custom rule's) whose values `live` (ids) are read from outside it."""
     while True:
-        used = {v.id for op in walk(fn.body) for v in op.operands}
-        if not _sweep(fn.body, used):
-            return fn
+        used = {v.id for op in walk(region) for v in op.operands} | live
+        if not _sweep(region, used):
+            return region
 
 
 def _sweep(region: Region, used: set[int]) -> bool:

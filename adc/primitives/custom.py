@@ -1,8 +1,14 @@
-"""A call of a function with the user's own reverse-mode rule (adc/custom.py): a `custom_vjp` op with
-operands (value, *residuals, *arguments), whose result is the value fwd computed, and attr `rule`: the
-lowered bwd, a region of its own outside the function's IR (no pass sees it), which the reverse sweep
-emits where it reaches the call (ad/reverse.py). fwd's own operations get no adjoint: the rule's
-cotangents go to the arguments."""
+"""A call of a function with the user's own derivative rule (adc/custom.py).
+
+custom_vjp: an op with operands (value, *residuals, *arguments), whose result is the value fwd computed,
+and attr `rule`: the lowered bwd, a region of its own outside the function's IR (no pass sees it), which
+the reverse sweep emits where it reaches the call (ad/reverse.py). fwd's own operations get no adjoint:
+the rule's cotangents go to the arguments.
+
+custom_jvp: an op with operands (value, *arguments), the value computed by the function's own body, and
+attr `rule`: the lowered jvp rule, a region whose arguments are the primals then the tangents, which
+forward mode emits in place of the body's tangents (ad/forward.py). The body's operations are not made
+useful by the call, so they get no tangents of their own."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -83,3 +89,57 @@ def lower_custom_call(lw, custom, node, env):
         checked.append(t)
     rule = Rule(name, region, checked, len(residuals))
     return lw.op1("custom_vjp", [value, *residuals, *args], value.type, rule=rule)
+
+
+@dataclass(eq=False)
+class JvpRule:
+    name: str
+    region: Region  # the rule's body: its arguments are the primals, then the tangents
+    tangent: Value  # the result's tangent, defined in region
+    arguments: int
+
+
+def _no_reverse_mode(c):
+    loc = c.op.loc
+    raise CompileError(f"`{c.op.attrs['rule'].name}` has a custom forward-mode rule (adc.custom_jvp) and no "
+                       "reverse mode: give it a reverse-mode rule too (an adc.custom_vjp function with the same "
+                       "body), or use jvp", loc.filename, loc.lineno, loc.col)
+
+
+def _emitted_by_forward_mode(c):
+    raise AssertionError("ad/forward.py emits the rule of a custom_jvp op itself")
+
+
+declare("custom_jvp", spell=lambda op, args: args[0], jvp=_emitted_by_forward_mode, vjp=_no_reverse_mode)
+
+
+def lower_custom_jvp_call(lw, custom, node, env):
+    """`f(args)` for an adc.custom_jvp f: the body inlined here for the value, the rule lowered into the op."""
+    name = custom.fn.__name__
+    if custom.jvp in lw.inlining:  # the rule computing the value by the function itself
+        return lw.inline(custom.fn, node, env)
+    if custom.jvp is None:
+        raise lw.error(UnsupportedCallError, f"`{name}` is an adc.custom_jvp function without a rule: call "
+                       f"{name}.defjvp(rule) before differentiating code that calls it", node)
+    if node.keywords:
+        raise lw.error(UnsupportedCallError, f"pass the arguments of `{name}` (a custom_jvp function) by position", node)
+    args = [lw.as_value(lw.expr(a, env), node) for a in node.args]
+    value = lw.as_value(lw.call_function(custom.fn, args, node), node)
+    region = Region()
+    region.args = [Value(a.type, a.hint) for a in args] + [Value(a.type, f"{a.hint or 't'}_dot") for a in args]
+    for a in region.args:
+        a.owner = region
+
+    def rule(sub):
+        produced = sub.call_function(custom.jvp, [sub.pack(region.args[:len(args)]), sub.pack(region.args[len(args):])],
+                                     node)
+        if not (isinstance(produced, tuple) and len(produced) == 2):
+            raise lw.error(TypeCheckError, f"the jvp rule of `{name}` must return (value, tangent)", node)
+        return sub.as_value(produced[1], node)
+    tangent = lw.lower_in(region, rule)
+    from ..ir.dce import eliminate_dead_code_in  # ir/dce.py reads the primitives' table: imported once it exists
+    eliminate_dead_code_in(region, frozenset({tangent.id}))  # the rule's own value is the body's: not computed again
+    if is_array(tangent.type) != is_array(value.type) or (is_array(value.type) and tangent.type.ndim != value.type.ndim):
+        raise lw.error(TypeCheckError, f"the jvp rule of `{name}` returns a tangent of another shape than the value "
+                       f"({tangent.type} for {value.type})", node)
+    return lw.op1("custom_jvp", [value, *args], value.type, rule=JvpRule(name, region, tangent, len(args)))
