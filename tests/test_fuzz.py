@@ -142,6 +142,8 @@ class _Scaled:
 def test_oracle_passes_a_correct_program():
     case = Case(SMOOTH, (np.array([0.3, -1.2, 0.7]), 0.8), ("x", "a"), hvp=True)
     assert check_case(case).checks == ["primal", "grad", "jvp-vjp", "hvp"]
+    case.batched = True  # as the fuzzer's programs are checked: f.batched against the unbatched calls too
+    assert check_case(case).checks == ["primal", "grad", "jvp-vjp", "hvp", "batched"]
 
 
 def test_oracle_catches_a_gradient_off_by_a_millionth_part(monkeypatch):

@@ -141,6 +141,33 @@ def NAME_bwd(y, g):
 """),
 )
 
+# scalar helpers (u, v2) with a custom forward-mode rule (adc.custom_jvp) that is their exact derivative:
+# (return expression, the rule's definition); reverse mode refuses programs that call them
+CUSTOM_JVP_RULES = (
+    ("np.tanh(u) * v2", """
+def NAME_jvp(primals, tangents):
+    u, v2 = primals
+    du, dv = tangents
+    y = np.tanh(u)
+    return y * v2, (1.0 - y * y) * v2 * du + y * dv
+"""),
+    ("u * np.sin(v2)", """
+def NAME_jvp(primals, tangents):
+    u, v2 = primals
+    du, dv = tangents
+    total = 0.0 * du
+    for _ in range(2):
+        total = total + 0.5 * u * np.cos(v2) * dv
+    return u * np.sin(v2), np.sin(v2) * du + total
+"""),
+    ("np.log1p(np.exp(u)) * v2", """
+def NAME_jvp(primals, tangents):
+    u, v2 = primals
+    du, dv = tangents
+    return NAME(u, v2), v2 * du / (1.0 + np.exp(-u)) + np.log1p(np.exp(u)) * dv
+"""),
+)
+
 
 # -- the program tree ------------------------------------------------------------------------
 
@@ -232,6 +259,7 @@ class Helper:
     delta: int = 0
     alias: bool = False  # returns its argument itself
     rule: str = ""  # an adc.custom_vjp rule: the source of NAME_fwd and NAME_bwd (CUSTOM_RULES)
+    jvp_rule: str = ""  # an adc.custom_jvp rule: the source of NAME_jvp (CUSTOM_JVP_RULES)
 
 
 @dataclass
@@ -263,15 +291,18 @@ class Program:
 
     def source(self) -> str:
         lines = ["import numpy as np", ""]
-        if any(h.rule for h in self.helpers) or "checkpoint" in self.tags:
+        if any(h.rule or h.jvp_rule for h in self.helpers) or "checkpoint" in self.tags:
             lines[1:1] = ["", "import adc"]
         for h in self.helpers:
-            lines += [""] + (["@adc.custom_vjp"] if h.rule else []) + [f"def {h.name}({', '.join(h.params)}):"]
+            decorator = ["@adc.custom_vjp"] if h.rule else ["@adc.custom_jvp"] if h.jvp_rule else []
+            lines += [""] + decorator + [f"def {h.name}({', '.join(h.params)}):"]
             lines += render_block(h.body, 1)
             lines.append(f"    return {h.ret}")
             lines.append("")
             if h.rule:
                 lines += h.rule.replace("NAME", h.name).splitlines() + [f"{h.name}.defvjp({h.name}_fwd, {h.name}_bwd)", ""]
+            if h.jvp_rule:
+                lines += h.jvp_rule.replace("NAME", h.name).splitlines() + [f"{h.name}.defjvp({h.name}_jvp)", ""]
         lines += ["", f"def {self.name}({', '.join(p.name for p in self.params)}):"]
         lines += render_block(self.body, 1)
         lines.append(f"    return {self.ret}")
@@ -1042,6 +1073,12 @@ class Gen:
             self.tags.add("custom_rule")
             ret, rule = self.pick(CUSTOM_RULES)
             h = Helper(name, ["u", "v2"], [], ret, rule=rule)
+            self.helpers.append(h)
+            return h
+        if self.chance(1, 2) and "custom_rule" not in self.tags:  # a forward-mode rule: FD judges jvp
+            self.tags.add("custom_jvp")
+            ret, rule = self.pick(CUSTOM_JVP_RULES)
+            h = Helper(name, ["u", "v2"], [], ret, jvp_rule=rule)
             self.helpers.append(h)
             return h
         hscope = Scope(["u", "v2"], [], [], [], top=False, helper=True)

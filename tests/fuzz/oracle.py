@@ -109,6 +109,10 @@ class GradMismatch(FuzzFailure):
     kind, summary = "grad-fd", "reverse mode disagrees with finite differences"
 
 
+class JvpMismatch(FuzzFailure):
+    kind, summary = "jvp-fd", "forward mode disagrees with finite differences"
+
+
 class DotMismatch(FuzzFailure):
     kind, summary = "jvp-vjp", "forward and reverse mode fail the dot-product test <J v, w> == <v, J^T w>"
 
@@ -208,11 +212,12 @@ class Case:
     name: str = "main"
     tags: frozenset = field(default_factory=frozenset)
     seed: int = 0  # of the direction and cotangent
+    batched: bool = False  # check f.batched too (the fuzzer's programs; the hand-written cases test it elsewhere)
 
     @classmethod
     def from_program(cls, program) -> "Case":
         return cls(program.source(), program.args(), tuple(program.wrt), program.checks.hvp,
-                   program.checks.numba, program.name, program.tags, program.seed)
+                   program.checks.numba, program.name, program.tags, program.seed, batched=True)
 
     @property
     def params(self) -> list:
@@ -245,7 +250,8 @@ def case_literal(case: Case, indent: str = "") -> str:
     return (f"{indent}source={triple_quoted(case.source)},\n"
             f"{indent}args=({args}),\n"
             f"{indent}wrt={tuple(case.wrt)!r},\n"
-            f"{indent}hvp={case.hvp!r}, numba={case.numba!r}, seed={case.seed!r},")
+            f"{indent}hvp={case.hvp!r}, numba={case.numba!r}, seed={case.seed!r},"
+            + (f"\n{indent}batched=True," if case.batched else ""))
 
 
 def triple_quoted(text: str) -> str:
@@ -527,11 +533,14 @@ class Checker:
             self.crashed()
         except _Stop:
             s.refused = True
-        if not s.refused:
+        if not s.refused and "custom_jvp" in case.tags:  # forward mode only: reverse mode refuses the call
+            checks = [self.check_primal, self.check_tangent]
+        elif not s.refused:
             checks = [self.check_primal, self.check_grad, self.check_dot]
             checks += [self.check_hvp] if case.hvp else []
             checks += [self.check_numba] if case.numba else []
-            checks += [self.check_batched]
+            checks += [self.check_batched] if case.batched else []
+        if not s.refused:
             for check in checks:
                 if check in (self.check_hvp, self.check_numba, self.check_batched) and self.grads is None:
                     continue  # they compare with grad's result
@@ -550,7 +559,7 @@ class Checker:
             first = self.failures[0]
             first.also = self.failures[1:]
             raise first
-        if "grad" not in self.outcome.checks and not self.outcome.refusals:
+        if not {"grad", "jvp-fd"} & set(self.outcome.checks) and not self.outcome.refusals:
             raise Invalid(self.outcome.inconclusive[0] if self.outcome.inconclusive else "grad not checked")
         return self.outcome
 
@@ -584,6 +593,8 @@ class Checker:
                  ("vjp", self.backend, lambda f: f.vjp(*copies(case.args), cotangent=self.w))]
         if "custom_rule" in case.tags:  # no forward mode (refused, as in JAX)
             calls = [c for c in calls if c[0] != "jvp"]
+        if "custom_jvp" in case.tags:  # no reverse mode (refused)
+            calls = [c for c in calls if c[0] in ("primal", "jvp")]
         if case.hvp:
             calls.append(("hvp", self.backend, lambda f: f.hvp(*copies(case.args), tangents=v)))
         if case.numba and self.backend != "numba":
@@ -691,6 +702,27 @@ class Checker:
                     lambda fds: f"<grad, v> = {ad!r} but finite differences give {fds}; grad = {self.grads!r}, "
                                 f"v = {self.v!r}")
         self.outcome.checks.append("grad")
+        return True
+
+    def check_tangent(self) -> bool:
+        """A program whose derivative only forward mode has (it calls an adc.custom_jvp function): jvp's value
+        is the plain function's and its tangent matches finite differences along v."""
+        args = copies(self.case.args)
+        with self.stage("jvp") as s:
+            value, tangent = self.f.jvp(*args, tangents=tuple(self.v))
+        self.crashed()
+        if s.refused:
+            return False
+        self.check_untouched(args, "jvp")
+        if not close(value, self.value, RTOL_PRIMAL, 1e-14):
+            self.fail(ValueMismatch, f"jvp's value {value!r}, plain {self.value!r}", fatal=False)
+        if not np.isfinite(tangent):
+            raise Invalid("non-finite tangent (overflow)")
+        self.scale = abs(float(tangent))
+        floor = 1e-9 * (1 + abs(self.value)) + 1e-9 * abs(float(tangent))
+        self.settle(tangent, self.fd, RTOL_FD, floor, JvpMismatch,
+                    lambda fds: f"jvp's tangent {tangent!r} but finite differences give {fds}; v = {self.v!r}")
+        self.outcome.checks.append("jvp-fd")
         return True
 
     def nonfinite_grad(self):
