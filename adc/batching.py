@@ -46,8 +46,8 @@ class Batched:
     def __call__(self, *args, **kwargs):
         batch = self._batch(args, kwargs)
         spec = self.f._specialization(batch.element)
-        self._check_shared_unwritten(spec)
         if batch.dask:
+            self._check_shared_unwritten(spec)
             return _dask_call(self, spec, "primal", batch, ())
         return self._run(spec, "primal", batch.kernel_args(spec), ())
 
