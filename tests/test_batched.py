@@ -86,7 +86,11 @@ def test_batched_calls_equal_the_unbatched_ones_element_by_element(case, backend
     args = make(rng)
     f = adc.differentiate(fn, wrt=wrt, backend=backend)
     fb = f.batched(in_axes=in_axes)
-    np.testing.assert_allclose(fb(*args), [f(*element(args, in_axes, i)) for i in range(B)], rtol=1e-12, atol=0)
+    # numba compiles each batched kind as a parallel kernel (seconds each): the batched primal and jvp on
+    # numba for two programs (one complex), their gradients for all five; the python backend runs everything
+    every_kind = backend == "python" or case in ("iir", "beamformer per direction")
+    if every_kind:
+        np.testing.assert_allclose(fb(*args), [f(*element(args, in_axes, i)) for i in range(B)], rtol=1e-12, atol=0)
 
     values, grads = fb.value_and_grad(*args)
     want_values, want_grads = elementwise_vjp(f, args, in_axes, [1.0] * B)
@@ -98,6 +102,8 @@ def test_batched_calls_equal_the_unbatched_ones_element_by_element(case, backend
     _, grads = fb.vjp(*args, cotangent=cotangents)
     assert_same_gradients(grads, elementwise_vjp(f, args, in_axes, cotangents)[1], f.wrt_is_tuple)
 
+    if not every_kind:
+        return
     # jvp: a mapped argument's tangent is mapped, a shared one's shared; each element's own jvp
     tangents = [np.asarray(rng.standard_normal(np.shape(args[i])), dtype=np.result_type(args[i])) for i in f.wrt]
     tangents = [t if np.ndim(t) else float(t) for t in tangents]
