@@ -33,7 +33,6 @@ class Batched:
                                       "batch on all cores (docs/batching.md)")
         self.f, self.target = f, target
         self.in_axes = _normalized_axes(in_axes, f.params)
-        self._kernels: dict[tuple[int, str], tuple] = {}
 
     def __reduce__(self):  # the function by reference (Differentiated.__reduce__): Dask ships it to workers
         return Batched, (self.f, self.in_axes, self.target)
@@ -171,10 +170,10 @@ class Batched:
         return [axis is not None for axis in self.in_axes] + [False] * hidden
 
     def _kernel(self, spec, kind: str):
-        key = (id(spec), kind)
-        found = self._kernels.get(key)
-        if found is not None and found[0] is spec:
-            return found[1]
+        """Kept with the specialisation, so every Batched of the function (one per Dask task on a worker) reuses it."""
+        key = f"{kind} batched {''.join('m' if m else 's' for m in self._mapped(spec))}"
+        if key in spec.kernels:
+            return spec.kernels[key]
         element = spec.kernel(kind)
         plan = self._plan(spec, kind)
         text = backend.module_text(f"{spec.ir.name} in {spec.ir.filename}, batched", [batched_source(plan)])
@@ -182,7 +181,7 @@ class Batched:
         module.element__kernel = element  # a python-backend element runs as Python, a numba one is inlined
         kernel = backend.jit(getattr(module, f"{plan.name}__batched"), spec.backend, f"{kind} batched", spec.times,
                              parallel=True)
-        self._kernels[key] = (spec, kernel)
+        spec.kernels[key] = kernel
         return kernel
 
     def _plan(self, spec, kind: str) -> BatchPlan:

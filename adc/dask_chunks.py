@@ -26,8 +26,7 @@ def map_chunks(batched, spec, kind: str, batch, seeds):
     mapped_seeds = _mapped_seeds(batched, kind, seeds)
     candidates = [a for a, axis in zip(batch.moved, axes) if axis is not None] + \
         [s for s, m in zip(seeds, mapped_seeds) if m]
-    reference = next(a for a in candidates if _is_dask(a))
-    chunks = reference.rechunk({0: reference.chunks[0]}).chunks[0]
+    chunks = next(a for a in candidates if _is_dask(a)).chunks[0]  # along the batch axis
 
     def pieces(a):
         """The chunks of a mapped array (batch axis first) along the batch axis, each whole otherwise."""
