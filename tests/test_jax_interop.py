@@ -68,3 +68,22 @@ def test_a_batched_function_inside_a_jax_loss():
     np.testing.assert_allclose([ga, gb], [wa, wb], rtol=1e-13)
     np.testing.assert_allclose(gx, wx, rtol=1e-13)
     check_grads(lambda a, b, x: f(a, b, x), (0.6, 0.3, xs), order=1, modes=("rev",))
+
+
+def test_jax_vmap_runs_one_batched_callback():
+    """jax.vmap of an adc function (in jit, of its value and of its gradient): each element equals the
+    unbatched adc call; a shared argument's gradient is per element, as jax.vmap(jax.grad(...)) gives."""
+    loss = adc.differentiate(leaky_energy, wrt=("a", "b"), backend="python")
+    f = adc.jax.function(loss)
+    xs = rng.standard_normal((4, 12))
+    a_s = np.array([0.2, 0.4, 0.6, 0.8])
+    values = jax.jit(jax.vmap(f, in_axes=(0, None, 0)))(a_s, 0.3, jnp.asarray(xs))
+    np.testing.assert_allclose(values, [leaky_energy(a_s[i], 0.3, xs[i]) for i in range(4)], rtol=1e-13)
+    ga, gb = jax.jit(jax.vmap(jax.grad(f, argnums=(0, 1)), in_axes=(0, None, 0)))(a_s, 0.3, jnp.asarray(xs))
+    want = np.array([loss.grad(a_s[i], 0.3, xs[i]) for i in range(4)])
+    np.testing.assert_allclose(ga, want[:, 0], rtol=1e-13)
+    np.testing.assert_allclose(gb, want[:, 1], rtol=1e-13)
+    nested = jax.vmap(jax.vmap(f, in_axes=(None, None, 0)), in_axes=(0, None, None))(jnp.asarray(a_s[:2]), 0.3,
+                                                                                   jnp.asarray(xs))
+    assert nested.shape == (2, 4)
+    np.testing.assert_allclose(nested[1, 2], leaky_energy(a_s[1], 0.3, xs[2]), rtol=1e-13)
