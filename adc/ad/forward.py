@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..analysis.activity import Activity
 from ..codegen import pyir as P
-from ..codegen.emit import ForwardEmitter, finite_check
+from ..codegen.emit import ForwardEmitter, finite_check, inline_rule
 from ..codegen.spelling import slice_index, zero
 from ..errors import CompileError
 from ..ir.core import STORES, Function, Op, Value, is_array
@@ -145,16 +145,9 @@ class TangentEmitter(ForwardEmitter):
             raise CompileError(f"`{rule.name}` has a custom forward-mode rule (adc.custom_jvp), which adc applies to "
                                "one direction at a time: call jvp once per direction instead of "
                                "jacobian(mode='fwd')", loc.filename, loc.lineno, loc.col)
-        bound = {}
         tangents = [self.tref(a) if self.act.active(a) else None for a in args]
-        for region_arg, value in zip(rule.region.args, [self.ref(a) for a in args] +
-                                     [t if t is not None else zero(a.type) for t, a in zip(tangents, args)]):
-            var = P.Var(region_arg.hint or "t", array=is_array(region_arg.type))
-            out.append(P.Assign(P.Ref(var), value))
-            bound[region_arg.id] = var
-        out.append(P.Comment(f"the rule of {rule.name} (adc.custom_jvp)"))
-        emitter = ForwardEmitter(rule.region, bound)
-        emitter.region(rule.region, out)
+        values = [self.ref(a) for a in args] + [t if t is not None else zero(a.type) for t, a in zip(tangents, args)]
+        emitter = inline_rule(rule.region, values, f"the rule of {rule.name} (adc.custom_jvp)", out)
         self.assign_tangent(self.tangent_target(result), emitter.ref(rule.tangent), result, out)
 
     def fresh_tangent_array(self, v: Value, out: list, copy_of: Value | None = None) -> None:

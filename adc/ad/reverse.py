@@ -12,7 +12,7 @@ import numpy as np
 from ..analysis.activity import Activity
 from ..analysis.recording import Recording, involved, recomputable_result
 from ..codegen import pyir as P
-from ..codegen.emit import CONTROL, ForwardEmitter, finite_check
+from ..codegen.emit import CONTROL, ForwardEmitter, finite_check, inline_rule
 from ..codegen.spelling import slice_index, zero
 from ..errors import CompileError
 from ..ir.core import (
@@ -711,14 +711,8 @@ class ReverseBuilder:
     def reverse_custom(self, op: Op, g: P.Expr, primal, out: list) -> None:
         """The user's bwd rule (adc.custom_vjp), emitted here with its residuals and g bound to variables."""
         rule = op.attrs["rule"]
-        bound = dict(self.fwd_vars)
-        for arg, value in zip(rule.region.args, [primal(v) for v in op.operands[1:1 + rule.residuals]] + [g]):
-            var = P.Var(arg.hint or "res", array=is_array(arg.type))
-            out.append(P.Assign(P.Ref(var), value))
-            bound[arg.id] = var
-        out.append(P.Comment(f"the rule of {rule.name} (adc.custom_vjp)"))
-        emitter = ForwardEmitter(rule.region, bound)
-        emitter.region(rule.region, out)
+        values = [primal(v) for v in op.operands[1:1 + rule.residuals]] + [g]
+        emitter = inline_rule(rule.region, values, f"the rule of {rule.name} (adc.custom_vjp)", out, self.fwd_vars)
         first = 1 + rule.residuals
         for i, t in enumerate(rule.cotangents):
             if t is not None:

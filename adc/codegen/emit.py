@@ -251,3 +251,16 @@ def range_bounds(lo: P.Expr, hi: P.Expr, step: P.Expr, lo_value: Value, hi_value
         return [hi] if constant_value(lo_value) == 0 else [lo, hi]
     return [lo, hi, step]
 
+
+def inline_rule(region: Region, values: list, comment: str, out: list, outer: dict | None = None) -> ForwardEmitter:
+    """A user's rule (a custom_vjp's bwd, a custom_jvp's jvp) emitted in place, its region's arguments bound
+    to variables holding `values`; the emitter returned refers to what the rule computed."""
+    bound = dict(outer or {})
+    for arg, value in zip(region.args, values):
+        var = P.Var(arg.hint or "res", array=is_array(arg.type))
+        out.append(P.Assign(P.Ref(var), value))
+        bound[arg.id] = var
+    out.append(P.Comment(comment))
+    emitter = ForwardEmitter(region, bound)
+    emitter.region(region, out)
+    return emitter
