@@ -49,17 +49,22 @@ def _flat(lw, v, node, what):
     return [lw.as_value(v, node)]
 
 
+def _arguments(lw, name: str, kind: str, rule, define: str, node, env) -> list:
+    """The call's arguments as values, once the function has its rule and they come by position."""
+    if rule is None:
+        raise lw.error(UnsupportedCallError, f"`{name}` is an adc.{kind} function without a rule: call "
+                       f"{name}.{define} before differentiating code that calls it", node)
+    if node.keywords:
+        raise lw.error(UnsupportedCallError, f"pass the arguments of `{name}` (a {kind} function) by position", node)
+    return [lw.as_value(lw.expr(a, env), node) for a in node.args]
+
+
 def lower_custom_call(lw, custom, node, env):
     """`f(args)` for an adc.custom_vjp f: fwd inlined here, bwd lowered into the op's rule."""
     name = custom.fn.__name__
     if custom.fwd in lw.inlining or custom.bwd in lw.inlining:  # fwd computing the value by the function itself
         return lw.inline(custom.fn, node, env)
-    if custom.bwd is None:
-        raise lw.error(UnsupportedCallError, f"`{name}` is an adc.custom_vjp function without a rule: call "
-                       f"{name}.defvjp(fwd, bwd) before differentiating code that calls it", node)
-    if node.keywords:
-        raise lw.error(UnsupportedCallError, f"pass the arguments of `{name}` (a custom_vjp function) by position", node)
-    args = [lw.as_value(lw.expr(a, env), node) for a in node.args]
+    args = _arguments(lw, name, "custom_vjp", custom.bwd, "defvjp(fwd, bwd)", node, env)
     produced = lw.call_function(custom.fwd, args, node)
     if not (isinstance(produced, tuple) and len(produced) == 2):
         raise lw.error(TypeCheckError, f"the fwd rule of `{name}` must return (value, residuals)", node)
@@ -118,12 +123,7 @@ def lower_custom_jvp_call(lw, custom, node, env):
     name = custom.fn.__name__
     if custom.jvp in lw.inlining:  # the rule computing the value by the function itself
         return lw.inline(custom.fn, node, env)
-    if custom.jvp is None:
-        raise lw.error(UnsupportedCallError, f"`{name}` is an adc.custom_jvp function without a rule: call "
-                       f"{name}.defjvp(rule) before differentiating code that calls it", node)
-    if node.keywords:
-        raise lw.error(UnsupportedCallError, f"pass the arguments of `{name}` (a custom_jvp function) by position", node)
-    args = [lw.as_value(lw.expr(a, env), node) for a in node.args]
+    args = _arguments(lw, name, "custom_jvp", custom.jvp, "defjvp(rule)", node, env)
     value = lw.as_value(lw.call_function(custom.fn, args, node), node)
     region = Region()
     region.args = [Value(a.type, a.hint) for a in args] + [Value(a.type, f"{a.hint or 't'}_dot") for a in args]

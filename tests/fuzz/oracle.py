@@ -704,18 +704,26 @@ class Checker:
         self.outcome.checks.append("grad")
         return True
 
-    def check_tangent(self) -> bool:
-        """A program whose derivative only forward mode has (it calls an adc.custom_jvp function): jvp's value
-        is the plain function's and its tangent matches finite differences along v."""
+    def jvp_along_v(self):
+        """jvp's tangent along v, once its value is the plain function's and the caller's arrays are untouched;
+        None when jvp is refused."""
         args = copies(self.case.args)
         with self.stage("jvp") as s:
             value, tangent = self.f.jvp(*args, tangents=tuple(self.v))
         self.crashed()
         if s.refused:
-            return False
+            return None
         self.check_untouched(args, "jvp")
         if not close(value, self.value, RTOL_PRIMAL, 1e-14):
             self.fail(ValueMismatch, f"jvp's value {value!r}, plain {self.value!r}", fatal=False)
+        return tangent
+
+    def check_tangent(self) -> bool:
+        """A program whose derivative only forward mode has (it calls an adc.custom_jvp function): jvp's value
+        is the plain function's and its tangent matches finite differences along v."""
+        tangent = self.jvp_along_v()
+        if tangent is None:
+            return False
         if not np.isfinite(tangent):
             raise Invalid("non-finite tangent (overflow)")
         self.scale = abs(float(tangent))
@@ -798,15 +806,9 @@ class Checker:
     def check_dot(self) -> bool:
         if "custom_rule" in self.case.tags:
             return False  # a function with an adc.custom_vjp rule has no forward mode (refused, as in JAX)
-        args = copies(self.case.args)
-        with self.stage("jvp") as s:
-            value, tangent = self.f.jvp(*args, tangents=tuple(self.v))
-        self.crashed()
-        if s.refused:
+        tangent = self.jvp_along_v()
+        if tangent is None:
             return False
-        self.check_untouched(args, "jvp")
-        if not close(value, self.value, RTOL_PRIMAL, 1e-14):
-            self.fail(ValueMismatch, f"jvp's value {value!r}, plain {self.value!r}", fatal=False)
         args = copies(self.case.args)
         with self.stage("vjp") as s:
             value, ct_grads = self.f.vjp(*args, cotangent=self.w)
