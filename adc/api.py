@@ -71,6 +71,12 @@ def argument_type(name: str, value):
                     "pass a number or a numpy array")
 
 
+def check_cotangent_kind(result, cotangent) -> None:
+    """A real result's cotangent is real: a complex one would lose its imaginary part without a word."""
+    if np.iscomplexobj(cotangent) and np.dtype(result.type.dtype).kind != "c":
+        raise ValueError(f"the result is real ({result.type.dtype}), so its cotangent is real too, not complex")
+
+
 def _scalar_or_array(block):
     return block.item() if block.ndim == 0 else block
 
@@ -279,8 +285,7 @@ class Differentiated:
             raise ValueError(f"the result has {len(returned)} parts; give one cotangent for each")
         seeds = []
         for r, ct in zip(returned, cotangents):
-            if np.iscomplexobj(ct) and not np.dtype(r.type.dtype).kind == "c":
-                raise ValueError(f"the result is real ({r.type.dtype}), so its cotangent is real too, not complex")
+            check_cotangent_kind(r, ct)
             if is_array(r.type):
                 ct = np.array(ct, dtype=r.type.dtype, copy=True)
                 if ct.ndim != r.type.ndim:

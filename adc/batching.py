@@ -14,6 +14,7 @@ import threading
 import numba
 import numpy as np
 
+from .api import check_cotangent_kind
 from .backend import compile as backend
 from .codegen.batched import BatchPlan, batched_source
 from .errors import api_boundary
@@ -75,6 +76,7 @@ class Batched:
             raise ValueError(f"the result has {len(returned)} parts; give one batch of cotangents for each")
         seeds = []
         for r, ct in zip(returned, cotangents):
+            check_cotangent_kind(r, ct)
             ct = ct if _is_dask(ct) else np.asarray(ct, dtype=r.type.dtype)
             ndim = r.type.ndim if is_array(r.type) else 0
             if ct.ndim != ndim + 1 or ct.shape[0] != batch.size:

@@ -225,6 +225,8 @@ def test_bad_batches_are_refused_with_what_to_write():
         fb(0.5, 0.8, x[:0], x[:0])
     with pytest.raises(ValueError, match=r"each cotangent needs a first axis of the batch's 6 elements"):
         fb.vjp(0.5, 0.8, x, x, cotangent=np.ones(3))
+    with pytest.raises(ValueError, match=r"the result is real \(float64\), so its cotangent is real too, not complex"):
+        fb.vjp(0.5, 0.8, x, x, cotangent=np.ones(B) * 1j)
     with pytest.raises(ValueError, match=r"the tangent of `b` has shape \(2,\), the argument \(\)"):
         fb.jvp(0.5, 0.8, x, x, tangents=(np.ones(2), 0.0))
 
