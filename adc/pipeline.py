@@ -16,6 +16,7 @@ from .backend import compile as backend
 from .backend.python import python_kernel
 from .checkpointing import AUTO_SNAPSHOTS
 from .codegen import pyir as P
+from .codegen.fusion import fuse_elementwise
 from .codegen.primal import primal_function
 from .frontend.lower import lower_function
 from .ir.bounds import insert_bounds_checks
@@ -121,6 +122,9 @@ def specialize(fn, arg_types: list, wrt: list[int], backend_name: str, debug: bo
                 functions[kind] = make(ir, wrt, act, f"{name}__{kind}", debug)
             except Exception as exc:  # noqa: BLE001  a transform that fails (a refusal, or a bug) fails its own calls only
                 errors[kind] = exc
+    if backend_name != "python":  # plain Python runs an element loop far slower than numpy's whole-array calls
+        with times.stage("fuse"):
+            functions = {kind: fuse_elementwise(function) for kind, function in functions.items()}
     with times.stage("print"):
         sources = {}
         for kind, function in functions.items():
@@ -148,6 +152,8 @@ def vector_tangent_kernel(spec: Specialization, directions: int):
         ir = spec.ir
         name = f"{ir.name}__{kind}"
         function = tangent_function(ir, spec.wrt, spec.activity, name, spec.debug, unroll=directions)
+        if spec.backend != "python":
+            function = fuse_elementwise(function)
         P.assign_names(function)
         text = P.format_function(function)
         module = backend.load_module(f"{ir.name}_{kind}", backend.module_text(f"{ir.name} in {ir.filename}", [text]))
@@ -168,7 +174,8 @@ def second_order(spec: Specialization) -> Specialization:
         vjp = spec.python.get("vjp")
         if vjp is None:
             raise spec.errors["vjp"]
-        if spec.checkpointed:  # forward mode over the reverse sweep that keeps its tapes (a schedule has no tangent)
+        if spec.checkpointed or spec.backend != "python":  # forward mode over the reverse sweep as the adjoint
+            # emitter wrote it: one that keeps its tapes (a schedule has no tangent), its arrays unfused
             ir = spec.ir
             function = reverse_function(ir, spec.wrt, spec.activity, f"{ir.name}__vjp", spec.debug, checkpoint="off")
             P.assign_names(function)

@@ -6,6 +6,7 @@ plain Python (the `python` backend).
 """
 from .arrays import (
            embed_diagonal,
+           independent,
            max_along,
            min_along,
            prod_of_others,
@@ -86,7 +87,7 @@ from .numerics import safe_div, sinc_curvature, sinc_slope
 from .signal import interp_slopes, interp_transpose, kaiser_derivative
 from .tape import TapeTooLarge, grow, record, recorded_1, recorded_2, recorded_3, tape, trip_count
 
-__all__ = ["embed_diagonal", "max_along", "min_along", "prod_of_others", "prod_of_others_tangent", "reshape", "unmask", "unpermute", "TapeTooLarge", "tape", "OutOfBounds", "ShapeMismatch", "broadcastable", "grow", "trip_count", "record", "recorded_1", "recorded_2", "recorded_3", "dot", "matvec", "vecmat", "matmat", "matmat_33", "matmat_32", "matmat_23", "swap_last", "outer",
+__all__ = ["embed_diagonal", "independent", "max_along", "min_along", "prod_of_others", "prod_of_others_tangent", "reshape", "unmask", "unpermute", "TapeTooLarge", "tape", "OutOfBounds", "ShapeMismatch", "broadcastable", "grow", "trip_count", "record", "recorded_1", "recorded_2", "recorded_3", "dot", "matvec", "vecmat", "matmat", "matmat_33", "matmat_32", "matmat_23", "swap_last", "outer",
            "unbroadcast_1_1", "unbroadcast_2_1", "unbroadcast_2_2", "unbroadcast_3_1", "unbroadcast_3_2", "unbroadcast_3_3", "same_shape",
            "hermitian_scale", "resize", "dct2", "dct3", "scale_first", "safe_div", "sinc_slope", "sinc_curvature", "interp_slopes", "interp_transpose", "kaiser_derivative",
            "convolve", "correlate",

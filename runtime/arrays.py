@@ -96,3 +96,31 @@ def reshape(x, shape):
         raise ValueError("reshape of an array that is not contiguous in memory (a transposed or strided "
                          "argument): pass np.ascontiguousarray(x), or reshape a copy")
     return x.reshape(shape)
+
+
+@numba.njit(cache=True)
+def _extent(a):
+    """The first and one-past-last byte address a's elements occupy."""
+    low = a.ctypes.data
+    high = low + a.itemsize
+    for k in range(a.ndim):
+        span = (a.shape[k] - 1) * a.strides[k]
+        if span < 0:
+            low += span
+        else:
+            high += span
+    return low, high
+
+
+@numba.njit(cache=True)
+def independent(a, b):
+    """Whether a fused loop (adc/codegen/fusion.py) may update `a` in place, element by element, while it reads
+    `b`: their memory does not overlap, or `b` is `a` itself (same first element, strides and item size), read at
+    the element that is written."""
+    if a.size == 0 or b.size == 0:
+        return True
+    a_low, a_high = _extent(a)
+    b_low, b_high = _extent(b)
+    if a_high <= b_low or b_high <= a_low:
+        return True
+    return a.ctypes.data == b.ctypes.data and a.itemsize == b.itemsize and a.strides == b.strides

@@ -54,7 +54,10 @@ def record(buf, top, a):
         bigger = tape(max(need, 2 * buf.shape[0]), buf.dtype)
         bigger[:top] = buf[:top]
         buf = bigger
-    buf[top:top + a.size] = np.ascontiguousarray(a).reshape(a.size)
+    k = top
+    for v in a.flat:  # in C order, a view's too; np.ascontiguousarray would allocate a copy first
+        buf[k] = v
+        k += 1
     for k in range(a.ndim):
         buf[top + a.size + k] = a.shape[k]
     return buf

@@ -22,7 +22,7 @@ from . import rules
 class TangentEmitter(ForwardEmitter):
     def __init__(self, fn: Function, wrt: list[int], act: Activity, vector: bool, unroll: int = 0, debug: bool = False):
         self.fn, self.wrt, self.act, self.vector, self.unroll = fn, wrt, act, vector or unroll > 0, unroll
-        vars_ = {p.id: P.Var(p.hint, name=p.hint, array=is_array(p.type)) for p in fn.params}
+        vars_ = {p.id: P.Var(p.hint, name=p.hint, type=p.type) for p in fn.params}
         super().__init__(fn.body, vars_, materialize={r.id for r in fn.returned} if vector else frozenset(), debug=debug)
         self.dots: dict[int, P.Var] = {}
         self.dot_inlined: dict[int, P.Expr | None] = {}
@@ -32,14 +32,16 @@ class TangentEmitter(ForwardEmitter):
         self.tangent_params = []
         for i in wrt:
             p = fn.params[i]
-            var = P.Var(f"{p.hint}__dot", name=f"{p.hint}__dot", array=is_array(p.type) or self.vector)
+            var = P.Var(f"{p.hint}__dot", name=f"{p.hint}__dot", array=is_array(p.type) or self.vector,
+                        type=None if self.vector else p.type)
             self.dots[p.id] = var
             self.tangent_params.append(var)
 
     # -- tangents -----------------------------------------------------------------
     def dot(self, v: Value) -> P.Var:
         if v.id not in self.dots:
-            self.dots[v.id] = P.Var(f"{v.hint or 't'}__dot", array=is_array(v.type) or self.vector)
+            self.dots[v.id] = P.Var(f"{v.hint or 't'}__dot", array=is_array(v.type) or self.vector,
+                                    type=None if self.vector else v.type)
             if self.vector and not is_array(v.type):
                 self.scalar_dots[self.dots[v.id]] = v
         return self.dots[v.id]

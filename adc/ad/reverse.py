@@ -222,7 +222,7 @@ class _Checkpoint:
         self.written = {a.id for a in self.carried if is_array(a.type) and builder.written_in(op, a)}
         self.slots = {v.id: P.Var(f"{v.hint or 't'}__snaps") for v in self.carried + self.memory}
         self.final = {v.id: P.Var(f"{v.hint or 't'}__final", array=True) for v in self.memory}
-        self.state_vars = {a.id: P.Var(a.hint or "t", array=is_array(a.type)) for a in self.carried}
+        self.state_vars = {a.id: P.Var(a.hint or "t", type=a.type) for a in self.carried}
         self.step_number = P.Var("step")
 
     @property
@@ -347,7 +347,7 @@ class _Checkpoint:
 class ReverseBuilder:
     def __init__(self, fn: Function, wrt: list[int], act: Activity, rec: Recording, debug: bool = False):
         self.fn, self.wrt, self.act, self.rec, self.debug = fn, wrt, act, rec, debug
-        self.fwd_vars = {p.id: P.Var(p.hint, name=p.hint, array=is_array(p.type)) for p in fn.params}
+        self.fwd_vars = {p.id: P.Var(p.hint, name=p.hint, type=p.type) for p in fn.params}
         self.rev_vars: dict[int, P.Var] = {}
         self.bars: dict[int, P.Var] = {}
         self.pending: dict[int, P.Expr] = {}
@@ -491,11 +491,11 @@ class ReverseBuilder:
             return
         for a in region.args:
             if a.id in self.rec.taped:
-                self.rev_vars[a.id] = P.Var(a.hint or "t", array=is_array(a.type))
+                self.rev_vars[a.id] = P.Var(a.hint or "t", type=a.type)
                 out.extend(self.tapes[a.id].pop(self.rev_vars[a.id]))
         for a in region.args:
             if a.id in self.rec.shifted and a.id not in self.rec.taped and a.id in self.rec.needed:
-                self.rev_vars[a.id] = P.Var(a.hint or "t", array=is_array(a.type))
+                self.rev_vars[a.id] = P.Var(a.hint or "t", type=a.type)
                 out.append(P.Assign(P.Ref(self.rev_vars[a.id]), self.carried_back(a, 0)))
         for a in region.args:
             if self.is_memory(a) and self.act.active(a):  # a carried array read by element or slice
@@ -509,11 +509,11 @@ class ReverseBuilder:
                 if r.id not in self.rec.needed:
                     continue
                 if r.id in self.rec.taped:
-                    self.rev_vars[r.id] = P.Var(r.hint or "t", array=is_array(r.type))
+                    self.rev_vars[r.id] = P.Var(r.hint or "t", type=r.type)
                     out.extend(self.tapes[r.id].pop(self.rev_vars[r.id]))
                 elif (r.hint or op.opcode in EXPENSIVE) and op.opcode not in ("const", "dim") and r.id not in self.rec.shaped:
                     expr = spell(op, [self.rref(o) for o in op.operands])
-                    self.rev_vars[r.id] = P.Var(r.hint or op.opcode, array=is_array(r.type))
+                    self.rev_vars[r.id] = P.Var(r.hint or op.opcode, type=r.type)
                     out.append(P.Assign(P.Ref(self.rev_vars[r.id]), expr))
             for r in op.results:
                 if self.is_memory(r) and self.act.active(r):
@@ -522,7 +522,7 @@ class ReverseBuilder:
     def memory_bar(self, v: Value, out: list) -> None:
         """The adjoint buffer of an array in memory: zeros, or for a view, the same view of its base's adjoint
         (so that a store through either kills the same entries)."""
-        self.bars[v.id] = P.Var(f"{v.hint or 't'}__bar", array=True)
+        self.bars[v.id] = P.Var(f"{v.hint or 't'}__bar", type=v.type)
         owner = v.owner
         if isinstance(owner, Op) and owner.opcode in ELEMENT_VIEWS and owner.operands[0].id in self.bars \
                 and self.is_memory(owner.operands[0]):
@@ -563,7 +563,7 @@ class ReverseBuilder:
     # -- adjoints ---------------------------------------------------------------------
     def bar_var(self, v: Value) -> P.Var:
         if v.id not in self.bars:
-            self.bars[v.id] = P.Var(f"{v.hint or 't'}__bar", array=is_array(v.type))
+            self.bars[v.id] = P.Var(f"{v.hint or 't'}__bar", type=v.type)
         return self.bars[v.id]
 
     def take_bar(self, v: Value):
@@ -777,7 +777,7 @@ class ReverseBuilder:
                 if y is a:  # written in place only: shaped like the adjoint carried in
                     self.shaped_like[a.id] = P.Ref(var)
             else:
-                self.bars[a.id] = P.Var(f"{a.hint or 't'}__bar", array=is_array(a.type)) if shifted else var
+                self.bars[a.id] = P.Var(f"{a.hint or 't'}__bar", type=a.type) if shifted else var
             carries.append((a, y, var, init))
         return carries
 
@@ -917,7 +917,7 @@ class ReverseBuilder:
             body.extend(tape.alloc(P.Lit("16")))
         self.forward.region(fn.body, body)
         returned = fn.returned
-        seeds = [P.Var(f"{r.hint or 'result'}__bar", array=is_array(r.type)) for r in returned]
+        seeds = [P.Var(f"{r.hint or 'result'}__bar", type=r.type) for r in returned]
         used = set()
         for s in seeds:
             while s.hint in used or s.hint in {p.hint for p in fn.params}:
@@ -1050,7 +1050,7 @@ def _written_once_per_step(op: Op, array: Value, rec: Recording) -> bool:
 
 def _snapshot_var(v: Value) -> P.Var:
     """The copy of array v that an op's rule reads (v is written after the op)."""
-    return P.Var(f"{v.hint or 't'}__saved", array=True)
+    return P.Var(f"{v.hint or 't'}__saved", type=v.type)
 
 
 def unbroadcast(g: P.Expr, result_ndim: int, operand_ndim: int, operand: P.Expr, loc) -> P.Expr:

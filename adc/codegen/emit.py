@@ -48,7 +48,7 @@ class ForwardEmitter:
 
     def var(self, v: Value) -> P.Var:
         if v.id not in self.vars:
-            self.vars[v.id] = P.Var(v.hint or "t", array=is_array(v.type))
+            self.vars[v.id] = P.Var(v.hint or "t", type=v.type)
         return self.vars[v.id]
 
     def can_inline(self, op: Op, region: Region, index: int) -> bool:
@@ -137,7 +137,7 @@ class ForwardEmitter:
             if self.hands_over(init, res, inits):
                 self.vars[arg.id] = self.vars[res.id] = self.vars[init.id]
                 continue
-            var = P.Var(res.hint or arg.hint or "t", array=is_array(res.type))
+            var = P.Var(res.hint or arg.hint or "t", type=res.type)
             self.vars[arg.id] = self.vars[res.id] = var
             out.append(P.Assign(P.Ref(var), self.ref(init)))
 
@@ -223,7 +223,7 @@ class ForwardEmitter:
     def op_if(self, op, region, i, out, force_inline=False):
         then, orelse = op.regions
         for r in op.results:
-            self.vars[r.id] = P.Var(r.hint or "t", array=is_array(r.type))
+            self.vars[r.id] = P.Var(r.hint or "t", type=r.type)
         stmt = P.If(self.ref(op.operands[0]))
         for reg, block in ((then, stmt.body), (orelse, stmt.orelse)):
             self.region(reg, block)
@@ -257,7 +257,7 @@ def inline_rule(region: Region, values: list, comment: str, out: list, outer: di
     to variables holding `values`; the emitter returned refers to what the rule computed."""
     bound = dict(outer or {})
     for arg, value in zip(region.args, values):
-        var = P.Var(arg.hint or "res", array=is_array(arg.type))
+        var = P.Var(arg.hint or "res", type=arg.type)
         out.append(P.Assign(P.Ref(var), value))
         bound[arg.id] = var
     out.append(P.Comment(comment))

@@ -11,14 +11,17 @@ import bisect
 import keyword
 from dataclasses import dataclass, field
 
+from ..ir.core import is_array
+
 
 class Var:
-    __slots__ = ("hint", "name", "array")
+    __slots__ = ("hint", "name", "array", "type")
 
-    def __init__(self, hint: str, name: str | None = None, array: bool = False):
+    def __init__(self, hint: str, name: str | None = None, array: bool = False, type=None):
         self.hint = hint
         self.name = name  # fixed for parameters; set by assign_names otherwise
-        self.array = array  # `a = a * b` on an array must not print as `a *= b`: it may alias, or change dtype
+        self.type = type  # the IR type of what it holds, where the emitter knows it (codegen/fusion.py reads it)
+        self.array = array or is_array(type)  # `a = a * b` on an array must not print as `a *= b`: it may alias
 
     def __repr__(self) -> str:
         return f"Var({self.name or self.hint})"
