@@ -550,7 +550,7 @@ class Differentiated:
     @api_boundary
     def compile_stats(self) -> dict[str, float]:
         """Seconds spent per compile stage for the last signature called: adc's own ("lower", "checks",
-        "primal", "activity", "vjp", "jvp", "jvp_vec", "fuse" (numba only), "print", "load") and numba's for each
+        "primal", "activity", "vjp", "jvp", "jvp_vec", "fuse", "print", "load") and numba's for each
         kernel compiled so far ("numba vjp", with "llvm vjp" the part of it in LLVM). ADC_TIMING=1 prints each as it finishes."""
         return dict(self._inspected().times)
 

@@ -122,9 +122,8 @@ def specialize(fn, arg_types: list, wrt: list[int], backend_name: str, debug: bo
                 functions[kind] = make(ir, wrt, act, f"{name}__{kind}", debug)
             except Exception as exc:  # noqa: BLE001  a transform that fails (a refusal, or a bug) fails its own calls only
                 errors[kind] = exc
-    if backend_name != "python":  # plain Python runs an element loop far slower than numpy's whole-array calls
-        with times.stage("fuse"):
-            functions = {kind: fuse_elementwise(function) for kind, function in functions.items()}
+    with times.stage("fuse"):
+        functions = {kind: fused_for(backend_name, function) for kind, function in functions.items()}
     with times.stage("print"):
         sources = {}
         for kind, function in functions.items():
@@ -140,6 +139,11 @@ def specialize(fn, arg_types: list, wrt: list[int], backend_name: str, debug: bo
                           times=times, checkpointed=bool(checkpointed_loops(ir, act, checkpoint)))
 
 
+def fused_for(backend_name: str, function: P.FunctionDef) -> P.FunctionDef:
+    """Elementwise loops for numba; plain Python runs an element loop far slower than numpy's whole-array calls."""
+    return function if backend_name == "python" else fuse_elementwise(function)
+
+
 UNROLL_LIMIT = 16  # up to this many directions, vector mode gives each its own variables
 
 
@@ -152,8 +156,7 @@ def vector_tangent_kernel(spec: Specialization, directions: int):
         ir = spec.ir
         name = f"{ir.name}__{kind}"
         function = tangent_function(ir, spec.wrt, spec.activity, name, spec.debug, unroll=directions)
-        if spec.backend != "python":
-            function = fuse_elementwise(function)
+        function = fused_for(spec.backend, function)
         P.assign_names(function)
         text = P.format_function(function)
         module = backend.load_module(f"{ir.name}_{kind}", backend.module_text(f"{ir.name} in {ir.filename}", [text]))

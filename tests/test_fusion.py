@@ -49,7 +49,7 @@ def test_unequal_shapes_take_the_statements_as_written():
 
 def shifted_accumulation(x):
     s = x * 1.0
-    for k in range(3):
+    for _ in range(3):
         s[1:] += 0.5 * s[:-1] * x[:-1]  # the update overlaps what it reads, one element apart
     return np.sum(s * s)
 

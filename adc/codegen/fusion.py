@@ -92,7 +92,6 @@ class Run:
 
     def __init__(self, facts: Facts):
         self.facts = facts
-        self.reads, self.loop_vars = facts.reads, facts.loop_vars
         self.statements: list = []     # as written: the run's fallback
         self.ndim: int | None = None
         self.index: list[P.Var] = []
@@ -103,7 +102,6 @@ class Run:
         self.body: list = []
         self.after: list = []
         self.current: dict[P.Var, P.Var] = {}  # array defined in the run -> the scalar holding its element
-        self.first_defined: set[P.Var] = set()
         self.read_before_defined: set[P.Var] = set()
         self.written: set[P.Var] = set()   # every variable the run assigns or updates
         self.read: set[P.Var] = set()
@@ -113,7 +111,7 @@ class Run:
     # -- statements ---------------------------------------------------------------
     def add(self, s) -> bool:
         saved = {k: (list(v) if isinstance(v, list) else set(v) if isinstance(v, set) else dict(v)
-                     if isinstance(v, dict) else v) for k, v in vars(self).items() if k not in ("facts", "reads", "loop_vars")}
+                     if isinstance(v, dict) else v) for k, v in vars(self).items() if k != "facts"}
         try:
             self._add(s)
         except NotFusable:
@@ -159,8 +157,6 @@ class Run:
         self._define(var, holder)
 
     def _define(self, var: P.Var, holder: P.Var) -> None:
-        if var not in self.current and var not in self.written:
-            self.first_defined.add(var)
         self.current[var] = holder
         self.written.add(var)
 
@@ -179,7 +175,7 @@ class Run:
             sums[id(call)] = P.Ref(total)
         rest = _replace(s, sums)
         for v in _reads_of([rest]):
-            if not (isinstance(v.type, Scalar) or v in self.loop_vars):
+            if not (isinstance(v.type, Scalar) or v in self.facts.loop_vars):
                 raise NotFusable  # the statement after the loop reads scalars only
         self.after.append(rest)
         self.summed.add(var)
@@ -223,10 +219,10 @@ class Run:
                 return P.Ref(self.current[var]), Array(var.type.dtype, self.ndim)
             if is_array(var.type):
                 self._array_operand(e)
-                if var not in self.written and var not in self.first_defined:
+                if var not in self.written:
                     self.read_before_defined.add(var)
                 return P.Index(e, self._at()), var.type
-            if var in self.loop_vars:
+            if var in self.facts.loop_vars:
                 return e, Scalar("int64", weak=True)
             if isinstance(var.type, Scalar) and var not in self.summed:
                 return e, var.type
@@ -301,7 +297,7 @@ class Run:
             raise NotFusable
         kept = base.var.type.ndim if isinstance(e, P.Ref) else sum(isinstance(i, P.Slice) for i in e.index)
         for v in sources[1:]:
-            if not (v in self.loop_vars or isinstance(v.type, Scalar) and v.type.dtype == "int64"):
+            if not (v in self.facts.loop_vars or isinstance(v.type, Scalar) and v.type.dtype == "int64"):
                 raise NotFusable
         key = _key(e)
         for k, v, _ in self.views:
@@ -326,7 +322,7 @@ class Run:
     # -- the fused statements -----------------------------------------------------------
     def close(self) -> list:
         statements = self.statements
-        outputs = [v for v in self.current if self.reads[v] > _count_reads(statements, v)
+        outputs = [v for v in self.current if self.facts.reads[v] > _count_reads(statements, v)
                    or v in self.read_before_defined]
         if not self.operands or not self.body or self.allocations <= len(outputs):
             return statements
