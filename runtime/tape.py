@@ -43,15 +43,16 @@ def trip_count(lo, hi, step):
 
 
 @numba.njit(cache=True)
-def record(buf, top, a):
+def record(buf, top, a, pushes=1):
     """An array tape's push: `buf` (grown when full) with a's entries, then its shape, from `top` on.
 
     The shape goes last so that a pop, reading down from the top, finds it first; a loop whose
     array changes size from step to step (each level of a wavelet halves it) tapes exactly.
+    `pushes`, how many pushes the enclosing loops make, sizes the first growth for all of them.
     """
     need = top + a.size + a.ndim
     if need > buf.shape[0]:
-        bigger = tape(max(need, 2 * buf.shape[0]), buf.dtype)
+        bigger = tape(max(need, 2 * buf.shape[0], top + pushes * (a.size + a.ndim)), buf.dtype)
         bigger[:top] = buf[:top]
         buf = bigger
     k = top

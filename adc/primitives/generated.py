@@ -15,7 +15,7 @@ def _jvp(c):
         return P.Call(name, [ta - c.out * tb if tb is not None else ta, c.x(1)])
     if c.op.attrs["fn"] == "record":  # a tape of tangents beside the tape of values, laid out the same
         buf, array = (c.t(i) if c.t(i) is not None else P.Call("np.zeros_like", [c.x(i)]) for i in (0, 2))
-        return P.Call(name, [buf, c.x(1), array])
+        return P.Call(name, [buf, c.x(1), array] + [c.x(i) for i in range(3, len(c.op.operands))])
     if c.op.attrs["fn"] == "sinc_slope":
         return P.Call("rt.sinc_curvature", [c.x(0)]) * c.t(0) if c.t(0) is not None else None
     if c.op.attrs["fn"] == "prod_of_others":  # not linear: the products of the others, differentiated
