@@ -8,6 +8,7 @@ gradient, a shared one (`in_axes` None) the sum over the batch, as `jax.grad` of
 """
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import threading
 
@@ -29,10 +30,11 @@ class Batched:
     def __init__(self, f, in_axes=0, target: str = "cpu"):
         if target not in TARGETS:
             raise ValueError(f"unknown target {target!r}: use 'cpu' or 'cuda'")
-        if target == "cuda":
-            raise NotImplementedError("adc does not generate CUDA kernels yet: use target='cpu', which runs the "
-                                      "batch on all cores (docs/batching.md)")
+        if target == "cuda" and importlib.util.find_spec("numba_cuda") is None:
+            raise ImportError("target='cuda' needs numba-cuda: pip install -e '.[cuda]' (without a GPU, set "
+                              "NUMBA_ENABLE_CUDASIM=1 to run the kernels in numba's simulator)")
         self.f, self.target = f, target
+        self.cuda_timing: dict = {}  # target='cuda': the last kernel's own seconds ("kernel"), for benchmarks
         self.in_axes = _normalized_axes(in_axes, f.params)
 
     def __reduce__(self):  # the function by reference (Differentiated.__reduce__): Dask ships it to workers
@@ -135,6 +137,18 @@ class Batched:
             raise ValueError(f"unknown kind {kind!r}: use 'primal', 'vjp' or 'jvp'")
         return batched_source(self._plan(self.f._inspected(), kind)).split("\n\n\n", 1)[1] + "\n"
 
+    @api_boundary
+    def cuda_source(self, kind: str = "vjp") -> str:
+        """The generated CUDA kernel ("primal", "vjp" or "jvp") and its host-side sizes function, for the
+        signature called last (target='cuda')."""
+        if kind not in ("primal", "vjp", "jvp"):
+            raise ValueError(f"unknown kind {kind!r}: use 'primal', 'vjp' or 'jvp'")
+        from .backend import cuda
+        spec = self.f._inspected()
+        seeds = len(spec.ir.returned) if kind == "vjp" else len(self.f.wrt) if kind == "jvp" else 0
+        mapped = tuple(self._mapped(spec)) + self._seeds_mapped(kind, range(seeds))
+        return cuda.kernel_for(spec, kind, mapped)[0].text
+
     # -- kernels -----------------------------------------------------------------------
     def _check_shared_unwritten(self, spec) -> None:
         for i in spec.stored_params:
@@ -145,6 +159,8 @@ class Batched:
 
     def _run(self, spec, kind: str, args, seeds):
         self._check_shared_unwritten(spec)
+        if self.target == "cuda":
+            return self._run_cuda(spec, kind, args, seeds)
         kernel = self._kernel(spec, kind)
         try:
             if spec.backend == "python" or _threadsafe_layer():
@@ -157,13 +173,29 @@ class Batched:
             self._element_by_element(spec, kind, args, seeds)
             raise
 
-    def _element_by_element(self, spec, kind: str, args, seeds) -> None:
+    def _run_cuda(self, spec, kind: str, args, seeds):
+        """One element per GPU thread (backend/cuda.py); shared gradients are the sum of the elements' rows."""
+        from .backend import cuda
+        mapped = tuple(self._mapped(spec)) + self._seeds_mapped(kind, seeds)
+        out, failed = cuda.run(spec, kind, list(args) + list(seeds), mapped, self.cuda_timing)
+        if failed is not None:  # the device stored which check failed; the CPU says where
+            self._element_by_element(spec, kind, args, seeds, elements=[failed])
+            raise RuntimeError(f"element {failed} failed a check on the GPU that it passes on the CPU")
+        if kind != "vjp":
+            return out
+        value, grads = out
+        return value, tuple(g if mapped[i] else g.sum(axis=0) for g, i in zip(grads, spec.wrt))
+
+    def _seeds_mapped(self, kind: str, seeds) -> tuple[bool, ...]:
+        return {"primal": (), "vjp": (True,) * len(seeds),
+                "jvp": tuple(self.in_axes[i] is not None for i in self.f.wrt)}[kind]
+
+    def _element_by_element(self, spec, kind: str, args, seeds, elements=None) -> None:
         element = spec.kernel(kind)
         mapped = self._mapped(spec)
-        seeds_mapped = {"primal": [], "vjp": [True] * len(seeds),
-                        "jvp": [self.in_axes[i] is not None for i in self.f.wrt]}[kind]
+        seeds_mapped = self._seeds_mapped(kind, seeds)
         stats = (np.zeros(4, np.int64),) if kind == "vjp" and spec.checkpointed else ()
-        for b in range(next(len(a) for a, m in zip(args, mapped) if m)):
+        for b in elements if elements is not None else range(next(len(a) for a, m in zip(args, mapped) if m)):
             element(*[a[b] if m else a for a, m in zip(args, mapped)],
                     *[s[b] if m else s for s, m in zip(seeds, seeds_mapped)], *stats)
 

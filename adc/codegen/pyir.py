@@ -450,6 +450,8 @@ def _format_block(stmts, depth, lines):
                 else:
                     lines.append(f"{pad}else:")
                     _format_block(s.orelse, depth + 1, lines)
+        elif isinstance(s, Return) and s.value is None:
+            lines.append(f"{pad}return")
         elif isinstance(s, Return):
             value = format_expr(s.value)
             lines.append(f"{pad}return {value[1:-1] if isinstance(s.value, TupleExpr) and value.startswith('(') else value}")

@@ -1,0 +1,121 @@
+"""target='cuda' against target='cpu', element by element (rtol 1e-12). tests/test_cuda.py runs this file
+under numba's simulator (NUMBA_ENABLE_CUDASIM=1, in a process of its own: numba reads it at import), and
+on a real GPU where one is present."""
+import numpy as np
+import pytest
+from batch_programs import (
+    checkpointed_iir,
+    energy_and_last,
+    filtered,
+    normalise_in_place,
+    overruns,
+    windowed_energy,
+)
+from test_batched import CASES
+
+import adc
+from adc.codegen.device import DeviceError
+
+
+def _tangents(f, args, in_axes):
+    rng = np.random.default_rng(7)
+    out = []
+    for i in f.wrt:
+        t = rng.standard_normal(np.shape(args[i]))
+        out.append(t + 1j * rng.standard_normal(t.shape) if np.iscomplexobj(args[i]) else t)
+    return tuple(out) if f.wrt_is_tuple else out[0]
+
+
+def _close(got, want):
+    if isinstance(want, tuple):
+        assert isinstance(got, tuple) and len(got) == len(want)
+        for g, w in zip(got, want):
+            _close(g, w)
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_five_programs_equal_the_cpu_target(case, backend):
+    if backend == "numba" and case not in ("iir", "beamformer per direction"):
+        pytest.skip("numba's element kernels for two programs (one complex); the python backend runs all five")
+    fn, wrt, in_axes, make = CASES[case]
+    f = adc.differentiate(fn, wrt=wrt, backend=backend)
+    args = make(np.random.default_rng(3))
+    cpu, gpu = f.batched(in_axes=in_axes), f.batched(in_axes=in_axes, target="cuda")
+    _close(gpu(*args), cpu(*args))
+    _close(gpu.value_and_grad(*args), cpu.value_and_grad(*args))  # shared gradients: the sum over the batch
+    tangents = _tangents(f, args, in_axes)
+    _close(gpu.jvp(*args, tangents=tangents), cpu.jvp(*args, tangents=tangents))
+
+
+def test_array_and_tuple_results_and_module_arrays():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((5, 30))
+    for fn, cotangent in ((filtered, rng.standard_normal((5, 30))), (energy_and_last, (np.ones(5), rng.standard_normal(5)))):
+        f = adc.differentiate(fn, wrt=("b", "a"), backend="python")
+        cpu, gpu = f.batched(in_axes=(None, None, 0)), f.batched(in_axes=(None, None, 0), target="cuda")
+        _close(gpu(0.5, 0.8, x), cpu(0.5, 0.8, x))
+        _close(gpu.vjp(0.5, 0.8, x, cotangent=cotangent), cpu.vjp(0.5, 0.8, x, cotangent=cotangent))
+    f = adc.differentiate(windowed_energy, wrt="g", backend="python")
+    x = rng.standard_normal((5, 40))
+    _close(f.batched(in_axes=(None, 0), target="cuda").value_and_grad(1.3, x),
+           f.batched(in_axes=(None, 0)).value_and_grad(1.3, x))
+
+
+def test_the_primal_writes_mapped_arguments_as_on_the_cpu():
+    f = adc.differentiate(normalise_in_place, wrt="g", backend="python")
+    x = np.random.default_rng(5).standard_normal((4, 20))
+    on_cpu, on_gpu = x.copy(), x.copy()
+    _close(f.batched(in_axes=(0, None), target="cuda")(on_gpu, 0.7), f.batched(in_axes=(0, None))(on_cpu, 0.7))
+    np.testing.assert_array_equal(on_gpu, on_cpu)
+    grads = f.batched(in_axes=(0, None), target="cuda").grad(on_gpu.copy(), 0.7)
+    np.testing.assert_allclose(grads, f.batched(in_axes=(0, None)).grad(on_cpu.copy(), 0.7), rtol=1e-12)
+
+
+def test_a_failing_check_on_the_device_raises_the_users_located_error():
+    f = adc.differentiate(overruns, wrt="x", backend="python")
+    x = np.random.default_rng(6).standard_normal((3, 8))
+    with pytest.raises(IndexError, match=r"batch_programs.py:\d+:\d+: `s \+= \(x\[n\] - t\[n \+ 1\]\) \*\* 2` indexes t"):
+        f.batched(in_axes=0, target="cuda").grad(x, x)
+
+
+def whole_array(a, x):
+    y = a * x
+    return np.sum(y * y)
+
+
+def allocates_in_a_loop(a, x):
+    s = 0.0
+    for n in range(x.shape[0]):
+        w = np.zeros(3)
+        w[0] = a * x[n]
+        s += w[0] ** 2
+    return s
+
+
+def test_what_the_device_cannot_run_is_refused_at_the_users_line():
+    x = np.ones((3, 5))
+    with pytest.raises(DeviceError, match=r"cuda_cases.py:\d+:\d+: target='cuda' runs element loops, not "
+                                          r"whole-array statements.*`y = a \* x`\)"):
+        adc.differentiate(whole_array, wrt="a", backend="python").batched(in_axes=(None, 0), target="cuda").grad(0.5, x)
+    with pytest.raises(DeviceError, match=r"cuda_cases.py:\d+:\d+: target='cuda' needs every array allocated once, "
+                                          r"before the loops.*\(the generated `w = np.zeros\(3, np.float64\)`\)"):
+        adc.differentiate(allocates_in_a_loop, wrt="a", backend="python").batched(
+            in_axes=(None, 0), target="cuda").grad(0.5, x)
+    with pytest.raises(DeviceError, match="does not run checkpointed loops"):
+        adc.differentiate(checkpointed_iir, wrt="b", backend="python").batched(
+            in_axes=(None, None, 0), target="cuda").grad(0.5, 0.5, x)
+
+
+def test_the_kernel_is_shown():
+    fn, wrt, in_axes, make = CASES["iir"]
+    f = adc.differentiate(fn, wrt=wrt, backend="python")
+    fb = f.batched(in_axes=in_axes, target="cuda")
+    fb.grad(*make(np.random.default_rng(8)))
+    text = fb.cuda_source("vjp")
+    assert "def iir_loss__vjp__cuda(b, a, x__batch, target__batch, loss__bar__batch, arena__float64," in text
+    assert "batch__i = cuda.grid(1)" in text and "x = x__batch[:, batch__i]" in text  # batch axis last
+    assert "y_prev__tape = arena__float64[arena__float64__top:arena__float64__top + x_len, batch__i]" in text
+    assert "def iir_loss__vjp__sizes(b, a, x, target, loss__bar):" in text
