@@ -119,3 +119,16 @@ def test_the_kernel_is_shown():
     assert "batch__i = cuda.grid(1)" in text and "x = x__batch[:, batch__i]" in text  # batch axis last
     assert "y_prev__tape = arena__float64[arena__float64__top:arena__float64__top + x_len, batch__i]" in text
     assert "def iir_loss__vjp__sizes(b, a, x, target, loss__bar):" in text
+
+
+def test_dask_chunks_of_the_batch_run_on_the_device():
+    da = pytest.importorskip("dask.array")
+    import dask
+    fn, wrt, in_axes, make = CASES["iir"]
+    f = adc.differentiate(fn, wrt=wrt, backend="python")
+    args = make(np.random.default_rng(9))
+    chunked = [da.from_array(a, chunks=(2, -1)) if axis is not None else a for a, axis in zip(args, in_axes)]
+    with dask.config.set(scheduler="synchronous"):
+        got = dask.compute(f.batched(in_axes=in_axes, target="cuda").value_and_grad(*chunked))[0]
+    _close(tuple(got[1]), f.batched(in_axes=in_axes).value_and_grad(*args)[1])
+    np.testing.assert_allclose(got[0], f.batched(in_axes=in_axes)(*args), rtol=1e-12)
