@@ -132,3 +132,18 @@ def test_dask_chunks_of_the_batch_run_on_the_device():
         got = dask.compute(f.batched(in_axes=in_axes, target="cuda").value_and_grad(*chunked))[0]
     _close(tuple(got[1]), f.batched(in_axes=in_axes).value_and_grad(*args)[1])
     np.testing.assert_allclose(got[0], f.batched(in_axes=in_axes)(*args), rtol=1e-12)
+
+
+def test_random_loop_programs_agree_with_the_cpu_target():
+    """The fuzzer's loop profile through the oracle, which under the simulator also runs target='cuda'
+    (tests/fuzz/oracle.py check_cuda) and fails on any disagreement with the CPU target."""
+    hypothesis = pytest.importorskip("hypothesis")
+    from fuzz.gen import programs
+    from fuzz.runner import check_program
+
+    @hypothesis.settings(max_examples=60, deadline=None, derandomize=True, database=None, print_blob=False,
+                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.given(programs("loops"))
+    def judged(program):
+        check_program(program)
+    judged()

@@ -928,14 +928,15 @@ class Checker:
         except Exception:  # noqa: BLE001  a perturbed element the function cannot run (its domain, an index)
             return False
         fb = self.f.batched(in_axes=tuple(axes))
+        t_batch = None
         with self.stage("batched") as s:
             after = copies(batch)
             values = fb(*after)
             b_values, b_grads = fb.value_and_grad(*copies(batch))
             if "custom_rule" not in case.tags:
-                t_batch = [np.stack([t[j] for t in tangents], axis=axis) if axis is not None else tangents[0][j]
-                           for j, axis in enumerate(wrt_axes)]
-                _, b_tangents = fb.jvp(*copies(batch), tangents=tuple(t_batch))
+                t_batch = tuple(np.stack([t[j] for t in tangents], axis=axis) if axis is not None else tangents[0][j]
+                                for j, axis in enumerate(wrt_axes))
+                _, b_tangents = fb.jvp(*copies(batch), tangents=t_batch)
         self.crashed()
         if s.refused:
             return False
@@ -961,7 +962,37 @@ class Checker:
             if not close(b_tangents, expect, 1e-12, scale):
                 self.fail(BatchedMismatch, f"jvp: batched {b_tangents!r}, unbatched {expect!r}; in_axes {axes}")
         self.outcome.checks.append("batched")
+        if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+            self.check_cuda(axes, batch, (values, after, b_grads, b_tangents if t_batch is not None else None), t_batch)
         return True
+
+    def check_cuda(self, axes, batch, cpu, t_batch) -> None:
+        """target='cuda' under numba's simulator (NUMBA_ENABLE_CUDASIM=1 where the fuzzer runs): the CPU target's
+        values, writes, gradients and tangents (rtol 1e-12), or a DeviceError naming what the device cannot run."""
+        from adc.codegen.device import DeviceError
+        values, after, grads, tangents = cpu
+        fc = self.f.batched(in_axes=tuple(axes), target="cuda")
+        with self.stage("cuda") as s:
+            try:
+                got_after = copies(batch)
+                got = [fc(*got_after), fc.value_and_grad(*copies(batch))[1],
+                       fc.jvp(*copies(batch), tangents=t_batch)[1] if t_batch is not None else None]
+            except DeviceError as e:
+                self.outcome.checks.append(f"cuda refused: {normalize(e.message)}")
+                return
+        self.crashed()
+        if s.refused:
+            return
+        parts = [("values", got[0], values)] + [(f"argument {self.case.params[i]} after the primal", g, w)
+                                                for i, (g, w, axis) in enumerate(zip(got_after, after, axes))
+                                                if axis is not None and isinstance(w, np.ndarray)]
+        parts += [(f"gradient of {self.case.params[self.wrt_idx[j]]}", g, w) for j, (g, w) in enumerate(zip(got[1], grads))]
+        if tangents is not None:
+            parts.append(("jvp", got[2], tangents))
+        for name, g, w in parts:
+            if not close(g, w, 1e-12, 1e-12 * (1 + np.max(np.abs(w), initial=0))):
+                self.fail(BatchedMismatch, f"target='cuda' {name}: {g!r}, target='cpu' {w!r}; in_axes {axes}")
+        self.outcome.checks.append("cuda")
 
     @staticmethod
     def _perturbed(a, k: int, rng):
