@@ -147,3 +147,15 @@ def test_random_loop_programs_agree_with_the_cpu_target():
     def judged(program):
         check_program(program)
     judged()
+
+
+def slice_arithmetic(x):
+    return np.mean(np.sin(0.5 * x[::2]))
+
+
+def test_arithmetic_on_a_slice_is_refused_not_crashed():
+    """Found by the fuzzer: `u * v[::2]` got past the check (a slice, not a name, is the array) and the kernel
+    failed inside the simulator."""
+    f = adc.differentiate(slice_arithmetic, wrt="x", backend="python")
+    with pytest.raises(DeviceError, match="not whole-array"):
+        f.batched(in_axes=0, target="cuda")(np.ones((3, 4)))

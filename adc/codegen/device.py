@@ -232,13 +232,32 @@ def _check_expr(exprs, where: _Locator, stmt) -> None:
             if e.fn.startswith("rt.") and e.fn != "rt.trip_count":
                 raise where.error(f"target='cuda' cannot call adc's runtime helper {e.fn} (it allocates or is "
                                   "compiled for the CPU): use target='cpu'", stmt)
-            if any(isinstance(a, P.Ref) and is_array(a.var.type) for a in e.args):
+            if e.fn not in ("len", "range") and any(_array_valued(a) for a in e.args):
                 raise where.error(f"target='cuda' runs element loops, not whole-array calls: {e.fn} of a "
                                   "whole array; write it with a loop over the entries", stmt)
-        if isinstance(e, P.BinOp) and any(isinstance(a, P.Ref) and is_array(a.var.type) for a in (e.left, e.right)):
+        if isinstance(e, (P.BinOp, P.Unary)) and _array_valued(e):
             raise where.error("target='cuda' runs element loops, not whole-array arithmetic: write this with a "
                               "loop over the entries", stmt)
         _check_expr([c for c in P.children(e) if c is not None], where, stmt)
+
+
+def _array_valued(e) -> bool:
+    """Whether an expression is an array (a whole one, a slice, a row, arithmetic on them): what device code
+    cannot compute without allocating."""
+    if isinstance(e, P.Ref):
+        return is_array(e.var.type)
+    if isinstance(e, P.Index):
+        if any(isinstance(i, P.Slice) or _array_valued(i) for i in e.index):
+            return True
+        base = e.base
+        return isinstance(base, P.Ref) and is_array(base.var.type) and base.var.type.ndim > len(e.index)
+    if isinstance(e, P.Attr):
+        return e.attr in ("T", "real", "imag") and _array_valued(e.base)
+    if isinstance(e, (P.BinOp, P.Unary, P.Cond)):
+        return any(_array_valued(c) for c in P.children(e) if c is not None)
+    if isinstance(e, P.Call) and isinstance(e.fn, str) and e.fn.startswith("np."):
+        return any(_array_valued(a) for a in e.args)
+    return False
 
 
 def _walk(stmts):

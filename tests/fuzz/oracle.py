@@ -251,7 +251,11 @@ def case_literal(case: Case, indent: str = "") -> str:
             f"{indent}args=({args}),\n"
             f"{indent}wrt={tuple(case.wrt)!r},\n"
             f"{indent}hvp={case.hvp!r}, numba={case.numba!r}, seed={case.seed!r},"
-            + (f"\n{indent}batched=True," if case.batched else ""))
+            + (f"\n{indent}batched=True," if case.batched else "")
+            + (f"\n{indent}tags=frozenset({sorted(rule_tags)!r})," if (rule_tags := case.tags & RULE_TAGS) else ""))
+
+
+RULE_TAGS = frozenset({"custom_rule", "custom_jvp"})  # tags that change which checks the oracle runs
 
 
 def triple_quoted(text: str) -> str:
@@ -595,7 +599,7 @@ class Checker:
             calls = [c for c in calls if c[0] != "jvp"]
         if "custom_jvp" in case.tags:  # no reverse mode (refused)
             calls = [c for c in calls if c[0] in ("primal", "jvp")]
-        if case.hvp:
+        if case.hvp and "custom_jvp" not in case.tags:  # hvp runs reverse mode, which a custom_jvp lacks
             calls.append(("hvp", self.backend, lambda f: f.hvp(*copies(case.args), tangents=v)))
         if case.numba and self.backend != "numba":
             calls += [(f"numba-{name}", "numba", call) for name, _, call in calls if name != "hvp"]
