@@ -106,6 +106,8 @@ class Batched:
             if t.shape != np.shape(arg):
                 raise ValueError(f"the tangent of `{self.f.params[i]}` has shape {t.shape}, the argument "
                                  f"{np.shape(arg)}")
+            if i in spec.stored_params:  # the kernel updates a written argument's tangent in place: not the caller's
+                t = t.copy()
             checked.append(np.moveaxis(t, axis, 0) if axis is not None else (t if t.ndim else t.item()))
         if batch.dask or any(map(_is_dask, checked)):
             self._check_shared_unwritten(spec)

@@ -79,7 +79,6 @@ class Specialization:
     errors: dict[str, Exception]            # transforms that refused (or failed on) this function, and why
     kernels: dict[str, object] = field(default_factory=dict)
     python: dict[str, object] = field(default_factory=dict)  # the generated functions, uncompiled
-    functions: dict[str, P.FunctionDef] = field(default_factory=dict)  # the same, as pyir (codegen/device.py reads it)
     stored_params: list[int] = field(default_factory=list)
     second_order: "Specialization | None" = None  # the transforms of this one's vjp, made on demand
     real_scalar_result: bool = False  # checked once by grad and hvp (api.py)
@@ -136,13 +135,26 @@ def specialize(fn, arg_types: list, wrt: list[int], backend_name: str, debug: bo
     python = {kind: getattr(module, functions[kind].name) for kind in functions}
     targets = {op.operands[0].id for op in walk(ir.body) if op.opcode in STORES}
     stored = sorted(i for i, p in enumerate(ir.params) if act.aliases.get(p.id, {p.id}) & targets)  # through views too
-    return Specialization(ir, wrt, backend_name, debug, boundscheck, act, sources, errors, kernels, python, functions,
-                          stored, times=times, checkpointed=bool(checkpointed_loops(ir, act, checkpoint)))
+    return Specialization(ir, wrt, backend_name, debug, boundscheck, act, sources, errors, kernels, python, stored,
+                          times=times, checkpointed=bool(checkpointed_loops(ir, act, checkpoint)))
 
 
 def fused_for(backend_name: str, function: P.FunctionDef) -> P.FunctionDef:
     """Elementwise loops for numba; plain Python runs an element loop far slower than numpy's whole-array calls."""
     return function if backend_name == "python" else fuse_elementwise(function)
+
+
+def device_function(spec: Specialization, kind: str) -> P.FunctionDef:
+    """The element kernel of `kind` generated afresh, fused whatever the CPU backend (a device wants element
+    loops, not whole-array statements) and named: codegen/device.py's input."""
+    ir = spec.ir
+    if kind == "primal":
+        function = primal_function(ir, ir.name, spec.debug)
+    else:
+        function = TRANSFORMS[kind](ir, spec.wrt, spec.activity, f"{ir.name}__{kind}", spec.debug)
+    function = fuse_elementwise(function)
+    P.assign_names(function)
+    return function
 
 
 UNROLL_LIMIT = 16  # up to this many directions, vector mode gives each its own variables

@@ -82,8 +82,13 @@ def test_a_failing_check_on_the_device_raises_the_users_located_error():
 
 
 def whole_array(a, x):
-    y = a * x
+    y = np.cumsum(a * x)
     return np.sum(y * y)
+
+
+def matrix_product(a, x):
+    m = np.ones((2, x.shape[0]))
+    return np.sum((m @ x) * a)
 
 
 def allocates_in_a_loop(a, x):
@@ -98,8 +103,12 @@ def allocates_in_a_loop(a, x):
 def test_what_the_device_cannot_run_is_refused_at_the_users_line():
     x = np.ones((3, 5))
     with pytest.raises(DeviceError, match=r"cuda_cases.py:\d+:\d+: target='cuda' runs element loops, not "
-                                          r"whole-array statements.*`y = a \* x`\)"):
+                                          r"whole-array calls: np.cumsum of a whole array.*`y = np.cumsum\(a \* x\)`"):
         adc.differentiate(whole_array, wrt="a", backend="python").batched(in_axes=(None, 0), target="cuda").grad(0.5, x)
+    with pytest.raises(DeviceError, match=r"cuda_cases.py:\d+:\d+: target='cuda' cannot call adc's runtime helper "
+                                          r"rt.matvec"):
+        adc.differentiate(matrix_product, wrt="a", backend="python").batched(
+            in_axes=(None, 0), target="cuda").grad(0.5, x)
     with pytest.raises(DeviceError, match=r"cuda_cases.py:\d+:\d+: target='cuda' needs every array allocated once, "
                                           r"before the loops.*\(the generated `w = np.zeros\(3, np.float64\)`\)"):
         adc.differentiate(allocates_in_a_loop, wrt="a", backend="python").batched(
@@ -154,8 +163,21 @@ def slice_arithmetic(x):
 
 
 def test_arithmetic_on_a_slice_is_refused_not_crashed():
-    """Found by the fuzzer: `u * v[::2]` got past the check (a slice, not a name, is the array) and the kernel
+    """Found by the fuzzer: `u * v[::2]` got past the device check (a slice, not a name, is the array) and
     failed inside the simulator."""
     f = adc.differentiate(slice_arithmetic, wrt="x", backend="python")
     with pytest.raises(DeviceError, match="not whole-array"):
         f.batched(in_axes=0, target="cuda")(np.ones((3, 4)))
+
+
+def broadcast_sum(x, y):
+    return np.sum(x * y)
+
+
+def test_arrays_that_broadcast_are_refused_on_the_device_when_they_meet():
+    f = adc.differentiate(broadcast_sum, wrt="x", backend="python")
+    fb = f.batched(in_axes=(0, None), target="cuda")
+    x = np.ones((3, 4))
+    _close(fb.grad(x, np.ones(4)), f.batched(in_axes=(0, None)).grad(x, np.ones(4)))
+    with pytest.raises(ValueError, match="different shapes \\(numpy broadcasting\\), which target='cuda' does not do"):
+        fb.grad(x, np.ones(1))

@@ -305,3 +305,21 @@ def test_on_a_dask_distributed_cluster_of_two_processes():
         computed = client.compute(lazy, sync=True)
         assert len(client.scheduler_info()["workers"]) == 2
     _assert_nested_close(tuple(computed), tuple(eager))
+
+
+def test_jvp_leaves_the_tangent_of_a_written_argument_as_given(backend):
+    """Regression (found by the fuzzer's cuda check): the jvp kernel updates a written argument's tangent in
+    place, and the batched jvp handed it the caller's array, so a second call with the same tangents
+    computed with changed ones."""
+    def scale_first(x):
+        x[0] = 0.5 * x[0] + 0.5
+        return np.sum(x * x)
+    f = adc.differentiate(scale_first, wrt="x", backend=backend)
+    fb = f.batched(in_axes=0)
+    x = np.random.default_rng(12).standard_normal((3, 4))
+    tangents = np.ones((3, 4))
+    first = fb.jvp(x.copy(), tangents=tangents)[1]
+    np.testing.assert_array_equal(tangents, np.ones((3, 4)))
+    np.testing.assert_array_equal(fb.jvp(x.copy(), tangents=tangents)[1], first)
+    for i in range(3):
+        np.testing.assert_allclose(first[i], f.jvp(x[i].copy(), tangents=np.ones(4))[1], rtol=1e-12)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..codegen.device import DeviceError, device_kernel
+from ..pipeline import device_function
 from . import compile as backend
 
 THREADS = 128  # per block
@@ -24,7 +25,7 @@ def kernel_for(spec, kind: str, mapped: tuple[bool, ...]):
                               spec.ir.firstlineno)
         if kind in spec.errors:
             raise spec.errors[kind]
-        device = device_kernel(spec.functions[kind], spec.ir.filename, spec.ir.firstlineno, mapped)
+        device = device_kernel(device_function(spec, kind), spec.ir.filename, spec.ir.firstlineno, mapped)
         module = backend.load_module(f"{spec.ir.name}_{kind}_cuda",
                                      backend.module_text(f"{spec.ir.name} in {spec.ir.filename}, for CUDA",
                                                          [device.text]))
@@ -60,11 +61,15 @@ def run(spec, kind: str, args: list, mapped: tuple[bool, ...], timing: dict | No
     end.synchronize()
     if timing is not None:
         timing["kernel"] = start.elapsed_time(end) / 1e3  # milliseconds
-    failed = np.flatnonzero(status.copy_to_host())
+    codes = status.copy_to_host()
+    failed = np.flatnonzero(codes)
     for a, m, d in zip(args, mapped, inputs):  # what the elements wrote into their mapped arguments
         if m and isinstance(a, np.ndarray) and a.ndim > 1:
             a[...] = np.moveaxis(d.copy_to_host(), -1, 0)
     leaves = [np.moveaxis(r.copy_to_host(), -1, 0) for r in results]
+    if failed.size and codes[failed[0]] < 0:
+        raise ValueError(f"element {failed[0]} combines arrays of different shapes (numpy broadcasting), which "
+                         "target='cuda' does not do: give them one shape, or use target='cpu'")
     return _tree(device.tree, leaves), (int(failed[0]) if failed.size else None)
 
 

@@ -67,8 +67,9 @@ class _Allocation:
 
 
 def device_kernel(fn: P.FunctionDef, filename: str, line: int, mapped: tuple[bool, ...]) -> DeviceKernel:
-    """fn: an element kernel with its names assigned (pipeline.specialize); filename, line: the user's
+    """fn: an element kernel with its names assigned (pipeline.device_function); filename, line: the user's
     function; mapped: per parameter of fn, whether it arrives with a batch axis first (else it is shared)."""
+    fn = P.FunctionDef(fn.name, fn.params, _fused_branches(fn.body), fn.docstring)
     allocations = _allocations(fn, _Locator(filename, line))
     _check_body(fn.body, _Locator(filename, line), {id(a.var) for a in allocations}, top=True)
     returned = [s for s in _walk(fn.body) if isinstance(s, P.Return)]
@@ -78,7 +79,7 @@ def device_kernel(fn: P.FunctionDef, filename: str, line: int, mapped: tuple[boo
     by_var = {id(a.var): k for k, a in enumerate(allocations)}
     result_allocations, results = [], []
     for leaf in leaves:
-        var = leaf.var if isinstance(leaf, P.Ref) else None
+        var = _aliased(fn.body, leaf.var) if isinstance(leaf, P.Ref) else None
         if var is not None and is_array(var.type):
             if id(var) not in by_var or _definitions(fn.body, var) != 1:
                 raise DeviceError(f"target='cuda' returns arrays the function allocates itself (np.zeros, "
@@ -194,10 +195,10 @@ def _check_body(stmts, where: _Locator, allocated: set, top: bool) -> None:
                 continue
             if isinstance(s, P.AugAssign) and _whole_update(s):
                 continue
+            _check_expr([s.target, s.value], where, s)
             if isinstance(s.target, P.Ref) and is_array(s.target.var.type) and not _view(s.value):
                 raise where.error("target='cuda' runs element loops, not whole-array statements: write this "
                                   "with a loop over the entries", s)
-            _check_expr([s.target, s.value], where, s)
         elif isinstance(s, P.Return):
             _check_expr([s.value], where, s)
 
@@ -258,6 +259,36 @@ def _array_valued(e) -> bool:
     if isinstance(e, P.Call) and isinstance(e.fn, str) and e.fn.startswith("np."):
         return any(_array_valued(a) for a in e.args)
     return False
+
+
+def _fused_branches(stmts) -> list:
+    """Fusion's guarded runs (`if shapes agree: the element loop, else: the statements as written`) as the
+    element loop alone, after a check whose failure (arrays that broadcast) the host reports."""
+    out = []
+    for s in stmts:
+        if isinstance(s, P.If) and s.guard:
+            out.append(P.If(P.Unary("not", s.test), [P.Raise(BROADCAST, "")]))
+            out += _fused_branches(s.body)
+        elif isinstance(s, P.If):
+            out.append(P.If(s.test, _fused_branches(s.body), _fused_branches(s.orelse)))
+        elif isinstance(s, (P.For, P.While)):
+            head = (s.var, s.bounds) if isinstance(s, P.For) else (s.test,)
+            out.append(type(s)(*head, _fused_branches(s.body)))
+        else:
+            out.append(s)
+    return out
+
+
+BROADCAST = "broadcast"  # the exception of a fusion guard: status -1, "shapes that broadcast"
+
+
+def _aliased(stmts, var: P.Var) -> P.Var:
+    """What a returned name stands for when fusion left `v = v_fused` (defined once, from a name) before it."""
+    for s in stmts:
+        if isinstance(s, P.Assign) and isinstance(s.target, P.Ref) and s.target.var is var \
+                and isinstance(s.value, P.Ref) and _definitions(stmts, var) == 1:
+            return _aliased(stmts, s.value.var)
+    return var
 
 
 def _walk(stmts):
@@ -368,9 +399,9 @@ def _kernel_source(fn, mapped, allocations, arenas, result_allocations, leaves) 
                 k = order[id(s.target.var)]
                 out += allocation(allocations[k], k)
             elif isinstance(s, P.Raise):
-                state["raises"] += 1
-                out += [P.Assign(P.Index(P.Ref(var("status__")), [index]), P.Lit(str(state["raises"]))),
-                        P.Return(None)]
+                state["raises"] += s.exception != BROADCAST
+                code = "-1" if s.exception == BROADCAST else str(state["raises"])
+                out += [P.Assign(P.Index(P.Ref(var("status__")), [index]), P.Lit(code)), P.Return(None)]
             elif isinstance(s, P.Return):
                 for k, leaf in enumerate(leaves):
                     if result_allocations[k] is None:

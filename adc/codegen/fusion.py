@@ -83,7 +83,7 @@ def _fuse_nested(s, facts: Facts):
     if isinstance(s, P.While):
         return P.While(s.test, _fuse_block(s.body, facts))
     if isinstance(s, P.If) and not _is_shape_check(s):
-        return P.If(s.test, _fuse_block(s.body, facts), _fuse_block(s.orelse, facts))
+        return P.If(s.test, _fuse_block(s.body, facts), _fuse_block(s.orelse, facts), s.guard)
     return s
 
 
@@ -349,7 +349,7 @@ class Run:
         test = tests[0]
         for t in tests[1:]:
             test = P.BinOp("and", test, t)
-        return views + [P.If(test, fused, statements)]
+        return views + [P.If(test, fused, statements, guard=True)]
 
 
 # -- helpers ----------------------------------------------------------------------

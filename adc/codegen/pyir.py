@@ -155,6 +155,7 @@ class If:
     test: Expr
     body: list = field(default_factory=list)
     orelse: list = field(default_factory=list)
+    guard: bool = False  # fusion's shape test: the body is the fused loop, orelse the statements as written
 
 
 @dataclass(eq=False)
