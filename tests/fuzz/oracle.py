@@ -940,10 +940,13 @@ class Checker:
             if "custom_rule" not in case.tags:
                 t_batch = tuple(np.stack([t[j] for t in tangents], axis=axis) if axis is not None else tangents[0][j]
                                 for j, axis in enumerate(wrt_axes))
+                given = copies(list(t_batch))
                 _, b_tangents = fb.jvp(*copies(batch), tangents=t_batch)
         self.crashed()
         if s.refused:
             return False
+        if t_batch is not None and not all(np.array_equal(g, t) for g, t in zip(given, t_batch)):
+            self.fail(BatchedMismatch, f"the batched jvp changed the tangents it was given: {given!r} -> {t_batch!r}")
         want = np.array([r[0] for r in refs])
         for name, got in (("values", values), ("value_and_grad's values", b_values)):
             if not close(got, want, 1e-12, 1e-14):
