@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 RATE, FRAME, FRAMES, STEPS, DATASET = 16_000.0, 256, 64, 1000, 2048
+SMALL_STEPS, SMALL_DATASET = 400, 512  # the examples' small mode (their default; --full for the sizes above)
 COEFFICIENTS = ("b0", "b1", "b2", "a1", "a2")
 
 
@@ -45,10 +46,10 @@ def filtered(coefficients, x):
     return y
 
 
-def dataset(rng):
-    """Control values (DATASET x 1), frames of noise, and the frames filtered by each value's biquad."""
-    c = rng.random(DATASET)
-    x = rng.standard_normal((DATASET, FRAME))
+def dataset(rng, size=DATASET):
+    """Control values (size x 1), frames of noise, and the frames filtered by each value's biquad."""
+    c = rng.random(size)
+    x = rng.standard_normal((size, FRAME))
     target = np.stack([filtered(true_coefficients(ci), xi) for ci, xi in zip(c, x)])
     return c[:, None], x, target
 

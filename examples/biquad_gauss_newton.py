@@ -18,10 +18,12 @@ with Levenberg-Marquardt control of lambda.  Before fitting, the Jacobian is
 checked three ways: one vector-mode forward sweep (mode="fwd"), one reverse
 sweep per residual (mode="rev"), and central finite differences.
 
-    python examples/biquad_gauss_newton.py   # writes examples/out/biquad_gauss_newton.png
+    python examples/biquad_gauss_newton.py         # small: 48 samples; writes examples/out/biquad_gauss_newton.png
+    python examples/biquad_gauss_newton.py --full  # 64 samples
 """
 import math
 import os
+import sys
 import time
 
 import matplotlib
@@ -34,6 +36,7 @@ import adc  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 NAMES = ("b0", "b1", "b2", "a1", "a2")
+LOSS_FACTOR = 1e20  # Levenberg-Marquardt must lower the cost at least this much (to rounding: the fit is exact)
 
 
 # --- the model, written as plain signal-processing Python -------------------
@@ -129,14 +132,15 @@ def levenberg_marquardt(theta0, x, target, lam0=1e-2, iters=30, tol=1e-13):
     return theta, history
 
 
-def main():
+def main(small=True, out_dir=None):
     t0 = time.perf_counter()
+    out_dir = OUT if out_dir is None else out_dir
 
     # target: resonance at 0.12 cycles/sample (poles at radius 0.88), notch at 0.22 (zeros on
     # the unit circle); start: a plain, critically damped lowpass (Q = 0.5) with corner at 0.2
     theta_true = from_poles_zeros(0.12, 0.88, 0.22)
     theta0 = rbj_lowpass(0.20, 0.5)
-    N = 64
+    N = 48 if small else 64
     x = np.zeros(N)
     x[0] = 1.0  # unit impulse: the residual is the impulse-response error
     target = residual(*theta_true, x, np.zeros(N))
@@ -161,6 +165,8 @@ def main():
     print(f"  fwd vs rev         {e_fr:.2e}")
     print(f"  fwd vs central FD  {e_ff:.2e}")
     print(f"  rev vs central FD  {e_rf:.2e}   ({'OK' if ok else 'MISMATCH'})")
+    if not ok:
+        raise AssertionError(f"Jacobians disagree: fwd vs rev {e_fr:.1e}, fwd vs FD {e_ff:.1e}, rev vs FD {e_rf:.1e}")
 
     theta, hist = levenberg_marquardt(theta0, x, target)
     print("\nLevenberg-Marquardt (cost = 0.5 ||r||^2; lambda = damping used for the accepted step)")
@@ -172,9 +178,13 @@ def main():
     err = np.abs(theta - theta_true).max()
     print(f"  fitted   {fmt(theta)}")
     print(f"  max |fitted - target coefficient| = {err:.1e}")
+    factor = hist[0]["cost"] / max(hist[-1]["cost"], 1e-300)
+    print(f"cost fell by a factor of {factor:.1e} (required: {LOSS_FACTOR:g})")
+    if not factor >= LOSS_FACTOR:
+        raise AssertionError(f"Levenberg-Marquardt did not converge: cost {hist[0]['cost']:.3g} -> {hist[-1]['cost']:.3g}")
 
     # --- plots ---------------------------------------------------------------
-    os.makedirs(OUT, exist_ok=True)
+    os.makedirs(out_dir, exist_ok=True)
     fig = plt.figure(figsize=(13, 8.5))
     gs = fig.add_gridspec(2, 3)
     w = np.linspace(0.0, math.pi, 1024)
@@ -258,12 +268,14 @@ def main():
     ax.legend(fontsize=8, ncol=2, loc="lower right", bbox_to_anchor=(1.0, 0.12))
     ax.grid(alpha=0.3)
 
-    fig.suptitle("adc: biquad fit by Gauss-Newton / Levenberg-Marquardt with adc's Jacobian")
+    fig.suptitle(f"adc: biquad fit by Gauss-Newton / Levenberg-Marquardt with adc's Jacobian ({N} samples)")
     fig.tight_layout()
-    path = os.path.join(OUT, "biquad_gauss_newton.png")
+    path = os.path.join(out_dir, "biquad_gauss_newton.png")
     fig.savefig(path, dpi=110)
+    plt.close(fig)
     print(f"\nsaved {os.path.relpath(path)}  ({time.perf_counter() - t0:.1f} s)")
+    return dict(iterations=len(hist) - 1, loss_factor=float(factor), jacobian_error=float(max(e_ff, e_rf)))
 
 
 if __name__ == "__main__":
-    main()
+    main(small="--full" not in sys.argv[1:])

@@ -13,9 +13,11 @@ start directions on a 5-degree grid each climb P by gradient ascent, all at once
 gives every start its own value and derivative dP/dtheta, on all cores. The climbs end on the
 peaks; the distinct end points are the estimates, far finer than the grid.
 
-    python examples/direction_finding.py     # writes examples/out/direction_finding.png
+    python examples/direction_finding.py         # small: 100 snapshots; writes examples/out/direction_finding.png
+    python examples/direction_finding.py --full  # 200 snapshots
 """
 import os
+import sys
 import time
 
 import matplotlib
@@ -27,9 +29,13 @@ import numpy as np  # noqa: E402
 import adc  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
-M, T, SPACING = 12, 200, 0.5
+M, T, SPACING = 12, 200, 0.5  # T = 100 snapshots in small mode
 SOURCES_DEG = np.array([-40.0, 5.0, 33.0])
 AMPLITUDES = np.array([1.0, 0.7, 0.5])
+# convergence, checked: the climbs' mean power rises by POWER_FACTOR (their loss, minus the power, falls),
+# and every source is found to within TOLERANCE_DEG
+POWER_FACTOR = 1.5
+TOLERANCE_DEG = 0.5
 
 
 @adc.differentiate(wrt="theta")
@@ -45,7 +51,7 @@ def steered_power(theta, X, spacing):
     return power / (sensors * sensors * X.shape[1])
 
 
-def snapshots(rng) -> np.ndarray:
+def snapshots(rng, T=T) -> np.ndarray:
     """Three narrowband sources with random phases per snapshot, and white sensor noise."""
     m = np.arange(M)[:, None]
     steering = np.exp(-2j * np.pi * SPACING * m * np.sin(np.radians(SOURCES_DEG))[None, :])  # M x 3
@@ -73,10 +79,11 @@ def distinct(thetas, powers, tolerance_deg=0.5, floor=0.1):
     return sorted(peaks)
 
 
-def main():
-    os.makedirs(OUT, exist_ok=True)
+def main(small=True, out_dir=None):
+    out_dir = OUT if out_dir is None else out_dir
+    os.makedirs(out_dir, exist_ok=True)
     rng = np.random.default_rng(3)
-    X = snapshots(rng)
+    X = snapshots(rng, 100 if small else T)
     batch = steered_power.batched(in_axes=(0, None, None))
     starts = np.radians(np.arange(-90.0, 91.0, 5.0))
 
@@ -92,16 +99,26 @@ def main():
     fd = (8 * (p[1] - p[2]) - (p[0] - p[3])) / (12 * h)  # 4-point central differences
     print(f"check at {np.degrees(starts[k]):.0f} deg: batched {slopes[k]:.10f}, unbatched {single:.10f}, "
           f"central differences {fd:.10f} (relative {abs(slopes[k] - fd) / abs(fd):.1e})")
+    rel = max(abs(slopes[k] - fd), abs(single - fd)) / abs(fd)
+    if not rel < 1e-6:
+        raise AssertionError(f"derivatives disagree: batched {slopes[k]}, unbatched {single}, central differences {fd}")
 
     t0 = time.perf_counter()
     ends, path = climb(batch, starts, X)
     powers = batch(ends, X, SPACING)
     print(f"gradient ascent, {path.shape[0] - 1} steps of {starts.size} climbs: {time.perf_counter() - t0:.2f} s")
     peaks = distinct(ends, powers)
+    errors = []
     for truth in SOURCES_DEG:
         nearest = min(peaks, key=lambda tp: abs(tp[0] - truth))
+        errors.append(abs(nearest[0] - truth))
         print(f"source at {truth:6.1f} deg: found {nearest[0]:7.2f} deg (error {nearest[0] - truth:+.2f}), "
               f"relative power {nearest[1] / powers.max():.2f}")
+    factor = np.mean(powers) / np.mean(batch(starts, X, SPACING))
+    print(f"mean power of the climbs rose by a factor of {factor:.2f} (required: {POWER_FACTOR:g}); largest "
+          f"direction error {max(errors):.2f} deg (allowed: {TOLERANCE_DEG})")
+    if not (factor >= POWER_FACTOR and max(errors) < TOLERANCE_DEG):
+        raise AssertionError(f"the climbs did not converge: mean power x{factor:.3g}, errors {errors}")
 
     grid = np.radians(np.linspace(-90, 90, 1441))
     curve = batch(grid, X, SPACING)
@@ -124,10 +141,12 @@ def main():
     ax.set_title("Direction finding: 37 climbs of the beamformer's power, one batched gradient per step")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    path_png = os.path.join(OUT, "direction_finding.png")
+    path_png = os.path.join(out_dir, "direction_finding.png")
     fig.savefig(path_png, dpi=120)
+    plt.close(fig)
     print(f"wrote {path_png}")
+    return dict(direction_error_deg=float(max(errors)), power_factor=float(factor), gradient_error=float(rel))
 
 
 if __name__ == "__main__":
-    main()
+    main(small="--full" not in sys.argv[1:])

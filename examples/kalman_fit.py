@@ -9,10 +9,12 @@ parametrisation (phi = tanh(alpha), q = exp(log_q), r = exp(log_r)) inside the
 differentiated function, let adc differentiate it, and maximise it with a
 small BFGS quasi-Newton method written in numpy.
 
-    python examples/kalman_fit.py         # writes examples/out/kalman_fit.png
+    python examples/kalman_fit.py         # small: 600 samples; writes examples/out/kalman_fit.png
+    python examples/kalman_fit.py --full  # 2000 samples
 """
 import math
 import os
+import sys
 import time
 
 import matplotlib
@@ -24,6 +26,10 @@ import numpy as np  # noqa: E402
 import adc  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
+# convergence, checked: the negative log-likelihood falls at least this much, and BFGS ends at a
+# stationary point (the gradient's norm falls by GRAD_FACTOR)
+LOSS_FACTOR = 1.1
+GRAD_FACTOR = 1e4
 
 
 @adc.differentiate(wrt=("alpha", "log_q", "log_r"))
@@ -92,13 +98,14 @@ def bfgs_maximise(f, theta0, iters=60, tol=1e-8):
     return x, history
 
 
-def main():
+def main(small=True, out_dir=None):
     t0 = time.perf_counter()
+    out_dir = OUT if out_dir is None else out_dir
     rng = np.random.default_rng(2)
 
     # simulate the AR(1)-plus-noise process
     phi_true, q_true, r_true = 0.95, 0.1, 0.5
-    N = 2000
+    N = 600 if small else 2000
     s = np.zeros(N)
     s[0] = rng.normal(0, math.sqrt(q_true / (1 - phi_true ** 2)))
     for n in range(1, N):
@@ -124,6 +131,8 @@ def main():
     print(f"gradient check at {th_c.tolist()}: adc = {np.array2string(g_adc, precision=8)}, "
           f"central diff = {np.array2string(g_fd, precision=8)}, relative error = {rel:.2e} "
           f"({'OK' if rel < 1e-6 else 'MISMATCH'})")
+    if not rel < 1e-6:
+        raise AssertionError(f"adc's gradient {g_adc} disagrees with central differences {g_fd} (relative {rel:.1e})")
 
     # BFGS from a deliberately poor start: phi = 0.2, q = 1, r = 1
     theta0 = np.array([math.atanh(0.2), 0.0, 0.0])
@@ -145,6 +154,16 @@ def main():
           f"(true {phi_true}, {q_true}, {r_true}); "
           f"loglik {hist[-1][1]:.6f} vs {ll_true:.6f} at the true parameters")
 
+    nll0, nll_hat = -hist[0][1], -hist[-1][1]
+    grad0 = np.linalg.norm(kalman_loglik.grad(*theta0, z, m_out, p_out))
+    grad_hat = np.linalg.norm(kalman_loglik.grad(*theta, z, m_out, p_out))
+    factor = nll0 / nll_hat
+    print(f"negative log-likelihood fell by a factor of {factor:.3f} (required: {LOSS_FACTOR:g}), "
+          f"its gradient's norm by {grad0 / grad_hat:.1e} (required: {GRAD_FACTOR:g})")
+    if not (factor >= LOSS_FACTOR and grad0 / grad_hat >= GRAD_FACTOR):
+        raise AssertionError(f"BFGS did not converge: NLL {nll0:.6f} -> {nll_hat:.6f}, "
+                             f"|gradient| {grad0:.3g} -> {grad_hat:.3g}")
+
     # filtered estimate at the MLE (the primal writes it into m_out / p_out)
     kalman_loglik(*theta, z, m_out, p_out)
     rmse_obs = np.sqrt(np.mean((z - s) ** 2))
@@ -152,7 +171,7 @@ def main():
     print(f"RMSE vs true state: raw observations {rmse_obs:.3f}, Kalman filtered {rmse_kf:.3f}")
 
     # --- plots ---------------------------------------------------------------
-    os.makedirs(OUT, exist_ok=True)
+    os.makedirs(out_dir, exist_ok=True)
     fig = plt.figure(figsize=(13, 8.5))
     gs = fig.add_gridspec(2, 3)
     ax = fig.add_subplot(gs[0, :])
@@ -206,12 +225,14 @@ def main():
     ax.legend()
     ax.grid(alpha=0.3)
 
-    fig.suptitle("adc: Kalman-filter maximum likelihood for AR(1) + noise")
+    fig.suptitle(f"adc: Kalman-filter maximum likelihood for AR(1) + noise ({N} samples)")
     fig.tight_layout()
-    path = os.path.join(OUT, "kalman_fit.png")
+    path = os.path.join(out_dir, "kalman_fit.png")
     fig.savefig(path, dpi=110)
+    plt.close(fig)
     print(f"\nsaved {os.path.relpath(path)}  ({time.perf_counter() - t0:.1f} s)")
+    return dict(phi=phi_hat, q=q_hat, r=r_hat, loss_factor=float(factor), gradient_error=float(rel))
 
 
 if __name__ == "__main__":
-    main()
+    main(small="--full" not in sys.argv[1:])

@@ -13,9 +13,11 @@ and, eventually, instability (too large mu).  adc differentiates J w.r.t. mu
 through every one of the ~N*K in-place weight updates; we then run gradient
 descent on log J as a function of log mu.
 
-    python examples/lms_step_size.py      # writes examples/out/lms_step_size.png
+    python examples/lms_step_size.py         # small: 1000 samples; writes examples/out/lms_step_size.png
+    python examples/lms_step_size.py --full  # 3000 samples
 """
 import os
+import sys
 import time
 
 import matplotlib
@@ -28,6 +30,7 @@ import adc  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 K = 16  # number of taps (of both the unknown system and the adaptive filter)
+LOSS_FACTOR = 5.0  # tuning mu must lower J at least this much from J(mu0)
 
 
 @adc.differentiate(wrt="mu")
@@ -62,12 +65,13 @@ def smooth_db(e, width=60):
     return 10 * np.log10(p + 1e-300)
 
 
-def main():
+def main(small=True, out_dir=None):
     t0 = time.perf_counter()
+    out_dir = OUT if out_dir is None else out_dir
     rng = np.random.default_rng(1)
 
     # the unknown system and the data
-    N = 3000
+    N = 1000 if small else 3000
     noise_std = 0.1
     h_true = rng.standard_normal(K) * np.exp(-np.arange(K) / 4.0)
     x = rng.standard_normal(N)
@@ -86,6 +90,8 @@ def main():
     print(f"gradient check at mu = {mu_c}: adc dJ/dmu = {g_adc:.10f}, "
           f"central diff = {g_fd:.10f}, relative error = {rel:.2e} "
           f"({'OK' if rel < 1e-6 else 'MISMATCH'})")
+    if not rel < 1e-6:
+        raise AssertionError(f"adc's dJ/dmu {g_adc} disagrees with central differences {g_fd} (relative {rel:.1e})")
 
     # gradient descent on log J over theta = log mu:
     #   d log J / d theta = mu * J'(mu) / J(mu)
@@ -108,9 +114,13 @@ def main():
     mu_opt = hist[-1, 0]
     print(f"tuned step size mu = {mu_opt:.5f}: J = {hist[-1, 1]:.6f} "
           f"(vs J = {hist[0, 1]:.6f} at mu = {mu0}; noise floor {noise_std**2:.4f})")
+    factor = hist[0, 1] / hist[-1, 1]
+    print(f"J fell by a factor of {factor:.2f} (required: {LOSS_FACTOR:g})")
+    if not factor >= LOSS_FACTOR:
+        raise AssertionError(f"tuning mu did not lower J enough: {hist[0, 1]:.4g} -> {hist[-1, 1]:.4g}")
 
     # --- plots ---------------------------------------------------------------
-    os.makedirs(OUT, exist_ok=True)
+    os.makedirs(out_dir, exist_ok=True)
     fig, axs = plt.subplots(2, 2, figsize=(12, 8.5))
 
     # learning curves before / after tuning (plus a too-large step size)
@@ -134,7 +144,7 @@ def main():
 
     # J(mu) with the tangent lines J(m) + J'(m) (mu - m) given by adc's gradient
     ax = axs[0, 1]
-    mus = np.linspace(0.002, 0.092, 200)
+    mus = np.linspace(0.002, 0.092, 80 if small else 200)
     Js = np.array([lms_loss(m, x, d, err) for m in mus])
     ax.plot(mus, Js, "k", lw=2, label="J(mu)")
     ax.plot(hist[:, 0], hist[:, 1], "o", color="C3", ms=5, label="descent iterates")
@@ -146,7 +156,7 @@ def main():
                 label="tangent from adc's dJ/dmu" if i == 0 else None)
     ax.plot(*pts[-1][:2], "o", color="C0", ms=5)
     ax.axvline(mu_opt, color="C3", ls="--", lw=1, label=f"tuned mu = {mu_opt:.4f}")
-    ax.set_ylim(0.015, 0.07)
+    ax.set_ylim(0.75 * Js.min(), 3.5 * Js.min())
     ax.set_xlim(0, 0.092)
     ax.set_title("loss vs step size, with gradient tangents")
     ax.set_xlabel("mu")
@@ -180,12 +190,14 @@ def main():
     ax.set_ylabel("coefficient value")
     ax.legend()
 
-    fig.suptitle("adc: tuning the LMS step size by differentiating through the adaptation")
+    fig.suptitle(f"adc: tuning the LMS step size by differentiating through the adaptation ({N} samples)")
     fig.tight_layout()
-    path = os.path.join(OUT, "lms_step_size.png")
+    path = os.path.join(out_dir, "lms_step_size.png")
     fig.savefig(path, dpi=110)
+    plt.close(fig)
     print(f"\nsaved {os.path.relpath(path)}  ({time.perf_counter() - t0:.1f} s)")
+    return dict(mu=float(mu_opt), loss_factor=float(factor), gradient_error=float(rel))
 
 
 if __name__ == "__main__":
-    main()
+    main(small="--full" not in sys.argv[1:])

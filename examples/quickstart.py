@@ -9,9 +9,11 @@ output error as an ordinary Python loop, let adc generate its reverse-mode
 derivative, check that gradient against finite differences, and fit (b, a)
 with Adam.
 
-    python examples/quickstart.py         # writes examples/out/quickstart.png
+    python examples/quickstart.py         # small: 500 samples; writes examples/out/quickstart.png
+    python examples/quickstart.py --full  # 2000 samples, a finer loss landscape
 """
 import os
+import sys
 import time
 
 import matplotlib
@@ -64,13 +66,17 @@ def freq_response(b, a, w):
     return b / (1.0 + a * np.exp(-1j * w))
 
 
-def main():
+LOSS_FACTOR = 20.0  # the fit must lower the loss at least this much (it starts at b = a = 0)
+
+
+def main(small=True, out_dir=None):
     t0 = time.perf_counter()
+    out_dir = OUT if out_dir is None else out_dir
     rng = np.random.default_rng(0)
 
     # 1. synthetic data: a resonant-ish lowpass (pole at z = 0.9) plus noise
     b_true, a_true = 0.5, -0.9
-    N = 2000
+    N = 500 if small else 2000
     x = rng.standard_normal(N)
     clean = simulate(b_true, a_true, x)
     noise_std = 0.1
@@ -94,6 +100,8 @@ def main():
     print(f"  adc grad      = [{g_adc[0]: .10f}, {g_adc[1]: .10f}]")
     print(f"  central diff  = [{g_fd[0]: .10f}, {g_fd[1]: .10f}]")
     print(f"  relative error = {rel:.2e}  ({'OK' if rel < 1e-6 else 'MISMATCH'})\n")
+    if not rel < 1e-6:
+        raise AssertionError(f"adc's gradient {g_adc} disagrees with central differences {g_fd} (relative {rel:.1e})")
 
     # 4. fit (b, a) with Adam, starting from b = a = 0
     theta = np.array([b0, a0])
@@ -121,9 +129,13 @@ def main():
     b_fit, a_fit = theta
     print(f"  final  {final_loss:12.6f}  {b_fit:9.5f}  {a_fit:9.5f}")
     print(f"  true (b, a) = ({b_true}, {a_true});  noise floor (noise variance) = {noise_std**2:.4f}")
+    factor = losses[0] / final_loss
+    print(f"  loss fell by a factor of {factor:.0f} (required: {LOSS_FACTOR:g})")
+    if not factor >= LOSS_FACTOR:
+        raise AssertionError(f"the fit did not converge: loss {losses[0]:.4g} -> {final_loss:.4g}")
 
     # 5. plot: impulse and frequency responses, loss curve, loss landscape
-    os.makedirs(OUT, exist_ok=True)
+    os.makedirs(out_dir, exist_ok=True)
     fig, axs = plt.subplots(2, 2, figsize=(12, 8.5))
     ax = axs.ravel()
     imp = np.zeros(40)
@@ -156,8 +168,9 @@ def main():
     ax[2].legend()
     ax[2].grid(alpha=0.3, which="both")
 
-    bb = np.linspace(-0.1, 1.0, 70)
-    aa = np.linspace(-0.99, 0.3, 70)
+    grid = 40 if small else 70
+    bb = np.linspace(-0.1, 1.0, grid)
+    aa = np.linspace(-0.99, 0.3, grid)
     L = np.array([[iir_loss(bi, ai, x, target) for bi in bb] for ai in aa])
     pth = np.array(path)
     cs = ax[3].contourf(bb, aa, np.log10(L), levels=30, cmap="viridis")
@@ -169,12 +182,14 @@ def main():
     ax[3].set_title("loss landscape and optimisation path")
     ax[3].legend(loc="upper right")
 
-    fig.suptitle("adc quickstart: first-order IIR system identification")
+    fig.suptitle(f"adc quickstart: first-order IIR system identification ({N} samples)")
     fig.tight_layout()
-    path = os.path.join(OUT, "quickstart.png")
+    path = os.path.join(out_dir, "quickstart.png")
     fig.savefig(path, dpi=110)
+    plt.close(fig)
     print(f"\nsaved {os.path.relpath(path)}  ({time.perf_counter() - t0:.1f} s)")
+    return dict(b=float(b_fit), a=float(a_fit), loss_factor=float(factor), gradient_error=float(rel))
 
 
 if __name__ == "__main__":
-    main()
+    main(small="--full" not in sys.argv[1:])

@@ -16,9 +16,11 @@ bands) see a partial that is far off in frequency, so they pull it in; the long 
 then pin it down. With w = 0 (one resolution) the same start gets stuck: a partial whose
 energy lies in the wrong mel band only fades away.
 
-    python examples/spectral_matching.py    # writes examples/out/spectral_matching.png
+    python examples/spectral_matching.py         # small: 0.25 s of sound, 300 steps; writes examples/out/spectral_matching.png
+    python examples/spectral_matching.py --full  # 0.5 s, 600 steps
 """
 import os
+import sys
 import time
 
 import matplotlib
@@ -32,11 +34,12 @@ from adc import dsp  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 SAMPLE_RATE = 8000
-DURATION = 0.5
+DURATION = 0.5  # seconds; 0.25 in small mode
 LONG_FRAME, LONG_HOP, LONG_MELS = 256, 64, 40
 SHORT_FRAME, SHORT_HOP, SHORT_MELS = 64, 16, 16
 FLOOR = 0.1  # power floor of the log (the loudest bin's power is about 4e3)
-STEPS = 600
+STEPS = 600  # Adam steps; 300 in small mode
+LOSS_FACTOR = 1e3  # the two-resolution fit must lower its loss at least this much
 TRUE_HZ, TRUE_AMP, TRUE_DECAY = [440.0, 1150.0, 2600.0], [1.0, 0.5, 0.3], [2.0, 6.0, 1.0]
 START_HZ, START_AMP, START_DECAY = [330.0, 1500.0, 3000.0], [0.5, 0.5, 0.5], [0.0, 0.0, 0.0]
 
@@ -80,7 +83,7 @@ def pack(hz, amp, decay):
     return np.concatenate([np.log(hz), np.log(amp), decay])
 
 
-def adam(params, args, short_weight, steps=STEPS):
+def adam(params, args, short_weight, steps):
     """Adam with one learning rate per parameter group (log f, log a, decay)."""
     lr = np.repeat([0.01, 0.05, 0.2], 3)
     m, v = np.zeros_like(params), np.zeros_like(params)
@@ -101,9 +104,11 @@ def describe(params):
     return ", ".join(f"{f:7.1f} Hz x {a:.3f} e^(-{d:.2f} t)" for f, a, d in zip(hz, amp, decay))
 
 
-def main():
+def main(small=True, out_dir=None):
     t0 = time.perf_counter()
-    t = np.arange(int(SAMPLE_RATE * DURATION)) / SAMPLE_RATE
+    out_dir = OUT if out_dir is None else out_dir
+    duration, steps = (DURATION / 2, STEPS // 2) if small else (DURATION, STEPS)
+    t = np.arange(int(SAMPLE_RATE * duration)) / SAMPLE_RATE
     w_long, w_short = periodic_hann(LONG_FRAME), periodic_hann(SHORT_FRAME)
     fb_long = dsp.mel_filterbank(SAMPLE_RATE, LONG_FRAME, LONG_MELS)
     fb_short = dsp.mel_filterbank(SAMPLE_RATE, SHORT_FRAME, SHORT_MELS)
@@ -132,23 +137,30 @@ def main():
     rel = abs(ad - fd) / abs(fd)
     print(f"gradient check: <grad, d> = {ad:.8f}, central diff = {fd:.8f} (rel err {rel:.1e}), "
           f"forward mode = {jvp:.8f} (rel err {abs(jvp - ad) / abs(ad):.1e}) -> {'OK' if rel < 1e-6 else 'MISMATCH'}")
+    if not (rel < 1e-6 and abs(jvp - ad) < 1e-10 * abs(ad)):
+        raise AssertionError(f"derivatives disagree: <grad, d> = {ad}, central differences {fd}, jvp {jvp}")
 
-    fitted, losses, path = adam(start, args, 1.0)
-    print(f"\nAdam, {STEPS} steps, two-resolution loss")
+    fitted, losses, path = adam(start, args, 1.0, steps)
+    print(f"\nAdam, {steps} steps, two-resolution loss")
     print(f"  {'step':>4}  {'loss':>10}  frequencies (Hz)")
-    for i in (0, 50, 100, 200, 400, STEPS):
+    for i in sorted({0, 50, 100, 200, 400, steps} & set(range(steps + 1))):
         print(f"  {i:4d}  {losses[i]:10.3e}  {np.round(np.exp(path[i][:3]), 1)}")
     print(f"fitted: {describe(fitted)}")
     hz_err = np.max(np.abs(np.exp(fitted[:3]) / TRUE_HZ - 1))
     amp_err = np.max(np.abs(np.exp(fitted[3:6]) / TRUE_AMP - 1))
     decay_err = np.max(np.abs(fitted[6:] - TRUE_DECAY))
     print(f"errors: frequency {hz_err:.1e} (relative), amplitude {amp_err:.1e} (relative), decay {decay_err:.1e} (1/s)")
+    factor = losses[0] / max(losses[-1], 1e-300)
+    print(f"loss fell by a factor of {factor:.1e} (required: {LOSS_FACTOR:g})")
+    if not (factor >= LOSS_FACTOR and hz_err < 1e-3):
+        raise AssertionError(f"the fit did not converge: loss {losses[0]:.3g} -> {losses[-1]:.3g}, "
+                             f"frequency error {hz_err:.2g}")
 
-    single, single_losses, single_path = adam(start, args, 0.0)
+    single, single_losses, single_path = adam(start, args, 0.0, steps)
     print(f"\nsame start, long frames only: loss {single_losses[-1]:.3e}, fitted {describe(single)}")
 
     # --- plots ---------------------------------------------------------------
-    os.makedirs(OUT, exist_ok=True)
+    os.makedirs(out_dir, exist_ok=True)
     fig, axs = plt.subplots(2, 3, figsize=(15, 8.4))
     frame_s = LONG_HOP / SAMPLE_RATE
     extent = [0, target_long.shape[0] * frame_s, -0.5, LONG_MELS - 0.5]
@@ -156,7 +168,7 @@ def main():
     for ax, spec, title in [
         (axs[0, 0], target_long, "target log-mel"),
         (axs[0, 1], log_mel_long(synth(start, t), w_long, fb_long), "synthesiser at the start"),
-        (axs[0, 2], log_mel_long(synth(fitted, t), w_long, fb_long), f"synthesiser after {STEPS} Adam steps"),
+        (axs[0, 2], log_mel_long(synth(fitted, t), w_long, fb_long), f"synthesiser after {steps} Adam steps"),
     ]:
         im = ax.imshow(spec.T, **kw)
         ax.set_title(title)
@@ -194,10 +206,12 @@ def main():
 
     fig.suptitle("adc: fitting decaying sinusoids by gradient descent through stft -> mel -> log (adc.dsp)")
     fig.tight_layout()
-    path_png = os.path.join(OUT, "spectral_matching.png")
+    path_png = os.path.join(out_dir, "spectral_matching.png")
     fig.savefig(path_png, dpi=110)
+    plt.close(fig)
     print(f"\nsaved {os.path.relpath(path_png)}  ({time.perf_counter() - t0:.1f} s)")
+    return dict(frequency_error=float(hz_err), loss_factor=float(factor), gradient_error=float(rel))
 
 
 if __name__ == "__main__":
-    main()
+    main(small="--full" not in sys.argv[1:])

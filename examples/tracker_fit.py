@@ -19,10 +19,12 @@ With positions alone, c is barely identifiable: c and the scale of the velocity 
 (the data see c v and c^2 q, and only weakly the split of Q between position and velocity).  Here
 the prior knows the initial velocity to +-0.01, which pins c to a few percent over 300 steps.
 
-    python examples/tracker_fit.py       # writes examples/out/tracker_fit.png
+    python examples/tracker_fit.py         # small: 150 steps; writes examples/out/tracker_fit.png
+    python examples/tracker_fit.py --full  # 300 steps
 """
 import math
 import os
+import sys
 import time
 
 import matplotlib
@@ -42,6 +44,10 @@ except ImportError:
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 NAMES = ("c", "log_q", "log_r")
+# convergence, checked: the NLL falls at least this much, and the fit ends at a stationary point (the
+# gradient's norm falls by GRAD_FACTOR)
+LOSS_FACTOR = 1.5
+GRAD_FACTOR = 1e4
 
 
 def model(c, log_q, log_r, dt):
@@ -106,10 +112,11 @@ def fmt(theta):
     return f"c = {c:6.3f}   q = {math.exp(log_q):7.4f}   r = {math.exp(log_r):7.3f}"
 
 
-def main():
+def main(small=True, out_dir=None):
     t0 = time.perf_counter()
+    out_dir = OUT if out_dir is None else out_dir
     rng = np.random.default_rng(6)
-    dt, N = 1.0, 300
+    dt, N = 1.0, (150 if small else 300)
     H = np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0]])
     # prior on the state before the first observation: the initial velocity is known to +-0.01
     # (a hand-over from another sensor, say); that is what pins c, see the docstring
@@ -136,6 +143,8 @@ def main():
     print(f"gradient check at the start: adc = {np.array2string(g_adc, precision=6)}, "
           f"central diff = {np.array2string(g_fd, precision=6)}, relative error = {rel:.1e} "
           f"({'OK' if rel < 1e-6 else 'MISMATCH'})")
+    if not rel < 1e-6:
+        raise AssertionError(f"adc's gradient {g_adc} disagrees with central differences {g_fd} (relative {rel:.1e})")
 
     seen = {}  # NLL at each evaluated theta, so that recording an iterate costs no evaluation
 
@@ -171,6 +180,13 @@ def main():
     print(f"  initial  {fmt(theta0)}   NLL = {nll0:9.3f}")
     print(f"  fitted   {fmt(theta)}   NLL = {nll_fit:9.3f}   |grad| = {np.linalg.norm(fun(theta)[1]):.1e}")
     print(f"  standard errors (inverse Hessian): c {se[0]:.3f}, log q {se[1]:.3f}, log r {se[2]:.3f}")
+    factor = nll0 / nll_fit
+    grad_factor = np.linalg.norm(g_adc) / np.linalg.norm(fun(theta)[1])
+    print(f"NLL fell by a factor of {factor:.3f} (required: {LOSS_FACTOR:g}), its gradient's norm by "
+          f"{grad_factor:.1e} (required: {GRAD_FACTOR:g})")
+    if not (factor >= LOSS_FACTOR and grad_factor >= GRAD_FACTOR):
+        raise AssertionError(f"the fit did not converge: NLL {nll0:.6g} -> {nll_fit:.6g}, gradient's norm "
+                             f"fell by {grad_factor:.3g}")
 
     # RTS-smoothed tracks under the initial and the fitted parameters (plain numpy)
     tracks = {}
@@ -185,7 +201,7 @@ def main():
           f"parameters {rmse['initial']:.3f}, with the fitted parameters {rmse['fitted']:.3f}")
 
     # --- plots ---------------------------------------------------------------
-    os.makedirs(OUT, exist_ok=True)
+    os.makedirs(out_dir, exist_ok=True)
     fig = plt.figure(figsize=(13, 9))
     gs = fig.add_gridspec(2, 2, height_ratios=(1.25, 1))
     styles = dict(obs=dict(ls="", marker=".", color="0.55", ms=4),
@@ -209,7 +225,8 @@ def main():
                  "(boxes: zoomed in the insets)")
     ax.grid(alpha=0.3)
     # two zooms, placed in the empty corners: the start, where the initial model is furthest off, and a turn
-    for (k0, k1), bounds in (((0, 14), (0.03, 0.38, 0.36, 0.53)), ((236, 252), (0.62, 0.06, 0.36, 0.55))):
+    turn = (120, 136) if small else (236, 252)
+    for (k0, k1), bounds in (((0, 14), (0.03, 0.38, 0.36, 0.53)), (turn, (0.62, 0.06, 0.36, 0.55))):
         sl = slice(k0, k1)
         pts = np.vstack([xs[sl, :2], z[sl], tracks["initial"][sl, :2], tracks["fitted"][sl, :2]])
         (xlo, ylo), (xhi, yhi) = pts.min(axis=0) - 1.5, pts.max(axis=0) + 1.5
@@ -257,10 +274,12 @@ def main():
                  f"(fitted c = {theta[0]:.3f}, q = {math.exp(theta[1]):.4f}, r = {math.exp(theta[2]):.3f}; "
                  f"true 1, {math.exp(theta_true[1]):g}, {math.exp(theta_true[2]):g})")
     fig.tight_layout()
-    path = os.path.join(OUT, "tracker_fit.png")
+    path = os.path.join(out_dir, "tracker_fit.png")
     fig.savefig(path, dpi=110)
+    plt.close(fig)
     print(f"\nsaved {os.path.relpath(path)}  ({time.perf_counter() - t0:.1f} s)")
+    return dict(c=float(theta[0]), loss_factor=float(factor), gradient_error=float(rel))
 
 
 if __name__ == "__main__":
-    main()
+    main(small="--full" not in sys.argv[1:])
