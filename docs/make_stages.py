@@ -23,6 +23,7 @@ The first-order IIR loss of `docs/filters.py`, as each stage of adc prints it. T
 regenerate these listings and compare (`python docs/make_stages.py` rewrites them), so this
 page shows what adc does today.
 
+<!-- listing -->
 ```python
 @adc.differentiate(wrt=("b", "a"))
 def iir_loss(b, a, x, target):
@@ -49,6 +50,7 @@ Bounds checks (adc/ir/bounds.py) are ops too: `x[n]` for `n in range(len(x))` ne
 
 ## `iir_loss.primal_source()`: what `iir_loss(...)` runs
 
+<!-- listing -->
 ```python
 {primal}
 ```
@@ -59,6 +61,7 @@ To-be-recorded analysis keeps one value per step, `y_prev` (read by `a`'s adjoin
 recomputed from it in the reverse sweep, and `loss`'s adjoint passes through the loop
 unchanged.
 
+<!-- listing -->
 ```python
 {adjoint}
 ```
@@ -67,6 +70,7 @@ unchanged.
 
 Forward mode: each statement followed by its tangent, carried tangents beside carried values.
 
+<!-- listing -->
 ```python
 {tangent}
 ```

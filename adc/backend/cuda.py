@@ -68,8 +68,9 @@ def run(spec, kind: str, args: list, mapped: tuple[bool, ...], timing: dict | No
             a[...] = np.moveaxis(d.copy_to_host(), -1, 0)
     leaves = [np.moveaxis(r.copy_to_host(), -1, 0) for r in results]
     if failed.size and codes[failed[0]] < 0:
-        raise ValueError(f"element {failed[0]} combines arrays of different shapes (numpy broadcasting), which "
-                         "target='cuda' does not do: give them one shape, or use target='cpu'")
+        raise DeviceError(f"element {failed[0]} reaches an element loop over arrays of different shapes (numpy "
+                          "broadcasting, or arrays of different lengths in neighbouring statements), which "
+                          "target='cuda' cannot run yet: use target='cpu'", spec.ir.filename, spec.ir.firstlineno)
     return _tree(device.tree, leaves), (int(failed[0]) if failed.size else None)
 
 
