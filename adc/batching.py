@@ -178,15 +178,49 @@ class Batched:
     def _run_cuda(self, spec, kind: str, args, seeds):
         """One element per GPU thread (backend/cuda.py); shared gradients are the sum of the elements' rows."""
         from .backend import cuda
+        call = self._cuda_call(spec, kind, args, seeds)
+        cuda.launch(call, self.cuda_timing)
+        return self._cuda_results(call, args, seeds)
+
+    def _cuda_call(self, spec, kind: str, args, seeds):
+        from .backend import cuda
         mapped = tuple(self._mapped(spec)) + self._seeds_mapped(kind, seeds)
-        out, failed = cuda.run(spec, kind, list(args) + list(seeds), mapped, self.cuda_timing)
+        return cuda.Call(spec, kind, list(args) + list(seeds), mapped)
+
+    def _cuda_results(self, call, args, seeds):
+        out, failed = call.results()
+        spec, kind = call.spec, call.kind
         if failed is not None:  # the device stored which check failed; the CPU says where
             self._element_by_element(spec, kind, args, seeds, elements=[failed])
             raise RuntimeError(f"element {failed} failed a check on the GPU that it passes on the CPU")
         if kind != "vjp":
             return out
         value, grads = out
-        return value, tuple(g if mapped[i] else g.sum(axis=0) for g, i in zip(grads, spec.wrt))
+        return value, tuple(g if call.mapped[i] else g.sum(axis=0) for g, i in zip(grads, spec.wrt))
+
+    @api_boundary
+    def cuda_device(self, *args, kind: str = "vjp", seeds=(), **kwargs):
+        """For a kernel of your own (target='cuda'): (element, arguments, collect). `element` is a numba.cuda
+        device function, `element(*arguments, i)` runs batch element i as this target's kernel does;
+        `arguments` are the device arrays to pass it, sized for these call arguments (the inputs with their
+        batch axis last, then work arrays, results and a status per element); `collect()` reads back what
+        the elements computed, as `vjp` returns it for kind "vjp" (seeds: one cotangent per element, stacked),
+        as `__call__` for "primal" and `jvp` for "jvp" (seeds: the tangents)."""
+        from .backend import cuda
+        if self.target != "cuda":
+            raise ValueError("cuda_device is for target='cuda'")
+        batch = self._batch(args, kwargs)
+        spec = self.f._specialization(batch.element) if kind == "primal" else \
+            self.f._differentiable_specialization(batch.element)
+        kernel_args = batch.kernel_args(spec, copy_written=kind != "primal")
+        seeds = tuple(seeds)
+        call = self._cuda_call(spec, kind, kernel_args, seeds)
+        element = cuda.device_function(spec, kind, call.mapped)
+
+        def collect():
+            out = self._cuda_results(call, kernel_args, seeds)
+            return (out[0], self._gradients(out[1], batch)) if kind == "vjp" else out
+        return element, tuple(call.inputs) + tuple(call.buffers), collect
 
     def _seeds_mapped(self, kind: str, seeds) -> tuple[bool, ...]:
         return {"primal": (), "vjp": (True,) * len(seeds),

@@ -11,6 +11,7 @@ from batch_programs import (
     overruns,
     windowed_energy,
 )
+from numba import cuda  # a module global: the simulator replaces it inside kernels
 from test_batched import CASES
 
 import adc
@@ -182,3 +183,20 @@ def test_arrays_of_different_shapes_in_one_element_loop_are_refused_on_the_devic
     with pytest.raises(DeviceError, match="arrays of different shapes \\(numpy broadcasting, or arrays of different "
                                           "lengths in neighbouring statements\\), which target='cuda' cannot run yet"):
         fb.grad(x, np.ones(1))
+
+
+def test_the_element_as_a_device_function_in_your_own_kernel():
+    fn, wrt, in_axes, make = CASES["scalar kalman"]
+    f = adc.differentiate(fn, wrt=wrt, backend="python")
+    args = make(np.random.default_rng(11))
+    fb = f.batched(in_axes=in_axes, target="cuda")
+    size = args[-1].shape[0]
+    element, arguments, collect = fb.cuda_device(*args, kind="vjp", seeds=(np.ones(size),))
+
+    @cuda.jit
+    def mine(phi, q, r, z, seed, arena, r0, r1, r2, r3, status):
+        i = cuda.grid(1)
+        if i < status.shape[0]:
+            element(phi, q, r, z, seed, arena, r0, r1, r2, r3, status, i)
+    mine[1, 32](*arguments)
+    _close(collect(), f.batched(in_axes=in_axes).value_and_grad(*args))

@@ -57,7 +57,7 @@ def test_every_kernel_compiles_with_the_real_numba_cuda(case, kind):
         seeds = [s if s.ndim else s.item() for s in seeds]  # a shared number's tangent is a number
     mapped = tuple(fb._mapped(spec)) + fb._seeds_mapped(kind, seeds)
     ptx = target.ptx(spec, kind, list(batch.kernel_args(spec)) + seeds, mapped)
-    assert ".visible .entry" in ptx and "__cuda" in ptx
+    assert ".visible .entry" in ptx and "__cuda" in ptx and ".visible .func" in ptx and "__device" in ptx
 
 
 @pytest.mark.gpu

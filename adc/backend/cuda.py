@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import pipeline
 from ..codegen.device import DeviceError, device_kernel
-from ..pipeline import device_function
 from . import compile as backend
 
 THREADS = 128  # per block
@@ -25,7 +25,7 @@ def kernel_for(spec, kind: str, mapped: tuple[bool, ...]):
                               spec.ir.firstlineno)
         if kind in spec.errors:
             raise spec.errors[kind]
-        device = device_kernel(device_function(spec, kind), spec.ir.filename, spec.ir.firstlineno, mapped)
+        device = device_kernel(pipeline.device_function(spec, kind), spec.ir.filename, spec.ir.firstlineno, mapped)
         module = backend.load_module(f"{spec.ir.name}_{kind}_cuda",
                                      backend.module_text(f"{spec.ir.name} in {spec.ir.filename}, for CUDA",
                                                          [device.text]))
@@ -34,44 +34,68 @@ def kernel_for(spec, kind: str, mapped: tuple[bool, ...]):
     return spec.kernels[key]
 
 
-def run(spec, kind: str, args: list, mapped: tuple[bool, ...], timing: dict | None = None):
-    """The element kernel over the batch on the GPU. `args`: the element kernel's arguments, mapped ones with
-    the batch axis first. Returns (the result's tree with each leaf stacked along a first axis, the first
-    failing element or None). `timing`, if given, gets the kernel's own seconds ("kernel", by CUDA events)."""
+def launch(call: "Call", timing: dict | None = None) -> None:
+    """The element kernel over the batch, one thread per element. `timing`, if given, gets the kernel's own
+    seconds ("kernel", by CUDA events)."""
     from numba import cuda
-    if not cuda.is_available():
-        raise RuntimeError("target='cuda' found no CUDA GPU (numba.cuda.is_available() is False); set "
-                           "NUMBA_ENABLE_CUDASIM=1 before importing numba to run the kernels in numba's simulator")
-    device, module, kernel = kernel_for(spec, kind, mapped)
-    size = next(len(a) for a, m in zip(args, mapped) if m)
-    shapes = _shapes(module, device, args, mapped, size)
-    arenas = []
-    for dtype in device.arenas:
-        words = sum(int(np.prod(s)) for k, (s, d) in enumerate(zip(shapes, device.allocation_dtypes))
-                    if d == dtype and k not in device.result_allocations)
-        arenas.append(cuda.device_array((max(words, 1), size), dtype))
-    results = [cuda.device_array((tuple(shapes[k]) if k is not None else ()) + (size,), dtype)
-               for (dtype, _), k in zip(device.results, device.result_allocations)]
-    status = cuda.to_device(np.zeros(size, np.int64))
-    inputs = [cuda.to_device(_batch_last(a, m)) if isinstance(a, np.ndarray) else a for a, m in zip(args, mapped)]
+    kernel = kernel_for(call.spec, call.kind, call.mapped)[2]
     start, end = cuda.event(), cuda.event()
     start.record()
-    kernel[(size + THREADS - 1) // THREADS, THREADS](*inputs, *arenas, *results, status)
+    kernel[(call.size + THREADS - 1) // THREADS, THREADS](*call.inputs, *call.buffers)
     end.record()
     end.synchronize()
     if timing is not None:
         timing["kernel"] = start.elapsed_time(end) / 1e3  # milliseconds
-    codes = status.copy_to_host()
-    failed = np.flatnonzero(codes)
-    for a, m, d in zip(args, mapped, inputs):  # what the elements wrote into their mapped arguments
-        if m and isinstance(a, np.ndarray) and a.ndim > 1:
-            a[...] = np.moveaxis(d.copy_to_host(), -1, 0)
-    leaves = [np.moveaxis(r.copy_to_host(), -1, 0) for r in results]
-    if failed.size and codes[failed[0]] < 0:
-        raise DeviceError(f"element {failed[0]} reaches an element loop over arrays of different shapes (numpy "
-                          "broadcasting, or arrays of different lengths in neighbouring statements), which "
-                          "target='cuda' cannot run yet: use target='cpu'", spec.ir.filename, spec.ir.firstlineno)
-    return _tree(device.tree, leaves), (int(failed[0]) if failed.size else None)
+
+
+def device_function(spec, kind: str, mapped: tuple[bool, ...]):
+    """The element's body as a numba.cuda device function `element(*inputs, *buffers, i)` (`Call`'s)."""
+    from numba import cuda
+    device, module, _ = kernel_for(spec, kind, mapped)
+    return cuda.jit(device=True)(getattr(module, f"{device.name}__device"))
+
+
+class Call:
+    """One launch's device arrays: the inputs (batch axis last), then `buffers`, the arenas, the stacked
+    results and the status, sized on the host for these arguments; `results()` reads them back as (the
+    result's tree with each leaf stacked along a first axis, the first failing element or None).
+    `args`: the element kernel's arguments, mapped ones with the batch axis first."""
+
+    def __init__(self, spec, kind: str, args: list, mapped: tuple[bool, ...]):
+        from numba import cuda
+        if not cuda.is_available():
+            raise RuntimeError("target='cuda' found no CUDA GPU (numba.cuda.is_available() is False); set "
+                               "NUMBA_ENABLE_CUDASIM=1 before importing numba to run the kernels in numba's simulator")
+        self.spec, self.kind, self.args, self.mapped = spec, kind, args, mapped
+        self.device, module, _ = kernel_for(spec, kind, mapped)
+        device = self.device
+        self.size = size = next(len(a) for a, m in zip(args, mapped) if m)
+        shapes = _shapes(module, device, args, mapped, size)
+        arenas = []
+        for dtype in device.arenas:
+            words = sum(int(np.prod(s)) for k, (s, d) in enumerate(zip(shapes, device.allocation_dtypes))
+                        if d == dtype and k not in device.result_allocations)
+            arenas.append(cuda.device_array((max(words, 1), size), dtype))
+        self.stacked = [cuda.device_array((tuple(shapes[k]) if k is not None else ()) + (size,), dtype)
+                        for (dtype, _), k in zip(device.results, device.result_allocations)]
+        self.status = cuda.to_device(np.zeros(size, np.int64))
+        self.inputs = [cuda.to_device(_batch_last(a, m)) if isinstance(a, np.ndarray) else a
+                       for a, m in zip(args, mapped)]
+        self.buffers = arenas + self.stacked + [self.status]
+
+    def results(self):
+        codes = self.status.copy_to_host()
+        failed = np.flatnonzero(codes)
+        for a, m, d in zip(self.args, self.mapped, self.inputs):  # what the elements wrote into their arguments
+            if m and isinstance(a, np.ndarray) and a.ndim > 1:
+                a[...] = np.moveaxis(d.copy_to_host(), -1, 0)
+        leaves = [np.moveaxis(r.copy_to_host(), -1, 0) for r in self.stacked]
+        if failed.size and codes[failed[0]] < 0:
+            raise DeviceError(f"element {failed[0]} reaches an element loop over arrays of different shapes (numpy "
+                              "broadcasting, or arrays of different lengths in neighbouring statements), which "
+                              "target='cuda' cannot run yet: use target='cpu'", self.spec.ir.filename,
+                              self.spec.ir.firstlineno)
+        return _tree(self.device.tree, leaves), (int(failed[0]) if failed.size else None)
 
 
 def _batch_last(a: np.ndarray, mapped: bool) -> np.ndarray:
@@ -97,8 +121,8 @@ def _tree(tree, leaves):
 
 
 def ptx(spec, kind: str, args: list, mapped: tuple[bool, ...], cc=(8, 0)) -> str:
-    """The kernel for these arguments compiled to PTX by the real numba.cuda: proves it compiles, on a machine
-    with the CUDA toolkit's NVVM and no GPU."""
+    """The kernel and the element's device function for these arguments compiled to PTX by the real
+    numba.cuda: proves they compile, on a machine with the CUDA toolkit's NVVM and no GPU."""
     import numba
     from numba import cuda
     device, module, _ = kernel_for(spec, kind, mapped)
@@ -110,4 +134,6 @@ def ptx(spec, kind: str, args: list, mapped: tuple[bool, ...], cc=(8, 0)) -> str
     types += [array(dtype, 1 + ndim) for dtype, ndim in device.results]
     types.append(array("int64", 1))
     text, _ = cuda.compile_ptx(getattr(module, f"{device.name}__cuda"), tuple(types), cc=cc)
-    return text
+    element, _ = cuda.compile_ptx(getattr(module, f"{device.name}__device"), tuple(types) + (numba.int64,),
+                                  cc=cc, device=True)
+    return text + element

@@ -11,7 +11,8 @@ FunctionDef to the text of a module holding two functions:
   again on the CPU, where the same check raises its located error;
 - numpy functions of numbers become math's or cmath's (numba.cuda compiles few numpy ufuncs of scalars).
 `{name}__sizes`, run on the host, computes the allocations' shapes from the statements of the top level
-they depend on; the kernel computes the same sizes again to find its slices.
+they depend on; the kernel computes the same sizes again to find its slices. `{name}__device` is the
+kernel's body as a device function of the element's index, for a user's own kernels.
 Whole-array statements, runtime helpers and allocations inside loops are refused, naming the user's line.
 """
 from __future__ import annotations
@@ -423,9 +424,12 @@ def _kernel_source(fn, mapped, allocations, arenas, result_allocations, leaves) 
                 out.append(s)
         return out
 
-    body = head + rewrite(fn.body)
-    return P.format_function(P.FunctionDef(f"{fn.name}__cuda", params, body,
-                                           "One batch element per thread; status__ says which check failed."))
+    body = rewrite(fn.body)
+    kernel = P.FunctionDef(f"{fn.name}__cuda", params, head + body,
+                           "One batch element per thread; status__ says which check failed.")
+    device = P.FunctionDef(f"{fn.name}__device", params + [var("batch__i")], head[2:] + body,
+                           "Element batch__i, for a kernel of your own (Batched.cuda_device): the same as the kernel.")
+    return P.format_function(kernel) + "\n\n\n" + P.format_function(device)
 
 
 def _column(batch: P.Expr, ndim: int, index: P.Expr) -> P.Expr:
