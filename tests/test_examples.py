@@ -34,6 +34,9 @@ SCRIPTS = {
     "learned_equaliser": (),
     "dereverberation": (),
     "super_resolution": (),
+    "tomography": (),
+    "image_registration": (),
+    "array_calibration": (),
 }
 
 
