@@ -20,7 +20,8 @@ Sections, in this order (docs/dsp.md describes each, with its derivative convent
 - sparse and non-smooth: soft_threshold, smooth_l1, huber, smooth_clip, smooth_max, smooth_min,
   softmax, soft_argmax, parabolic_peak, ste_round, quantize_ste, noise_quantize
 - numerics: safe_log, safe_sqrt, safe_abs, safe_divide, unwrap_phase
-- beamforming: steering_delays, delay_and_sum, filter_and_sum
+- beamforming: steering_delays, delay_and_sum, filter_and_sum; narrowband steering_vector, sample_covariance,
+  mvdr_weights, mvdr_power
 """
 import numpy as np
 
@@ -991,3 +992,34 @@ def filter_and_sum(X, filters, delays, kind="cubic", mode="zero"):
         aligned = fractional_delay(X[m], delays[m], kind, mode)
         y[:] += np.convolve(aligned, filters[m])[0:N]
     return y
+
+
+def steering_vector(positions, theta, frequency, c=SPEED_OF_SOUND):
+    """The narrowband steering vector of a plane wave from theta at `frequency` (Hz) on the sensors at
+    `positions` (M, 2): a[m] = exp(2j pi f (p_m . u(theta)) / c), the phases with which the wave reaches them
+    relative to the origin (the sign of steering_delays: sensors the wave reaches early lead). Complex (M,);
+    differentiable in positions, theta and frequency."""
+    u = np.array([np.cos(theta), np.sin(theta)])
+    return np.exp(2j * np.pi * frequency * (positions @ u) / c)
+
+
+def sample_covariance(X, loading=0.0):
+    """R = X X^H / N + loading I of narrowband snapshots X (M, N) (complex): the spatial covariance, with
+    diagonal loading (a small multiple of the noise power keeps R well conditioned for mvdr_weights)."""
+    M = X.shape[0]
+    return (X @ np.conj(X.T)) / X.shape[1] + loading * np.eye(M)
+
+
+def mvdr_weights(R, a):
+    """Minimum-variance distortionless-response weights w = R^-1 a / (a^H R^-1 a): unit gain towards the
+    steering vector a, least output power w^H R w otherwise. One solve (np.linalg.solve, whose adjoint is
+    a transpose solve); differentiable in R and a, so through steering_vector in theta and the positions.
+    The beam output of snapshots X is w^H X (np.conj(w) @ X)."""
+    Ra = np.linalg.solve(R, a)
+    return Ra / np.sum(np.conj(a) * Ra)
+
+
+def mvdr_power(R, a):
+    """The MVDR (Capon) spatial spectrum 1 / Re(a^H R^-1 a): the output power of mvdr_weights(R, a), whose
+    peaks over theta are the directions of arrival. Real; differentiable in R and a."""
+    return 1.0 / np.real(np.sum(np.conj(a) * np.linalg.solve(R, a)))
