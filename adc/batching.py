@@ -192,7 +192,9 @@ class Batched:
         spec, kind = call.spec, call.kind
         if failed is not None:  # the device stored which check failed; the CPU says where
             self._element_by_element(spec, kind, args, seeds, elements=[failed])
-            raise RuntimeError(f"element {failed} failed a check on the GPU that it passes on the CPU")
+            from .codegen.device import DeviceError  # the CPU passed: arrays that broadcast, which the device refuses
+            raise DeviceError(f"element {failed} combines arrays of different shapes (numpy broadcasting), which "
+                              "target='cuda' cannot run yet: use target='cpu'", spec.ir.filename, spec.ir.firstlineno)
         if kind != "vjp":
             return out
         value, grads = out

@@ -152,7 +152,7 @@ def device_function(spec: Specialization, kind: str) -> P.FunctionDef:
         function = primal_function(ir, ir.name, spec.debug)
     else:
         function = TRANSFORMS[kind](ir, spec.wrt, spec.activity, f"{ir.name}__{kind}", spec.debug)
-    function = fuse_elementwise(function)
+    function = fuse_elementwise(function, every_run=True)
     P.assign_names(function)
     return function
 

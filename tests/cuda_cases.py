@@ -200,3 +200,28 @@ def test_the_element_as_a_device_function_in_your_own_kernel():
             element(phi, q, r, z, seed, arena, r0, r1, r2, r3, status, i)
     mine[1, 32](*arguments)
     _close(collect(), f.batched(in_axes=in_axes).value_and_grad(*args))
+
+
+def rebinds_whole_arrays(x, a):
+    s = 0.0
+    x = np.sin(x) * a
+    for i in range(x.shape[0]):
+        s += x[i] ** 2
+    return s
+
+
+def recursion_on_a_whole_array_result(x, a):
+    y = a * x
+    for i in range(1, x.shape[0]):
+        y[i] = y[i] + 0.5 * y[i - 1]
+    return np.sum(y * y)
+
+
+@pytest.mark.parametrize("fn", [rebinds_whole_arrays, recursion_on_a_whole_array_result])
+def test_whole_array_statements_outside_loops_run_as_element_loops(fn):
+    f = adc.differentiate(fn, wrt=("x", "a"), backend="python")
+    x = np.random.default_rng(13).standard_normal((4, 7))
+    cpu, gpu = f.batched(in_axes=(0, None)), f.batched(in_axes=(0, None), target="cuda")
+    _close(gpu.value_and_grad(x, 0.7), cpu.value_and_grad(x, 0.7))
+    _close(gpu.jvp(x, 0.7, tangents=(np.ones((4, 7)), 0.5)), cpu.jvp(x, 0.7, tangents=(np.ones((4, 7)), 0.5)))
+    _close(gpu(x, 0.7), cpu(x, 0.7))

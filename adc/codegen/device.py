@@ -231,7 +231,7 @@ def _check_expr(exprs, where: _Locator, stmt) -> None:
         if e is None or isinstance(e, (P.Ref, P.Lit)):
             continue
         if isinstance(e, P.Call) and isinstance(e.fn, str):
-            if e.fn.startswith("rt.") and e.fn != "rt.trip_count":
+            if e.fn.startswith("rt.") and e.fn not in ("rt.trip_count", "rt.broadcastable"):
                 raise where.error(f"target='cuda' cannot call adc's runtime helper {e.fn} (it allocates or is "
                                   "compiled for the CPU): use target='cpu'", stmt)
             if e.fn not in ("len", "range") and any(_array_valued(a) for a in e.args):
@@ -438,10 +438,13 @@ def _column(batch: P.Expr, ndim: int, index: P.Expr) -> P.Expr:
 
 
 def _scalar_calls(e):
-    """numpy functions of numbers spelled as math's or cmath's, which numba.cuda compiles."""
+    """numpy functions of numbers spelled as math's or cmath's, which numba.cuda compiles; a shape check
+    `rt.broadcastable(a.shape, b.shape)` as `a.shape == b.shape` (the host tells a broadcast from an error)."""
     if e is None or isinstance(e, (P.Ref, P.Lit)):
         return e
     e = P.map_expr(e, _scalar_calls)
+    if isinstance(e, P.Call) and e.fn == "rt.broadcastable" and len(e.args) == 2:
+        return P.BinOp("==", e.args[0], e.args[1])
     if isinstance(e, P.Call) and isinstance(e.fn, str) and e.fn in SCALAR_FUNCTIONS:
         real, complex_ = SCALAR_FUNCTIONS[e.fn]
         name = complex_ if any(_complex(a) for a in e.args) else real

@@ -48,9 +48,11 @@ class NotFusable(Exception):
     """The statement (or expression) cannot be computed one element at a time: it ends the run."""
 
 
-def fuse_elementwise(fn: P.FunctionDef) -> P.FunctionDef:
+def fuse_elementwise(fn: P.FunctionDef, every_run: bool = False) -> P.FunctionDef:
+    """every_run: fuse a run even where that saves no allocation (a lone `t = np.sin(x)`), as device code,
+    which cannot run whole-array statements, needs (codegen/device.py)."""
     facts = Facts(Counter(_reads_of(fn.body)), {s.var for s in _statements(fn.body) if isinstance(s, P.For)},
-                  _origins(fn))
+                  _origins(fn), every_run)
     return P.FunctionDef(fn.name, fn.params, _fuse_block(fn.body, facts), fn.docstring)
 
 
@@ -58,8 +60,8 @@ class Facts:
     """What the pass knows of the whole function: how often each variable is read, the loop indices, and
     where each variable's memory may come from (`_origins`)."""
 
-    def __init__(self, reads: Counter, loop_vars: set, origins: dict):
-        self.reads, self.loop_vars, self.origins = reads, loop_vars, origins
+    def __init__(self, reads: Counter, loop_vars: set, origins: dict, every_run: bool = False):
+        self.reads, self.loop_vars, self.origins, self.every_run = reads, loop_vars, origins, every_run
 
 
 def _fuse_block(stmts: list, facts: Facts) -> list:
@@ -324,7 +326,7 @@ class Run:
         statements = self.statements
         outputs = [v for v in self.current if self.facts.reads[v] > _count_reads(statements, v)
                    or v in self.read_before_defined]
-        if not self.operands or not self.body or self.allocations <= len(outputs):
+        if not self.operands or not self.body or (self.allocations <= len(outputs) and not self.facts.every_run):
             return statements
         first = P.Ref(self.operands[0])
         shape = P.Attr(first, "shape")
