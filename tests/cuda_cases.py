@@ -101,8 +101,22 @@ def allocates_in_a_loop(a, x):
     return s
 
 
+def sized_by_a_loop(a, x):
+    n = 0
+    for i in range(x.shape[0]):
+        if x[i] > 0.0:
+            n += 1
+    w = np.zeros(n + 1)
+    for i in range(n + 1):
+        w[i] = a * i
+    return np.sum(w * w)
+
+
 def test_what_the_device_cannot_run_is_refused_at_the_users_line():
     x = np.ones((3, 5))
+    with pytest.raises(DeviceError, match=r"cuda_cases.py:\d+:\d+: target='cuda' sizes every array before the "
+                                          r"kernel runs: an array's size here depends on a value computed in a loop"):
+        adc.differentiate(sized_by_a_loop, wrt="a", backend="python").batched(in_axes=(None, 0), target="cuda")(0.5, x)
     with pytest.raises(DeviceError, match=r"cuda_cases.py:\d+:\d+: target='cuda' runs element loops, not "
                                           r"whole-array calls: np.cumsum of a whole array.*`y = np.cumsum\(a \* x\)`"):
         adc.differentiate(whole_array, wrt="a", backend="python").batched(in_axes=(None, 0), target="cuda").grad(0.5, x)
@@ -225,3 +239,15 @@ def test_whole_array_statements_outside_loops_run_as_element_loops(fn):
     _close(gpu.value_and_grad(x, 0.7), cpu.value_and_grad(x, 0.7))
     _close(gpu.jvp(x, 0.7, tangents=(np.ones((4, 7)), 0.5)), cpu.jvp(x, 0.7, tangents=(np.ones((4, 7)), 0.5)))
     _close(gpu(x, 0.7), cpu(x, 0.7))
+
+
+def test_work_memory_the_host_did_not_size_stops_the_kernel(monkeypatch):
+    """The safety net behind __sizes: an allocation past its arena stops the thread (status -2) instead of
+    writing beyond it."""
+    from adc.backend import cuda as target
+    fn, wrt, in_axes, make = CASES["iir"]
+    f = adc.differentiate(fn, wrt=wrt, backend="python")
+    real = target._shapes
+    monkeypatch.setattr(target, "_shapes", lambda *a: [tuple(max(0, n - 1) for n in s) for s in real(*a)])
+    with pytest.raises(RuntimeError, match="needed more work memory than adc sized for it"):
+        f.batched(in_axes=in_axes, target="cuda").grad(*make(np.random.default_rng(14)))

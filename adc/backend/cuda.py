@@ -90,6 +90,9 @@ class Call:
             if m and isinstance(a, np.ndarray) and a.ndim > 1:
                 a[...] = np.moveaxis(d.copy_to_host(), -1, 0)
         leaves = [np.moveaxis(r.copy_to_host(), -1, 0) for r in self.stacked]
+        if failed.size and codes[failed[0]] == -2:
+            raise RuntimeError(f"element {failed[0]} needed more work memory than adc sized for it on the host: a "
+                               "bug in adc's CUDA target (please report it with the function); target='cpu' runs it")
         if failed.size and codes[failed[0]] < 0:
             raise DeviceError(f"element {failed[0]} reaches an element loop over arrays of different shapes (numpy "
                               "broadcasting, or arrays of different lengths in neighbouring statements), which "

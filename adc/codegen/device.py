@@ -49,7 +49,6 @@ class DeviceKernel:
     """The text of a module with `{name}__sizes` (host) and `{name}__cuda` (the kernel), and how to call them."""
     name: str
     text: str
-    params: tuple[str, ...]          # the element kernel's parameters (its seeds included)
     arenas: tuple[str, ...]          # dtypes of the arenas the kernel takes, after the parameters
     results: tuple[tuple[str, int], ...]  # (dtype, ndim) of each leaf of the returned value, in order
     tree: object                     # the returned value's nesting: a leaf's index, or a tuple of trees
@@ -72,10 +71,10 @@ def device_kernel(fn: P.FunctionDef, filename: str, line: int, mapped: tuple[boo
     function; mapped: per parameter of fn, whether it arrives with a batch axis first (else it is shared)."""
     fn = P.FunctionDef(fn.name, fn.params, _fused_branches(fn.body), fn.docstring)
     allocations = _allocations(fn, _Locator(filename, line))
-    _check_body(fn.body, _Locator(filename, line), {id(a.var) for a in allocations}, top=True)
+    _check_body(fn.body, _Locator(filename, line), top=True)
     returned = [s for s in _walk(fn.body) if isinstance(s, P.Return)]
     if len(returned) != 1 or returned[0] is not fn.body[-1]:
-        raise DeviceError("target='cuda' needs the function to return once, at its end", filename)
+        raise DeviceError("target='cuda' needs the function to return once, at its end", filename, line)
     leaves, tree = _leaves(returned[0].value)
     by_var = {id(a.var): k for k, a in enumerate(allocations)}
     result_allocations, results = [], []
@@ -85,7 +84,7 @@ def device_kernel(fn: P.FunctionDef, filename: str, line: int, mapped: tuple[boo
             if id(var) not in by_var or _definitions(fn.body, var) != 1:
                 raise DeviceError(f"target='cuda' returns arrays the function allocates itself (np.zeros, "
                                   f"np.empty); `{var.name}` is another array: return a new one and copy into it",
-                                  filename)
+                                  filename, line)
             result_allocations.append(by_var[id(var)])
             results.append((var.type.dtype, var.type.ndim))
         else:
@@ -96,10 +95,9 @@ def device_kernel(fn: P.FunctionDef, filename: str, line: int, mapped: tuple[boo
             raise DeviceError(f"target='cuda' keeps one-dimensional work arrays only; `{a.var.name}` has "
                               f"{a.var.type.ndim} dimensions ({a.where or 'in the generated code'})", filename, line)
     arenas = tuple(sorted({a.dtype for k, a in enumerate(allocations) if k not in result_allocations}))
-    names = tuple(p.name for p in fn.params)
-    text = "\n\n\n".join([_sizes_source(fn, allocations, names),
+    text = "\n\n\n".join([_sizes_source(fn, allocations, filename, line),
                           _kernel_source(fn, mapped, allocations, arenas, result_allocations, leaves)])
-    return DeviceKernel(fn.name, "from numba import cuda\n\n\n" + text, names, arenas, tuple(results), tree,
+    return DeviceKernel(fn.name, "from numba import cuda\n\n\n" + text, arenas, tuple(results), tree,
                         tuple(result_allocations), tuple(a.dtype for a in allocations))
 
 
@@ -173,19 +171,19 @@ def _product(shape: P.Expr) -> P.Expr:
     return shape
 
 
-def _check_body(stmts, where: _Locator, allocated: set, top: bool) -> None:
+def _check_body(stmts, where: _Locator, top: bool) -> None:
     """Refuse what device code cannot run: allocations below the top level, whole-array arithmetic and
     calls, runtime helpers."""
     for s in stmts:
         where.see(s)
         if isinstance(s, (P.For, P.While)):
             _check_expr(s.bounds if isinstance(s, P.For) else [s.test], where, s)
-            _check_body(s.body, where, allocated, top=False)
+            _check_body(s.body, where, top=False)
             continue
         if isinstance(s, P.If):
             _check_expr([s.test], where, s)
-            _check_body(s.body, where, allocated, top=False)
-            _check_body(s.orelse, where, allocated, top=False)
+            _check_body(s.body, where, top=False)
+            _check_body(s.orelse, where, top=False)
             continue
         if isinstance(s, (P.Assign, P.AugAssign)):
             if isinstance(s, P.Assign) and _allocator(s.value):
@@ -280,7 +278,8 @@ def _fused_branches(stmts) -> list:
     return out
 
 
-BROADCAST = "broadcast"  # the exception of a fusion guard: status -1, "shapes that broadcast"
+BROADCAST = "broadcast"  # the exception of a fusion guard: status -1, "shapes that broadcast"; -2: an
+# allocation larger than the host sized (adc's own error)
 
 
 def _aliased(stmts, var: P.Var) -> P.Var:
@@ -326,22 +325,23 @@ def _shifted(tree, by: int):
 
 
 # -- the host's sizes ----------------------------------------------------------------------
-def _sizes_source(fn: P.FunctionDef, allocations: list[_Allocation], names) -> str:
+def _sizes_source(fn: P.FunctionDef, allocations: list[_Allocation], filename: str, line: int) -> str:
     """The top-level statements the allocations' shapes read, then their shapes; a shape that depends on
     what a loop computes is refused."""
     needed = {id(v) for a in allocations for v in P.expr_vars(a.shape)}
     params = {id(p) for p in fn.params}
     kept = []
     for s in reversed(fn.body):
-        if isinstance(s, P.Assign) and isinstance(s.target, P.Ref) and id(s.target.var) in needed:
+        if isinstance(s, P.Assign) and isinstance(s.target, P.Ref) and id(s.target.var) in needed \
+                and _definitions(fn.body, s.target.var) == 1:
             kept.append(s)  # allocations too: a shape may be another allocation's
             needed.discard(id(s.target.var))
             needed |= {id(v) for v in P.expr_vars(s.value)}
-    unresolved = needed - params
-    if unresolved:
+    rebound = {id(p) for p in fn.params if _definitions(fn.body, p)}
+    if needed - params or needed & rebound:  # defined in a loop or a branch, or more than once
         raise DeviceError("target='cuda' sizes every array before the kernel runs: an array's size here depends "
                           "on a value computed in a loop or a branch; compute it from the arguments' shapes",
-                          "<generated>")
+                          filename, line)
     shapes = [a.shape if _tuple_valued(a.shape) else P.TupleExpr([a.shape]) for a in allocations]
     body = list(reversed(kept)) + [P.Return(P.TupleExpr(shapes + [P.Lit("()")]) if len(shapes) == 0
                                             else P.TupleExpr(shapes))]
@@ -361,7 +361,8 @@ def _kernel_source(fn, mapped, allocations, arenas, result_allocations, leaves) 
     index = P.Ref(var("batch__i"))
     batched = {p.name: var(f"{p.name}__batch") for p, m in zip(fn.params, mapped) if m}
     results = [var(f"result__{k}") for k in range(len(leaves))]
-    params = [var(f"{p.name}__batch") if m else p for p, m in zip(fn.params, mapped)] + [var(f"arena__{d}") for d in arenas] + results + [var("status__")]
+    params = [var(f"{p.name}__batch") if m else p for p, m in zip(fn.params, mapped)]
+    params += [var(f"arena__{d}") for d in arenas] + results + [var("status__")]
     head = [P.Assign(index, P.Call("cuda.grid", [P.Lit("1")])),
             P.If(P.BinOp(">=", index, P.Index(P.Attr(P.Ref(var("status__")), "shape"), [P.Lit("0")])),
                  [P.Return(None)])]
@@ -373,12 +374,19 @@ def _kernel_source(fn, mapped, allocations, arenas, result_allocations, leaves) 
     slot = {k: leaf for leaf, k in enumerate(result_allocations) if k is not None}
     state = {"raises": 0}
 
+    def stop(code: str) -> list:
+        return [P.Assign(P.Index(P.Ref(var("status__")), [index]), P.Lit(code)), P.Return(None)]
+
     def allocation(a: _Allocation, k: int) -> list:
         if k in slot:  # the thread's column of the stacked result
-            out = [P.Assign(P.Ref(a.var), _column(P.Ref(results[slot[k]]), a.var.type.ndim, index))]
-        else:
+            column = _column(P.Ref(results[slot[k]]), a.var.type.ndim, index)
+            out = [P.If(P.BinOp("!=", P.Attr(column, "size"), a.size), stop("-2")),
+                   P.Assign(P.Ref(a.var), column)]
+        else:  # a size the host's __sizes did not foresee would run past the arena: stop instead
             arena, top = P.Ref(var(f"arena__{a.dtype}")), P.Ref(var(f"arena__{a.dtype}__top"))
-            out = [P.Assign(P.Ref(a.var), P.Index(arena, [P.Slice(top, P.BinOp("+", top, a.size), None), index])),
+            past = P.BinOp(">", P.BinOp("+", top, a.size), P.Index(P.Attr(arena, "shape"), [P.Lit("0")]))
+            out = [P.If(past, stop("-2")),
+                   P.Assign(P.Ref(a.var), P.Index(arena, [P.Slice(top, P.BinOp("+", top, a.size), None), index])),
                    P.AugAssign(top, "+", a.size)]
         if a.fn in FILL:
             ndim = a.var.type.ndim if a.var.type is not None else 1
@@ -401,8 +409,7 @@ def _kernel_source(fn, mapped, allocations, arenas, result_allocations, leaves) 
                 out += allocation(allocations[k], k)
             elif isinstance(s, P.Raise):
                 state["raises"] += s.exception != BROADCAST
-                code = "-1" if s.exception == BROADCAST else str(state["raises"])
-                out += [P.Assign(P.Index(P.Ref(var("status__")), [index]), P.Lit(code)), P.Return(None)]
+                out += stop("-1" if s.exception == BROADCAST else str(state["raises"]))
             elif isinstance(s, P.Return):
                 for k, leaf in enumerate(leaves):
                     if result_allocations[k] is None:
