@@ -251,3 +251,17 @@ def test_work_memory_the_host_did_not_size_stops_the_kernel(monkeypatch):
     monkeypatch.setattr(target, "_shapes", lambda *a: [tuple(max(0, n - 1) for n in s) for s in real(*a)])
     with pytest.raises(RuntimeError, match="needed more work memory than adc sized for it"):
         f.batched(in_axes=in_axes, target="cuda").grad(*make(np.random.default_rng(14)))
+
+
+def sized_by_a_value(a, x):
+    w = np.zeros(int(x[0]) + 1)
+    for i in range(w.shape[0]):
+        w[i] = a * i
+    return np.sum(w * w)
+
+
+def test_sizes_read_from_values_are_sized_for_every_element():
+    f = adc.differentiate(sized_by_a_value, wrt="a", backend="python")
+    x = np.array([[1.0, 0.0], [5.0, 0.0], [2.0, 0.0]])
+    _close(f.batched(in_axes=(None, 0), target="cuda").value_and_grad(0.5, x),
+           f.batched(in_axes=(None, 0)).value_and_grad(0.5, x))

@@ -108,8 +108,8 @@ def _batch_last(a: np.ndarray, mapped: bool) -> np.ndarray:
 def _shapes(module, device, args, mapped, size) -> list[tuple]:
     """The allocations' shapes, the largest over the elements where they depend on a mapped number."""
     sizes = getattr(module, f"{device.name}__sizes")
-    per_number = any(m and np.ndim(a) == 1 for a, m in zip(args, mapped))
-    elements = range(size) if per_number else range(1)
+    per_element = device.sizes_read_values or any(m and np.ndim(a) == 1 for a, m in zip(args, mapped))
+    elements = range(size) if per_element else range(1)
     seen = [[tuple(np.atleast_1d(s)) for s in sizes(*[a[b] if m else a for a, m in zip(args, mapped)])]
             for b in elements]
     for k in device.result_allocations:

@@ -54,6 +54,7 @@ class DeviceKernel:
     tree: object                     # the returned value's nesting: a leaf's index, or a tuple of trees
     result_allocations: tuple[int | None, ...]  # per leaf: the allocation whose shape it has (arrays)
     allocation_dtypes: tuple[str, ...]  # per allocation, in the order `__sizes` gives their shapes
+    sizes_read_values: bool  # `__sizes` reads entries of arrays (not only shapes): run it for every element
 
 
 @dataclass
@@ -95,10 +96,11 @@ def device_kernel(fn: P.FunctionDef, filename: str, line: int, mapped: tuple[boo
             raise DeviceError(f"target='cuda' keeps one-dimensional work arrays only; `{a.var.name}` has "
                               f"{a.var.type.ndim} dimensions ({a.where or 'in the generated code'})", filename, line)
     arenas = tuple(sorted({a.dtype for k, a in enumerate(allocations) if k not in result_allocations}))
-    text = "\n\n\n".join([_sizes_source(fn, allocations, filename, line),
+    sizes, reads_values = _sizes_source(fn, allocations, filename, line)
+    text = "\n\n\n".join([sizes,
                           _kernel_source(fn, mapped, allocations, arenas, result_allocations, leaves)])
     return DeviceKernel(fn.name, "from numba import cuda\n\n\n" + text, arenas, tuple(results), tree,
-                        tuple(result_allocations), tuple(a.dtype for a in allocations))
+                        tuple(result_allocations), tuple(a.dtype for a in allocations), reads_values)
 
 
 # -- what the kernel allocates -----------------------------------------------------------
@@ -325,9 +327,9 @@ def _shifted(tree, by: int):
 
 
 # -- the host's sizes ----------------------------------------------------------------------
-def _sizes_source(fn: P.FunctionDef, allocations: list[_Allocation], filename: str, line: int) -> str:
+def _sizes_source(fn: P.FunctionDef, allocations: list[_Allocation], filename: str, line: int) -> tuple[str, bool]:
     """The top-level statements the allocations' shapes read, then their shapes; a shape that depends on
-    what a loop computes is refused."""
+    what a loop computes is refused. Also whether they read array entries (`n = int(x[0])`)."""
     needed = {id(v) for a in allocations for v in P.expr_vars(a.shape)}
     params = {id(p) for p in fn.params}
     kept = []
@@ -345,8 +347,16 @@ def _sizes_source(fn: P.FunctionDef, allocations: list[_Allocation], filename: s
     shapes = [a.shape if _tuple_valued(a.shape) else P.TupleExpr([a.shape]) for a in allocations]
     body = list(reversed(kept)) + [P.Return(P.TupleExpr(shapes + [P.Lit("()")]) if len(shapes) == 0
                                             else P.TupleExpr(shapes))]
+    reads_values = any(_indexes(e) for e in [s.value for s in kept] + shapes)
     return P.format_function(P.FunctionDef(f"{fn.name}__sizes", fn.params, body,
-                                           "The shape of each array the kernel allocates, for one element."))
+                                           "The shape of each array the kernel allocates, for one element.")), \
+        reads_values
+
+
+def _indexes(e) -> bool:
+    if isinstance(e, P.Index) and not (isinstance(e.base, P.Attr) and e.base.attr == "shape"):
+        return True
+    return any(_indexes(c) for c in P.children(e) if c is not None and not isinstance(c, P.Slice))
 
 
 # -- the kernel ----------------------------------------------------------------------------
