@@ -26,6 +26,8 @@ from .runtime import dct
 check_gast_version()
 keep_large_blocks_on_the_heap()
 
-__all__ = ["differentiate", "Differentiated", "checkpoint", "custom_vjp", "CustomVJP", "custom_jvp", "CustomJVP", "check_rule", "dct", "CompileError", "UnsupportedSyntaxError", "UnsupportedCallError",
+from . import dsp  # noqa: E402  `import adc` then `adc.dsp.stft(...)`, as `np.fft` after `import numpy`
+
+__all__ = ["differentiate", "Differentiated", "dsp", "checkpoint", "custom_vjp", "CustomVJP", "custom_jvp", "CustomJVP", "check_rule", "dct", "CompileError", "UnsupportedSyntaxError", "UnsupportedCallError",
            "UnknownNameError", "TypeCheckError", "SourceNotFoundError"]
 __version__ = "0.1.0"

@@ -291,7 +291,8 @@ class Program:
 
     def source(self) -> str:
         lines = ["import numpy as np", ""]
-        if any(h.rule or h.jvp_rule for h in self.helpers) or "checkpoint" in self.tags:
+        if any(h.rule or h.jvp_rule for h in self.helpers) or "checkpoint" in self.tags \
+                or any(t.startswith("dsp_") for t in self.tags):
             lines[1:1] = ["", "import adc"]
         for h in self.helpers:
             decorator = ["@adc.custom_vjp"] if h.rule else ["@adc.custom_jvp"] if h.jvp_rule else []
@@ -848,9 +849,19 @@ class Gen:
         """(Expr, length) of one of numpy's array-to-array functions applied to `first` (a view, np.flip,
         only where the result may alias)."""
         forms = ["where", "clip", "maximum", "roll", "cumsum", "sort", "rotate", "compare"] + (["flip"] if bare else [])
+        forms += ["dsp_smooth_l1", "dsp_huber", "dsp_smooth_clip", "dsp_soft_threshold", "dsp_delay", "dsp_interp"]
         form = self.pick(forms)
-        self.tags.add(f"np_{form}")
+        self.tags.add(form if form.startswith("dsp_") else f"np_{form}")
         f = first.text
+        if form.startswith("dsp_"):  # adc.dsp's library, inlined: array to array of the same length
+            t = self.atom(scope)
+            return Expr({"dsp_smooth_l1": f"adc.dsp.smooth_l1({f}, 0.1)",
+                         "dsp_huber": f"adc.dsp.huber({f}, 0.5)",
+                         "dsp_smooth_clip": f"adc.dsp.smooth_clip({f}, -0.8, 0.9)",
+                         "dsp_soft_threshold": f"adc.dsp.soft_threshold({f}, 0.15)",
+                         "dsp_delay": f"adc.dsp.fractional_delay({f}, 0.3 + 0.2 * np.tanh({t.text}))",
+                         "dsp_interp": f"adc.dsp.interp_cubic({f}, 0.4 + 0.5 * np.arange({length}))",
+                         }[form], ATOM), length
         if form == "where":
             other, _ = self.array_expr(scope, length, 0)
             t = self.atom(scope)
