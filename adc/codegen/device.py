@@ -73,7 +73,7 @@ def device_kernel(fn: P.FunctionDef, filename: str, line: int, mapped: tuple[boo
     fn = P.FunctionDef(fn.name, fn.params, _fused_branches(fn.body), fn.docstring)
     allocations = _allocations(fn, _Locator(filename, line))
     _check_body(fn.body, _Locator(filename, line), top=True)
-    returned = [s for s in _walk(fn.body) if isinstance(s, P.Return)]
+    returned = [s for s in P.statements(fn.body) if isinstance(s, P.Return)]
     if len(returned) != 1 or returned[0] is not fn.body[-1]:
         raise DeviceError("target='cuda' needs the function to return once, at its end", filename, line)
     leaves, tree = _leaves(returned[0].value)
@@ -293,16 +293,9 @@ def _aliased(stmts, var: P.Var) -> P.Var:
     return var
 
 
-def _walk(stmts):
-    for s in stmts:
-        yield s
-        for block in ("body", "orelse"):
-            yield from _walk(getattr(s, block, []) if isinstance(s, (P.For, P.While, P.If)) else [])
-
-
 def _definitions(stmts, var: P.Var) -> int:
     count = 0
-    for s in _walk(stmts):
+    for s in P.statements(stmts):
         if isinstance(s, (P.Assign, P.AugAssign)):
             defined, _ = P._target_defs_uses(s.target)
             count += sum(d is var for d in defined)

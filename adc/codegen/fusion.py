@@ -51,7 +51,7 @@ class NotFusable(Exception):
 def fuse_elementwise(fn: P.FunctionDef, every_run: bool = False) -> P.FunctionDef:
     """every_run: fuse a run even where that saves no allocation (a lone `t = np.sin(x)`), as device code,
     which cannot run whole-array statements, needs (codegen/device.py)."""
-    facts = Facts(Counter(_reads_of(fn.body)), {s.var for s in _statements(fn.body) if isinstance(s, P.For)},
+    facts = Facts(Counter(_reads_of(fn.body)), {s.var for s in P.statements(fn.body) if isinstance(s, P.For)},
                   _origins(fn), every_run)
     return P.FunctionDef(fn.name, fn.params, _fuse_block(fn.body, facts), fn.docstring)
 
@@ -464,18 +464,10 @@ def _result_dtype(op: str, dtype: str, value_type) -> str:
     return _result_type(op, Array(dtype, 1), value_type if not is_array(value_type) else Array(value_type.dtype, 1)).dtype
 
 
-def _statements(stmts):
-    for s in stmts:
-        yield s
-        for block in (getattr(s, "body", None), getattr(s, "orelse", None)):
-            if isinstance(block, list):
-                yield from _statements(block)
-
-
 def _reads_of(stmts) -> list:
     """Every read of a variable in stmts, once per occurrence (nested blocks included)."""
     out = []
-    for s in _statements(stmts):
+    for s in P.statements(stmts):
         if isinstance(s, (P.Assign, P.AugAssign)):
             out += P.expr_vars(s.value)
             target = s.target
@@ -507,7 +499,7 @@ def _origins(fn: P.FunctionDef) -> dict:
     arguments' and its own. Flow-insensitive (every assignment, to a fixed point), so an answer holds anywhere."""
     origins: dict = {p: {("param", id(p))} for p in fn.params}
     assignments = []
-    for s in _statements(fn.body):
+    for s in P.statements(fn.body):
         if isinstance(s, P.Assign):
             targets = s.target.items if isinstance(s.target, P.TupleExpr) else [s.target]
             assignments += [(t.var, s.value) for t in targets if isinstance(t, P.Ref)]

@@ -230,6 +230,15 @@ def map_expr(e, f):
     raise TypeError(e)
 
 
+def statements(stmts):
+    """Every statement of a block, those of nested loops and branches included, in order."""
+    for s in stmts:
+        yield s
+        for block in (getattr(s, "body", None), getattr(s, "orelse", None)):
+            if isinstance(block, list):
+                yield from statements(block)
+
+
 def expr_vars(e) -> list[Var]:
     if isinstance(e, Ref):
         return [e.var]
