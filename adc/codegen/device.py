@@ -338,8 +338,7 @@ def _sizes_source(fn: P.FunctionDef, allocations: list[_Allocation], filename: s
                           "on a value computed in a loop or a branch; compute it from the arguments' shapes",
                           filename, line)
     shapes = [a.shape if _tuple_valued(a.shape) else P.TupleExpr([a.shape]) for a in allocations]
-    body = list(reversed(kept)) + [P.Return(P.TupleExpr(shapes + [P.Lit("()")]) if len(shapes) == 0
-                                            else P.TupleExpr(shapes))]
+    body = list(reversed(kept)) + [P.Return(P.TupleExpr(shapes) if shapes else P.Lit("()"))]
     reads_values = any(_indexes(e) for e in [s.value for s in kept] + shapes)
     return P.format_function(P.FunctionDef(f"{fn.name}__sizes", fn.params, body,
                                            "The shape of each array the kernel allocates, for one element.")), \
