@@ -6,11 +6,17 @@ reverse sweep then repeats `action(ck)` and does what it answers, a set of these
     RESTORE   load the state stored in slot ck[DEPTH] (the step ck[CUR])
     ADVANCE   run the primal steps ck[FROM] .. ck[CUR] - 1, storing nothing
     SNAPSHOT  store the state (now that of step ck[CUR]) in slot ck[DEPTH]
-    STEP      run step ck[FROM] once more, recording its tapes, then its adjoint
+    LEAF      reverse the steps ck[FROM] .. ck[END] - 1, whose first state the kernel holds: run all but
+              the last, storing the states of steps ck[FROM] + 1 .. ck[END] - 2 in the slots after
+              ck[DEPTH]; then, from the last step back, restore its state (the last step's is at hand),
+              run it once more recording its tapes, and run its adjoint
     DONE      every step's adjoint has run
 
-One answer holds RESTORE and STEP, or ADVANCE and SNAPSHOT, where the schedule allows: near the end of
-a descent each step is a store and a restore, and an answer costs about as much as a cheap step.
+One answer holds RESTORE and LEAF, or ADVANCE and SNAPSHOT, where the schedule allows. A LEAF is what the
+binomial schedule does wherever it would advance one step at a time (the steps left are at most two more
+than the free slots: a store after every step, then a restore before each reversed one), at its cost, in
+one answer instead of two a step: on a cheap step (an IIR's takes 2 ns) an answer costs more than the
+step. A single reversed step is a LEAF of one.
 
 Each split point is the binomial optimum (Griewank and Walther, "Algorithm 799: revolve", 2000): with c
 stored states and t the least repetition number with beta(c, t) = C(c + t, c) >= l, reversing l steps
@@ -22,7 +28,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-RESTORE, ADVANCE, SNAPSHOT, STEP, DONE = 1, 2, 4, 8, 16
+RESTORE, ADVANCE, SNAPSHOT, LEAF, DONE = 1, 2, 4, 8, 16
 # fields of the schedule array; the positions of the stored states follow them
 SLOTS, TRIPS, DEPTH, END, CUR, NEXT, FROM, PHASE, RECOMPUTED, USED = range(10)
 _FIELDS = 10
@@ -106,7 +112,7 @@ def _push(ck, step):
 def action(ck):
     """The reverse sweep's next actions (see the module docstring)."""
     done = 0
-    if ck[PHASE] == 3:  # step ck[CUR] is reversed: the steps before it are left
+    if ck[PHASE] == 3:  # the steps from ck[CUR] on are reversed: those before it are left
         ck[END] = ck[CUR]
         if ck[DEPTH] >= 0 and ck[_FIELDS + ck[DEPTH]] == ck[END]:
             ck[DEPTH] -= 1
@@ -119,12 +125,14 @@ def action(ck):
         done = RESTORE
     left = ck[END] - ck[CUR]
     ck[FROM] = ck[CUR]
-    if left == 1:
+    free = ck[SLOTS] - 1 - ck[DEPTH]
+    if left <= free + 2:  # where split() answers 1 all the way down: the kernel runs the leaf in its own loops
+        ck[RECOMPUTED] += left - 1
+        ck[USED] = max(ck[USED], ck[DEPTH] + max(left - 1, 1))
         ck[PHASE] = 3
-        return done | STEP
+        return done | LEAF
     if done:  # (a store after an advance names another slot than the restore)
         return done
-    free = ck[SLOTS] - 1 - ck[DEPTH]
     if free > 0:
         ck[CUR] += split(left, free + 1)
         ck[RECOMPUTED] += ck[CUR] - ck[FROM]

@@ -51,10 +51,18 @@ def run_schedule(steps: int, states: int):
             state = ck[rt.CUR]
         if action & rt.SNAPSHOT:
             slots[ck[rt.DEPTH]] = state
-        if action & rt.STEP:
-            assert state == ck[rt.FROM], "a step recorded from another step's state"
-            order.append(state)
-            state += 1
+        if action & rt.LEAF:
+            first, end, slot = ck[rt.FROM], ck[rt.END], ck[rt.DEPTH]
+            assert state == first, "a leaf run from another step's state"
+            for step in range(first, end - 1):
+                state = step + 1
+                if step < end - 2:
+                    slots[slot + 1 + step - first] = state  # (an IndexError past the slots there are)
+            for step in range(end - 1, first - 1, -1):
+                if step < end - 1:
+                    state = slots[slot + step - first]
+                assert state == step, "a step recorded from another step's state"
+                order.append(step)
     return primal_share, ck[rt.RECOMPUTED], order, ck[rt.USED]
 
 
@@ -170,8 +178,9 @@ def test_the_adjoint_source_shows_the_schedule():
     f = adc.differentiate(load(source(IIR, 4), "adcckpt").main, wrt=("b", "a"), backend="python")
     f.grad(0.5, 0.9, np.ones(5))
     text = f.adjoint_source()
-    for line in ("ck = rt.schedule(x_len, 4)", "if rt.snapshot_due(ck, n):", "while action != rt.DONE:",
-                 "(reversed from 4 stored states)", "if action & rt.ADVANCE:"):
+    for line in ("ck = rt.schedule(x_len, 4)", "if n == ck[rt.NEXT] and rt.snapshot_due(ck, n):",
+                 "while action != rt.DONE:", "(reversed from 4 stored states)", "if action & rt.ADVANCE:",
+                 "if action & rt.LEAF:"):
         assert line in text, line
     assert "rt.tape(1, np.float64)" in text  # one step's tape
 
