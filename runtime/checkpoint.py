@@ -3,20 +3,20 @@
 A checkpointed loop's primal sweep stores the loop's state at the steps `snapshot_due` picks; its
 reverse sweep then repeats `action(ck)` and does what it answers, a set of these bits in this order:
 
-    RESTORE   load the state stored in slot ck[DEPTH] (the step ck[CUR])
-    ADVANCE   run the primal steps ck[FROM] .. ck[CUR] - 1, storing nothing
+    RESTORE   load the state stored in slot ck[DEPTH]
+    ADVANCE   run the primal steps ck[FROM] .. ck[CUR] - 1, recording nothing; after each step n below
+              ck[STORED], store the state reached (that of step n + 1) in slot ck[DEPTH] + 1 + n - ck[FROM]
     SNAPSHOT  store the state (now that of step ck[CUR]) in slot ck[DEPTH]
-    LEAF      reverse the steps ck[FROM] .. ck[END] - 1, whose first state the kernel holds: run all but
-              the last, storing the states of steps ck[FROM] + 1 .. ck[END] - 2 in the slots after
-              ck[DEPTH]; then, from the last step back, restore its state (the last step's is at hand),
-              run it once more recording its tapes, and run its adjoint
+    LEAF      reverse the steps ck[FIRST] .. ck[END] - 1, from the last back: the last from the state at
+              hand, each other from slot ck[DEPTH] + step - ck[FROM]; once more recording, then its adjoint
     DONE      every step's adjoint has run
 
-One answer holds RESTORE and LEAF, or ADVANCE and SNAPSHOT, where the schedule allows. A LEAF is what the
-binomial schedule does wherever it would advance one step at a time (the steps left are at most two more
-than the free slots: a store after every step, then a restore before each reversed one), at its cost, in
-one answer instead of two a step: on a cheap step (an IIR's takes 2 ns) an answer costs more than the
-step. A single reversed step is a LEAF of one.
+Near the leaves the binomial schedule either stores the state after every step, then restores it before
+each reversed step (the steps left are at most two more than the free slots), or, with no slot free,
+advances from the one stored state to each step in turn. The kernel does the first in one answer
+(ADVANCE | LEAF over all the steps left) and the second in one answer a step (RESTORE | ADVANCE | LEAF
+of the last), where asking step by step would take two or three: an answer costs a few ns, more than a
+cheap step (an IIR's takes 2 ns). The steps run and the states stored are the binomial schedule's.
 
 Each split point is the binomial optimum (Griewank and Walther, "Algorithm 799: revolve", 2000): with c
 stored states and t the least repetition number with beta(c, t) = C(c + t, c) >= l, reversing l steps
@@ -30,8 +30,8 @@ import numpy as np
 
 RESTORE, ADVANCE, SNAPSHOT, LEAF, DONE = 1, 2, 4, 8, 16
 # fields of the schedule array; the positions of the stored states follow them
-SLOTS, TRIPS, DEPTH, END, CUR, NEXT, FROM, PHASE, RECOMPUTED, USED = range(10)
-_FIELDS = 10
+SLOTS, TRIPS, DEPTH, END, CUR, NEXT, FROM, PHASE, RECOMPUTED, USED, STORED, FIRST = range(12)
+FIELDS = 12
 
 
 @numba.njit(cache=True)
@@ -78,7 +78,7 @@ def schedule(trips, snapshots):
     """A fresh schedule for `trips` steps and `snapshots` stored states (the loop's initial state is one)."""
     if snapshots < 1:
         raise ValueError("adc.checkpoint needs snapshots >= 1 (the loop's initial state takes one)")
-    ck = np.zeros(_FIELDS + snapshots, np.int64)
+    ck = np.zeros(FIELDS + snapshots, np.int64)
     ck[SLOTS] = snapshots
     ck[TRIPS] = trips
     ck[DEPTH] = -1
@@ -103,7 +103,7 @@ def snapshot_due(ck, step):
 @numba.njit(cache=True, inline="always")  # a call per step otherwise costs more than the step
 def _push(ck, step):
     ck[DEPTH] += 1
-    ck[_FIELDS + ck[DEPTH]] = step
+    ck[FIELDS + ck[DEPTH]] = step
     ck[CUR] = step
     ck[USED] = max(ck[USED], ck[DEPTH] + 1)
 
@@ -112,35 +112,38 @@ def _push(ck, step):
 def action(ck):
     """The reverse sweep's next actions (see the module docstring)."""
     done = 0
-    if ck[PHASE] == 3:  # the steps from ck[CUR] on are reversed: those before it are left
-        ck[END] = ck[CUR]
-        if ck[DEPTH] >= 0 and ck[_FIELDS + ck[DEPTH]] == ck[END]:
+    if ck[PHASE] == 3:  # the steps from ck[FIRST] on are reversed: those before it are left
+        ck[END] = ck[FIRST]
+        if ck[DEPTH] >= 0 and ck[FIELDS + ck[DEPTH]] == ck[END]:
             ck[DEPTH] -= 1
         ck[PHASE] = 0
     if ck[PHASE] == 0:
         if ck[END] <= 0:
             return DONE
-        ck[CUR] = ck[_FIELDS + ck[DEPTH]]
+        ck[CUR] = ck[FIELDS + ck[DEPTH]]
         ck[PHASE] = 1
         done = RESTORE
     left = ck[END] - ck[CUR]
     ck[FROM] = ck[CUR]
+    ck[STORED] = ck[CUR]
     free = ck[SLOTS] - 1 - ck[DEPTH]
-    if left <= free + 2:  # where split() answers 1 all the way down: the kernel runs the leaf in its own loops
-        ck[RECOMPUTED] += left - 1
-        ck[USED] = max(ck[USED], ck[DEPTH] + max(left - 1, 1))
+    if left <= free + 2 or free == 0:  # a leaf (module docstring): the state at hand is the one in slot ck[DEPTH]
+        ck[CUR] = ck[END] - 1
+        ck[RECOMPUTED] += ck[CUR] - ck[FROM]
+        if left <= free + 2:
+            ck[STORED] = ck[END] - 2
+            ck[FIRST] = ck[FROM]
+            ck[USED] = max(ck[USED], ck[DEPTH] + max(left - 1, 1))
+        else:
+            ck[FIRST] = ck[CUR]
         ck[PHASE] = 3
-        return done | LEAF
+        return done | (ADVANCE if left > 1 else 0) | LEAF
     if done:  # (a store after an advance names another slot than the restore)
         return done
-    if free > 0:
-        ck[CUR] += split(left, free + 1)
-        ck[RECOMPUTED] += ck[CUR] - ck[FROM]
-        _push(ck, ck[CUR])
-        return ADVANCE | SNAPSHOT
-    ck[CUR] = ck[END] - 1
+    ck[CUR] += split(left, free + 1)
     ck[RECOMPUTED] += ck[CUR] - ck[FROM]
-    return ADVANCE
+    _push(ck, ck[CUR])
+    return ADVANCE | SNAPSHOT
 
 
 @numba.njit(cache=True)

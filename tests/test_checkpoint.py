@@ -41,26 +41,23 @@ def run_schedule(steps: int, states: int):
     for j in range(steps):
         if rt.snapshot_due(ck, j):
             slots[ck[rt.DEPTH]] = j
-    primal_share = ck[10 + ck[rt.DEPTH]] if steps else 0
+    primal_share = ck[rt.FIELDS + ck[rt.DEPTH]] if steps else 0
     state, order = None, []
     while (action := rt.action(ck)) != rt.DONE:
         if action & rt.RESTORE:
             state = slots[ck[rt.DEPTH]]
         if action & rt.ADVANCE:
             assert state == ck[rt.FROM]
-            state = ck[rt.CUR]
+            for step in range(ck[rt.FROM], ck[rt.CUR]):
+                state = step + 1
+                if step < ck[rt.STORED]:
+                    slots[ck[rt.DEPTH] + 1 + step - ck[rt.FROM]] = state  # (an IndexError past the slots there are)
         if action & rt.SNAPSHOT:
             slots[ck[rt.DEPTH]] = state
         if action & rt.LEAF:
-            first, end, slot = ck[rt.FROM], ck[rt.END], ck[rt.DEPTH]
-            assert state == first, "a leaf run from another step's state"
-            for step in range(first, end - 1):
-                state = step + 1
-                if step < end - 2:
-                    slots[slot + 1 + step - first] = state  # (an IndexError past the slots there are)
-            for step in range(end - 1, first - 1, -1):
-                if step < end - 1:
-                    state = slots[slot + step - first]
+            for step in range(ck[rt.END] - 1, ck[rt.FIRST] - 1, -1):
+                if step < ck[rt.END] - 1:
+                    state = slots[ck[rt.DEPTH] + step - ck[rt.FROM]]
                 assert state == step, "a step recorded from another step's state"
                 order.append(step)
     return primal_share, ck[rt.RECOMPUTED], order, ck[rt.USED]

@@ -315,7 +315,7 @@ class _Checkpoint:
                 for v in self.memory]
 
     def steps(self, fwd: _ForwardSweep, bounds: list, after) -> P.For:
-        """The primal steps numbered `bounds` (from 0), storing nothing, each followed by `after(number)`."""
+        """The primal steps numbered `bounds` (from 0), recording nothing, each followed by `after(number)`."""
         view = Loop(self.op)
         if self.counts_from_zero():
             loop = P.For(P.Var(view.index.hint), bounds)
@@ -342,14 +342,12 @@ class _Checkpoint:
             return
         field = lambda name: P.Index(P.Ref(self.ck), [P.Lit(f"rt.{name}")])  # noqa: E731
         first, end = field("FROM"), field("END")
-        advance = self.steps(fwd, [first, field("CUR")], lambda number: [])
-        leaf = P.Var("leaf")
-        stored = self.steps(fwd, [first, end - 1], lambda number: [
-            P.If(P.BinOp("<", number, end - 2), self.store(state, P.Ref(leaf) + 1 + number - first))])
-        reversed_steps = P.For(self.step_number, [end - 1, first - 1, P.Lit("-1")])
-        last = P.BinOp("<", P.Ref(self.step_number), end - 1)
-        reversed_steps.body = [P.If(last, self.load(state, P.Ref(leaf) + P.Ref(self.step_number) - first)),
-                               P.Assign(P.Ref(index), self.index_of(fwd, P.Ref(self.step_number)))] + \
+        advance = self.steps(fwd, [first, field("CUR")], lambda number: [
+            P.If(P.BinOp("<", number, field("STORED")), self.store(state, self.depth() + 1 + number - first))])
+        leaf = P.For(self.step_number, [end - 1, field("FIRST") - 1, P.Lit("-1")])
+        at_hand = P.BinOp("<", P.Ref(self.step_number), end - 1)
+        leaf.body = [P.If(at_hand, self.load(state, self.depth() + P.Ref(self.step_number) - first)),
+                     P.Assign(P.Ref(index), self.index_of(fwd, P.Ref(self.step_number)))] + \
             fwd.step(op, index, taping=True) + reverse_step
         action = P.Var("action")
         ask = P.Assign(P.Ref(action), P.Call("rt.action", [P.Ref(self.ck)]))
@@ -357,9 +355,8 @@ class _Checkpoint:
         has = lambda name: P.BinOp("&", P.Ref(action), P.Lit(f"rt.{name}"))  # noqa: E731
         dispatch = [P.If(has("RESTORE"), self.load(state)), P.If(has("ADVANCE"), [advance]),
                     P.If(has("SNAPSHOT"), self.store(state)),
-                    P.If(has("LEAF"), [P.Comment("the steps, each state stored as reached, then from the last back: "
-                                                 "restored, once more recording, and its adjoint"),
-                                       P.Assign(P.Ref(leaf), self.depth()), stored, reversed_steps])]
+                    P.If(has("LEAF"), [P.Comment("from the last step back: each restored, once more recording, "
+                                                 "then its adjoint"), leaf])]
         out.append(ask)
         out.append(P.While(P.BinOp("!=", P.Ref(action), P.Lit("rt.DONE")), dispatch + [ask]))
         out.extend(self.put_back_final(fwd))
