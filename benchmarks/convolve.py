@@ -38,7 +38,8 @@ def _jax_value_and_grad():
     except Exception as exc:  # absent, or a broken install
         return None, f"{type(exc).__name__}: {exc}"
     jax.config.update("jax_enable_x64", True)
-    return jax.jit(jax.value_and_grad(lambda x, h: jnp.sum(jnp.convolve(x, h) ** 2), argnums=(0, 1))), None
+    vg = jax.jit(jax.value_and_grad(lambda x, h: jnp.sum(jnp.convolve(x, h) ** 2), argnums=(0, 1)))
+    return lambda x, h: jax.block_until_ready(vg(x, h)), None  # every output: JAX returns before they are made
 
 
 def crossover(repeat, quick):
@@ -86,7 +87,7 @@ def section(repeat, quick):
         check_ok = err <= 1e-5
         fns = {"primal": lambda x=x, h=h: f(x, h), "grad": lambda x=x, h=h: f.value_and_grad(x, h)}
         if jax_vg is not None:
-            fns["jax"] = lambda x=x, h=h: jax_vg(x, h)[0].block_until_ready()
+            fns["jax"] = lambda x=x, h=h: jax_vg(x, h)
         t = best_of(fns, repeat)
         r = t["grad"] / t["primal"]
         ok = ok and check_ok
