@@ -62,3 +62,23 @@ def test_overlapping_update_matches_the_unfused_gradient():
     np.testing.assert_allclose(fused(x), plain(x), rtol=1e-13)
     np.testing.assert_allclose(fused.grad(x), plain.grad(x), rtol=1e-12, atol=1e-13)
     assert_grad_matches_fd(shifted_accumulation, (x,), (0,), (fused.grad(x),))
+
+
+def filter_energy(x, h):
+    y = np.convolve(x, h)
+    return np.dot(y, y)
+
+
+def test_adjoints_made_for_arrays_of_other_lengths_stay_out_of_a_run():
+    """`x__bar = np.zeros_like(x)` and `h__bar = np.zeros_like(h)` share no array with the cotangent of y,
+    which is longer than both: fused together, the loop's shape guard failed on every call."""
+    rng = np.random.default_rng(3)
+    x, h = rng.standard_normal(40), rng.standard_normal(5)
+    fused = adc.differentiate(filter_energy, wrt=("x", "h"))
+    plain = adc.differentiate(filter_energy, wrt=("x", "h"), backend="python")
+    grads = fused.grad(x, h)
+    source = fused.adjoint_source()
+    assert "for i in range(y.shape[0]):" in source and "h.shape == x.shape" not in source
+    for g, e in zip(grads, plain.grad(x, h)):
+        np.testing.assert_allclose(g, e, rtol=1e-13, atol=1e-14)
+    assert_grad_matches_fd(filter_energy, (x, h), (0, 1), grads)

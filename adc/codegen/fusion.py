@@ -109,6 +109,8 @@ class Run:
         self.read: set[P.Var] = set()
         self.summed: set[P.Var] = set()    # scalars a sum adds to after the loop
         self.allocations = 0               # arrays the statements allocate as written
+        self.arrays: set[P.Var] = set()    # every array variable the statements name
+        self.only_zeros = True             # the statements so far only make arrays like others (np.zeros_like)
 
     # -- statements ---------------------------------------------------------------
     def add(self, s) -> bool:
@@ -116,11 +118,28 @@ class Run:
                      if isinstance(v, dict) else v) for k, v in vars(self).items() if k != "facts"}
         try:
             self._add(s)
+            self._join(s)
         except NotFusable:
             vars(self).update(saved)
             return False
         self.statements.append(s)
         return True
+
+    def _join(self, s) -> None:
+        """An array made like another (a reverse sweep's `x__bar = np.zeros_like(x)`) joins only statements
+        that name one of its arrays: otherwise nothing says the shapes agree, and where they do not (the
+        adjoints of a signal and of its filter's taps) the loop's guard fails on every call and the run
+        goes unfused."""
+        names = {v for v in _reads_of([s]) if is_array(v.type)}
+        if isinstance(s, (P.Assign, P.AugAssign)) and isinstance(s.target, P.Ref) and is_array(s.target.var.type):
+            names.add(s.target.var)
+        if not names:
+            return
+        zeros = isinstance(s, P.Assign) and isinstance(s.value, P.Call) and s.value.fn in ("np.zeros_like", "np.full_like")
+        if self.arrays and not names & self.arrays and (zeros or self.only_zeros):
+            raise NotFusable
+        self.arrays |= names
+        self.only_zeros = self.only_zeros and zeros
 
     def _add(self, s) -> None:
         if isinstance(s, P.Comment):
