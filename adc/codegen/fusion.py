@@ -14,7 +14,11 @@ from pyir to pyir run for the numba backend, rewrites a run of such statements a
 
 The loop keeps an element's intermediate values in scalars; only arrays read after the run (or carried
 around an enclosing loop) are allocated, and a sum accumulates in element order, as numba's np.sum does,
-so the result is the unfused one to the last bit but for `**` (numba's scalar power multiplies).
+so the result is the unfused one to the last bit but for `**` (numba's scalar power multiplies). Inside a
+loop that counts down (a reverse sweep's), the elements go from the last too: a reverse sweep visits the rows
+of its arrays from the last, and with each row read forwards the hardware prefetches none of it (the leaky
+integrators' reverse step took 4.1 ms for 10^4 rows of 64, 0.85 ms with the rows read backwards); its sums
+then add in that order.
 A statement joins a run only when every array it touches has the run's rank and is read at the element
 the loop is at: elementwise arithmetic and ufuncs, views, in-place accumulations, sums, and the shape
 checks (which hold when all shapes are equal). An in-place update is fused only where, at run time, its
@@ -62,6 +66,7 @@ class Facts:
 
     def __init__(self, reads: Counter, loop_vars: set, origins: dict, every_run: bool = False):
         self.reads, self.loop_vars, self.origins, self.every_run = reads, loop_vars, origins, every_run
+        self.backwards: list[bool] = []  # for each loop around the block being fused: whether it counts down
 
 
 def _fuse_block(stmts: list, facts: Facts) -> list:
@@ -80,10 +85,11 @@ def _fuse_block(stmts: list, facts: Facts) -> list:
 
 
 def _fuse_nested(s, facts: Facts):
-    if isinstance(s, P.For):
-        return P.For(s.var, s.bounds, _fuse_block(s.body, facts))
-    if isinstance(s, P.While):
-        return P.While(s.test, _fuse_block(s.body, facts))
+    if isinstance(s, (P.For, P.While)):
+        facts.backwards.append(isinstance(s, P.For) and _counts_down(s))
+        body = _fuse_block(s.body, facts)
+        facts.backwards.pop()
+        return P.For(s.var, s.bounds, body) if isinstance(s, P.For) else P.While(s.test, body)
     if isinstance(s, P.If) and not _is_shape_check(s):
         return P.If(s.test, _fuse_block(s.body, facts), _fuse_block(s.orelse, facts), s.guard)
     return s
@@ -109,6 +115,7 @@ class Run:
         self.read: set[P.Var] = set()
         self.summed: set[P.Var] = set()    # scalars a sum adds to after the loop
         self.allocations = 0               # arrays the statements allocate as written
+        self.backwards = bool(facts.backwards and facts.backwards[-1])  # the elements from the last
         self.arrays: set[P.Var] = set()    # every array variable the statements name
         self.only_zeros = True             # the statements so far only make arrays like others (np.zeros_like)
 
@@ -358,7 +365,9 @@ class Run:
             after.append(P.Assign(P.Ref(v), P.Ref(out)))
         loop = loop_body
         for k in reversed(range(self.ndim)):
-            loop = [P.For(self.index[k], [P.Index(shape, [P.Lit(str(k))])], loop)]
+            length = P.Index(shape, [P.Lit(str(k))])
+            bounds = [length - 1, P.Lit("-1"), P.Lit("-1")] if self.backwards else [length]
+            loop = [P.For(self.index[k], bounds, loop)]
         fused = before + loop + after + self.after
         tests = [P.BinOp("==", P.Attr(P.Ref(v), "shape"), shape) for v in self.operands[1:]]
         origins = self.facts.origins
@@ -380,6 +389,14 @@ def _is_shape_check(s) -> bool:
     return isinstance(t, P.Unary) and t.op == "not" and isinstance(t.operand, P.Call) \
         and t.operand.fn == "rt.broadcastable" and not s.orelse \
         and all(isinstance(a, P.Attr) and a.attr == "shape" and isinstance(a.base, P.Ref) for a in t.operand.args)
+
+
+def _counts_down(s: P.For) -> bool:
+    step = s.bounds[2] if len(s.bounds) == 3 else None
+    if isinstance(step, P.Unary) and step.op == "-":
+        step = step.operand
+        return isinstance(step, P.Lit) and step.text.isdigit() and int(step.text) > 0
+    return isinstance(step, P.Lit) and step.text.startswith("-") and step.text[1:].isdigit()
 
 
 def _is_view(e) -> bool:
