@@ -98,3 +98,30 @@ def test_a_reverse_sweep_visits_the_elements_from_the_last():
     assert "for i in range(t.shape[0]):" in fused.primal_source()
     for g, e in zip(grads, plain.grad(*args)):
         np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-13)
+
+
+def energy_squared(a, x):
+    y = np.zeros(x.shape[1])
+    total = 0.0
+    for n in range(x.shape[0]):
+        y = a * y + x[n, :]
+        s = np.sum(y * y)
+        total += s * s
+    return total
+
+
+def test_a_primal_sum_the_reverse_sweep_makes_again_keeps_its_order():
+    """The reverse sweep computes s = np.sum(y * y) again: counted from the first element, as the forward sweep
+    did, so it is the same number to the bit; the adjoints' loop beside it counts down."""
+    rng = np.random.default_rng(7)
+    args = (0.8, rng.standard_normal((7, 5)))
+    fused = adc.differentiate(energy_squared, wrt=("a", "x"))
+    plain = adc.differentiate(energy_squared, wrt=("a", "x"), backend="python")
+    grads = fused.grad(*args)
+    reverse = fused.adjoint_source().split("# reverse sweep")[1]
+    again = reverse[reverse.index("s__sum = 0.0"):reverse.index("s__sum += y3 * y3")]
+    assert "for i in range(t__bar.shape[0]):" in again
+    assert "- 1, -1, -1):" in reverse[reverse.index("a__bar__sum = 0.0"):]
+    for g, e in zip(grads, plain.grad(*args)):
+        np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-13)
+    assert_grad_matches_fd(energy_squared, args, (0, 1), grads)

@@ -549,7 +549,7 @@ class ReverseBuilder:
     def memory_bar(self, v: Value, out: list) -> None:
         """The adjoint buffer of an array in memory: zeros, or for a view, the same view of its base's adjoint
         (so that a store through either kills the same entries)."""
-        self.bars[v.id] = P.Var(f"{v.hint or 't'}__bar", type=v.type)
+        self.bars[v.id] = P.Var(f"{v.hint or 't'}__bar", type=v.type, adjoint=True)
         owner = v.owner
         if isinstance(owner, Op) and owner.opcode in ELEMENT_VIEWS and owner.operands[0].id in self.bars \
                 and self.is_memory(owner.operands[0]):
@@ -590,7 +590,7 @@ class ReverseBuilder:
     # -- adjoints ---------------------------------------------------------------------
     def bar_var(self, v: Value) -> P.Var:
         if v.id not in self.bars:
-            self.bars[v.id] = P.Var(f"{v.hint or 't'}__bar", type=v.type)
+            self.bars[v.id] = P.Var(f"{v.hint or 't'}__bar", type=v.type, adjoint=True)
         return self.bars[v.id]
 
     def take_bar(self, v: Value):
@@ -804,7 +804,7 @@ class ReverseBuilder:
                 if y is a:  # written in place only: shaped like the adjoint carried in
                     self.shaped_like[a.id] = P.Ref(var)
             else:
-                self.bars[a.id] = P.Var(f"{a.hint or 't'}__bar", type=a.type) if shifted else var
+                self.bars[a.id] = P.Var(f"{a.hint or 't'}__bar", type=a.type, adjoint=True) if shifted else var
             carries.append((a, y, var, init))
         return carries
 
@@ -944,7 +944,7 @@ class ReverseBuilder:
             body.extend(tape.alloc(P.Lit("16")))
         self.forward.region(fn.body, body)
         returned = fn.returned
-        seeds = [P.Var(f"{r.hint or 'result'}__bar", type=r.type) for r in returned]
+        seeds = [P.Var(f"{r.hint or 'result'}__bar", type=r.type, adjoint=True) for r in returned]
         used = set()
         for s in seeds:
             while s.hint in used or s.hint in {p.hint for p in fn.params}:

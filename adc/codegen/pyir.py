@@ -15,13 +15,14 @@ from ..ir.core import is_array
 
 
 class Var:
-    __slots__ = ("hint", "name", "array", "type")
+    __slots__ = ("hint", "name", "array", "type", "adjoint")
 
-    def __init__(self, hint: str, name: str | None = None, array: bool = False, type=None):
+    def __init__(self, hint: str, name: str | None = None, array: bool = False, type=None, adjoint: bool = False):
         self.hint = hint
         self.name = name  # fixed for parameters; set by assign_names otherwise
         self.type = type  # the IR type of what it holds, where the emitter knows it (codegen/fusion.py reads it)
         self.array = array or is_array(type)  # `a = a * b` on an array must not print as `a *= b`: it may alias
+        self.adjoint = adjoint  # a reverse sweep's adjoint (x__bar): no primal value is computed from it
 
     def __repr__(self) -> str:
         return f"Var({self.name or self.hint})"
