@@ -18,6 +18,7 @@ from .checkpointing import AUTO_SNAPSHOTS
 from .codegen import pyir as P
 from .codegen.fusion import fuse_elementwise
 from .codegen.primal import primal_function
+from .codegen.scratch import name_products, reuse_scratch
 from .frontend.lower import lower_function
 from .ir.bounds import insert_bounds_checks
 from .ir.core import STORES, Function, walk
@@ -140,8 +141,9 @@ def specialize(fn, arg_types: list, wrt: list[int], backend_name: str, debug: bo
 
 
 def fused_for(backend_name: str, function: P.FunctionDef) -> P.FunctionDef:
-    """Elementwise loops for numba; plain Python runs an element loop far slower than numpy's whole-array calls."""
-    return function if backend_name == "python" else fuse_elementwise(function)
+    """Elementwise loops and loop buffers for numba; plain Python runs an element loop far slower than numpy's
+    whole-array calls."""
+    return function if backend_name == "python" else reuse_scratch(fuse_elementwise(name_products(function)))
 
 
 def device_function(spec: Specialization, kind: str) -> P.FunctionDef:

@@ -124,3 +124,19 @@ def independent(a, b):
     if a_high <= b_low or b_high <= a_low:
         return True
     return a.ctypes.data == b.ctypes.data and a.itemsize == b.itemsize and a.strides == b.strides
+
+
+@numba.njit(cache=True)
+def scratch(buf, shape):
+    """`buf` where it has `shape`, else a new array of buf's dtype: a loop's buffer (adc/codegen/scratch.py)."""
+    if buf.shape == shape:
+        return buf
+    return np.empty(shape, buf.dtype)
+
+
+@numba.njit(cache=True)
+def zeroed(buf, shape):
+    """`scratch(buf, shape)` filled with zeros."""
+    out = scratch(buf, shape)
+    out[...] = 0
+    return out

@@ -26,12 +26,20 @@ def dot(a, b):
 @numba.njit(cache=True)
 def matvec(m, v):
     """m @ v for 2-d m and 1-d v."""
+    return matvec_into(m, v, np.empty(m.shape[0], m.dtype))
+
+
+@numba.njit(cache=True)
+def matvec_into(m, v, out):
+    """m @ v written into `out`, or into a new array where out has not its shape (codegen/scratch.py)."""
     _check(m.shape[1], v.shape[0])
+    if out.shape[0] != m.shape[0]:
+        out = np.empty(m.shape[0], out.dtype)
     if m.shape[1] == 0:
-        return np.zeros(m.shape[0], m.dtype)
-    out = np.empty(m.shape[0], m.dtype)
+        out[:] = 0
+        return out
     for i in range(m.shape[0]):
-        acc = m[i, 0] * v[0]
+        acc = m[i, 0] * v[0]  # a sum started from the first term, in a register
         for j in range(1, m.shape[1]):
             acc += m[i, j] * v[j]
         out[i] = acc
@@ -41,8 +49,16 @@ def matvec(m, v):
 @numba.njit(cache=True)
 def vecmat(v, m):
     """v @ m for 1-d v and 2-d m (that is, m.T @ v)."""
+    return vecmat_into(v, m, np.empty(m.shape[1], m.dtype))
+
+
+@numba.njit(cache=True)
+def vecmat_into(v, m, out):
+    """v @ m written into `out`, or into a new array where out has not its shape."""
     _check(v.shape[0], m.shape[0])
-    out = np.zeros(m.shape[1], m.dtype)
+    if out.shape[0] != m.shape[1]:
+        out = np.empty(m.shape[1], out.dtype)
+    out[:] = 0
     for i in range(m.shape[0]):
         for j in range(m.shape[1]):
             out[j] += v[i] * m[i, j]
@@ -52,10 +68,18 @@ def vecmat(v, m):
 @numba.njit(cache=True)
 def matmat(a, b):
     """a @ b for 2-d a and b."""
+    return matmat_into(a, b, np.empty((a.shape[0], b.shape[1]), a.dtype))
+
+
+@numba.njit(cache=True)
+def matmat_into(a, b, out):
+    """a @ b written into `out`, or into a new array where out has not its shape."""
     _check(a.shape[1], b.shape[0])
+    if out.shape != (a.shape[0], b.shape[1]):
+        out = np.empty((a.shape[0], b.shape[1]), out.dtype)
     if a.shape[1] == 0:
-        return np.zeros((a.shape[0], b.shape[1]), a.dtype)
-    out = np.empty((a.shape[0], b.shape[1]), a.dtype)
+        out[:] = 0
+        return out
     for i in range(a.shape[0]):
         for j in range(b.shape[1]):
             acc = a[i, 0] * b[0, j]  # a sum started from the first term, in a register
@@ -68,7 +92,14 @@ def matmat(a, b):
 @numba.njit(cache=True)
 def outer(u, v):
     """The matrix u[i] * v[j]."""
-    out = np.empty((u.shape[0], v.shape[0]), u.dtype)
+    return outer_into(u, v, np.empty((u.shape[0], v.shape[0]), u.dtype))
+
+
+@numba.njit(cache=True)
+def outer_into(u, v, out):
+    """u[i] * v[j] written into `out`, or into a new array where out has not its shape."""
+    if out.shape != (u.shape[0], v.shape[0]):
+        out = np.empty((u.shape[0], v.shape[0]), out.dtype)
     for i in range(u.shape[0]):
         for j in range(v.shape[0]):
             out[i, j] = u[i] * v[j]
