@@ -49,7 +49,9 @@ Constructs:
   (`P = A.T @ A * 0.1`, mostly with a loop that carries it), whole arrays reassigned in any
   block, so carried by loops (`y = 0.9 * y + x`, `y = np.tanh(c * y) + ...`, `y = np.sin(y)`
   then `y[0] = ...`,
-  `P = A.T @ (A @ P @ A.T) @ A * 0.05 + 0.5 * P`, `y = helper(y, c)`), also of argument arrays
+  `P = A.T @ (A @ P @ A.T) @ A * 0.05 + 0.5 * P`, `y = helper(y, c)`; views of this step's product
+  carried to the next, `P = (np.tanh(P) @ (0.3 * M)).T`, `y = (A.T @ np.tanh(A @ y * 0.3))[::-1]`, which
+  the numba backend must not give a loop buffer), also of argument arrays
   and inside branches; array temporaries inside blocks; Haar-like halving `h = 0.5 * (h[0::2] +
   h[1::2])` of a length-8/16 local for at most log2 levels (for, or while with a counter);
 - helpers: scalar, with a branch, calling helpers, reducing an array (also over slices), a while
@@ -1301,7 +1303,7 @@ class Gen:
         out = []
         if a.kind == "matrix":
             self.tags.add("matrix_update")
-            form = self.int(0, 3)
+            form = self.int(0, 4)
             square = a.shape[0] == a.shape[1]
             A = self.param_matrix()
             if form == 1 and A is not None and a.shape in ((self.n, self.n), (self.m, self.m)):
@@ -1321,12 +1323,22 @@ class Gen:
                 out.append(Line(f"{y} = {self.pick(('np.sin', 'np.tanh', 'np.cos'))}({y})"))
             elif form == 3 and square:
                 out.append(Line(f"{y} = 0.5 * ({y} + {y}.T) + {paren(self.matrix_expr(scope, a.shape), True)} * 0.1"))
+            elif form == 4 and square:  # a view of this step's product carried to the next (no loop buffer)
+                self.tags.add("view_of_product")
+                out.append(Line(f"{y} = (np.tanh({y}) @ (0.3 * {paren(self.matrix_expr(scope, a.shape), True)})).T"))
             else:
                 e = self.matrix_expr(scope, a.shape)
                 out.append(Line(f"{y} = {self.pick(('0.5', '0.9', '-0.4'))} * {y} + {paren(e, e.prec <= ADD)}"))
         else:
             size = a.shape[0]
-            form = self.int(0, 5)
+            form = self.int(0, 6)
+            A = self.param_matrix()
+            if form == 6 and A is not None and size in A.shape:  # a view of this step's product, carried
+                self.tags.add("view_of_product")
+                inner, outer = ("A", "A.T") if size == A.shape[1] else ("A.T", "A")
+                out.append(Line(f"{y} = ({outer} @ np.tanh({inner} @ {y} * 0.3))[{self.pick((':', '::-1'))}]"))
+            elif form == 6:
+                form = 0
             if form == 3:
                 call = self.array_helper_call(scope, size, delta=0)
                 if call is not None and (a.writable or not call[2].writes):
