@@ -12,7 +12,6 @@ from .arrays import (
            prod_of_others,
            prod_of_others_tangent,
            reshape,
-           scratch,
            unmask,
            unpermute,
            zeroed,
@@ -98,7 +97,7 @@ from .numerics import safe_div, sinc_curvature, sinc_slope
 from .signal import interp_slopes, interp_transpose, kaiser_derivative
 from .tape import TapeTooLarge, grow, record, recorded_1, recorded_2, recorded_3, tape, trip_count
 
-__all__ = ["embed_diagonal", "independent", "max_along", "min_along", "prod_of_others", "prod_of_others_tangent", "reshape", "scratch", "zeroed", "unmask", "unpermute", "TapeTooLarge", "tape", "OutOfBounds", "ShapeMismatch", "broadcastable", "grow", "trip_count", "record", "recorded_1", "recorded_2", "recorded_3", "dot", "matvec", "vecmat", "matmat", "matmat_33", "matmat_32", "matmat_23", "swap_last", "outer", "matvec_into", "vecmat_into", "matmat_into", "outer_into",
+__all__ = ["embed_diagonal", "independent", "max_along", "min_along", "prod_of_others", "prod_of_others_tangent", "reshape", "zeroed", "unmask", "unpermute", "TapeTooLarge", "tape", "OutOfBounds", "ShapeMismatch", "broadcastable", "grow", "trip_count", "record", "recorded_1", "recorded_2", "recorded_3", "dot", "matvec", "vecmat", "matmat", "matmat_33", "matmat_32", "matmat_23", "swap_last", "outer", "matvec_into", "vecmat_into", "matmat_into", "outer_into",
            "unbroadcast_1_1", "unbroadcast_2_1", "unbroadcast_2_2", "unbroadcast_3_1", "unbroadcast_3_2", "unbroadcast_3_3", "same_shape",
            "hermitian_scale", "resize", "dct2", "dct3", "scale_first", "safe_div", "sinc_slope", "sinc_curvature", "interp_slopes", "interp_transpose", "kaiser_derivative",
            "convolve", "correlate",

@@ -127,16 +127,9 @@ def independent(a, b):
 
 
 @numba.njit(cache=True)
-def scratch(buf, shape):
-    """`buf` where it has `shape`, else a new array of buf's dtype: a loop's buffer (adc/codegen/scratch.py)."""
-    if buf.shape == shape:
-        return buf
-    return np.empty(shape, buf.dtype)
-
-
-@numba.njit(cache=True)
-def zeroed(buf, shape):
-    """`scratch(buf, shape)` filled with zeros."""
-    out = scratch(buf, shape)
+def zeroed(out, shape):
+    """`out` filled with zeros where it has `shape`, else False (a loop's buffer: adc/codegen/scratch.py)."""
+    if out.shape != shape:
+        return False
     out[...] = 0
-    return out
+    return True

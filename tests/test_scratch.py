@@ -1,6 +1,8 @@
 """Loop buffers (adc/codegen/scratch.py): the numba backend writes an array a loop makes afresh on every step into
 one buffer, only where no later read can see the step before, and its values and gradients are the python
 backend's."""
+import re
+
 import numpy as np
 import pytest
 
@@ -145,27 +147,38 @@ def test_every_kalman_product_is_buffered_and_the_state_is_not():
     primal = fast.primal_source()
     start = primal.index("    for k in range(")
     loop, before = primal[start:], primal[:start]
-    assert loop.count("_into(") == 9 and "rt.matmat(" not in loop and "rt.matvec(" not in loop
-    assert before.count("np.empty((0, 0), np.float64)") == 7  # their buffers, made once
-    assert "rt.matvec_into(F, x, " in loop  # F @ x has a buffer; x, the state the next step reads, has none
+    writes = re.findall(r"if not rt\.(mat\w+)_into\((.*), (\w+)\):\n +(\w+) = rt\.(\w+)\((.*)\)\n", loop)
+    assert len(writes) == 9  # every product, each made afresh only where its buffer has not its shape
+    assert all(kind == made and args == again and buffer == target for kind, args, buffer, target, made, again in writes)
+    assert loop.count("rt.matmat(") + loop.count("rt.matvec(") == 9  # no product outside those fallbacks
+    assert before.count("np.empty((0, 0), np.float64)") == 7  # the buffers, made once
+    assert "if not rt.matvec_into(F, x, " in loop  # F @ x has a buffer; x, the state the next step reads, has none
     adjoint = fast.adjoint_source()
     reverse = adjoint[adjoint.index("(reversed)"):]
-    assert "rt.zeroed(K__bar, " in reverse  # np.zeros_like(K) of the reverse step, written over
-    assert reverse.count("rt.matmat(") == 1  # the adjoint of P, carried to the step before
+    assert "if not rt.zeroed(K__bar, " in reverse  # the reverse step's np.zeros_like(K), written over
+    assert reverse.count("rt.matmat(") - reverse.count("rt.matmat_into(") == 1  # P's adjoint, carried to the step before
 
 
-def test_a_shape_the_buffer_has_not_gets_a_new_array():
+def test_a_buffer_of_another_shape_is_left_alone():
     a, b = np.arange(6.0).reshape(2, 3), np.arange(12.0).reshape(3, 4)
-    empty = np.empty((0, 0))
-    first = rt.matmat_into(a, b, empty)
-    assert first is not empty and np.array_equal(first, a @ b)
-    assert rt.matmat_into(a, b, first) is first
-    np.testing.assert_array_equal(rt.matvec_into(a, np.ones(3), np.empty(5)), a @ np.ones(3))
-    np.testing.assert_array_equal(rt.vecmat_into(np.ones(2), a, np.full(3, 7.0)), np.ones(2) @ a)
-    np.testing.assert_array_equal(rt.outer_into(np.ones(2), np.arange(3.0), np.empty((3, 2))),
-                                  np.outer(np.ones(2), np.arange(3.0)))
-    np.testing.assert_array_equal(rt.matmat_into(np.ones((2, 0)), np.ones((0, 3)), np.full((2, 3), 5.0)),
-                                  np.zeros((2, 3)))
+    wrong = np.full((2, 5), 7.0)
+    assert not rt.matmat_into(a, b, wrong) and (wrong == 7.0).all()
+    assert not rt.matmat_into(a, b[:2], np.empty((2, 4)))  # the inner dimensions differ: rt.matmat raises
+    out = np.empty((2, 4))
+    assert rt.matmat_into(a, b, out) and np.array_equal(out, a @ b)
+    vec = np.empty(2)
+    assert rt.matvec_into(a, np.ones(3), vec) and np.array_equal(vec, a @ np.ones(3))
+    assert not rt.matvec_into(a, np.ones(3), np.empty(3)) and not rt.vecmat_into(np.ones(2), a, np.empty(2))
+    row = np.full(3, 7.0)
+    assert rt.vecmat_into(np.ones(2), a, row) and np.array_equal(row, np.ones(2) @ a)
+    table = np.empty((2, 3))
+    assert rt.outer_into(np.ones(2), np.arange(3.0), table) and np.array_equal(table, np.outer(np.ones(2), np.arange(3.0)))
+    assert not rt.outer_into(np.ones(2), np.arange(3.0), np.empty((3, 2)))
+    empty_sum = np.full((2, 3), 5.0)
+    assert rt.matmat_into(np.ones((2, 0)), np.ones((0, 3)), empty_sum) and not empty_sum.any()
+    np.testing.assert_array_equal(rt.matmat(np.ones((2, 0)), np.ones((0, 3))), np.zeros((2, 3)))
     full = np.ones((2, 2))
-    assert rt.scratch(full, (2, 2)) is full and rt.scratch(full, (3, 2)).shape == (3, 2)
-    assert rt.zeroed(full, (2, 2)) is full and not full.any()
+    assert rt.zeroed(full, (2, 2)) and not full.any()
+    assert not rt.zeroed(np.ones((2, 2)), (3, 2))
+    with pytest.raises(ValueError, match="mismatch in its core dimension"):
+        rt.matmat(a, b[:2])

@@ -7,10 +7,12 @@ numba backend, gives such an array a buffer made before its loop:
 
     K = np.empty((0, 0), np.float64)             (before the loop)
     for k in range(n):                         for k in range(n):
-        K = rt.matmat(P, Ht)                       K = rt.matmat_into(P, Ht, K)
+        K = rt.matmat(P, Ht)                       if not rt.matmat_into(P, Ht, K):
+                                                       K = rt.matmat(P, Ht)
 
-`rt.matmat_into` writes into K where K has the product's shape and allocates otherwise (shapes may change from
-step to step, as a Haar transform's halving arrays do). Writing over last step's value is exact only where nothing
+`rt.matmat_into` writes into K where K has the product's shape; on the first step, and wherever shapes change
+from step to step (as a Haar transform's halving arrays do), the statement runs as written. The write returns a
+flag, not the array: a returned array costs an atomic reference-count pair per call, as much as a 2x2 product. Writing over last step's value is exact only where nothing
 can still read it, so an array gets a buffer only where it, and every variable its memory may reach (an alias, a
 view, the result of a call adc does not know), is named inside the loop alone and read in each step only after
 that step has assigned it. A recurrence's state, read before it is written or after the loop, keeps its
@@ -242,11 +244,11 @@ def _rewrite_loop(loop, facts: Facts):
             elif isinstance(s, P.If):
                 out.append(P.If(s.test, rewrite(s.body), rewrite(s.orelse), s.guard))
             elif isinstance(s, P.Assign) and isinstance(s.target, P.Ref) and is_array(s.target.var.type) \
-                    and (written := _written_into(s.value, s.target.var)) is not None and eligible(s.target.var):
+                    and (written := _written_into(s)) is not None and eligible(s.target.var):
                 var = s.target.var
                 shape = P.Lit("(0,)" if var.type.ndim == 1 else f"({', '.join(['0'] * var.type.ndim)})")
                 buffers.append(P.Assign(P.Ref(var), P.Call("np.empty", [shape, P.Lit(f"np.{var.type.dtype}")])))
-                out.append(P.Assign(s.target, written))
+                out.append(written)
             else:
                 out.append(s)
         return out
@@ -256,18 +258,22 @@ def _rewrite_loop(loop, facts: Facts):
     return buffers, rebuilt
 
 
-def _written_into(value, var: P.Var):
-    """The call that computes `value` into var's buffer, None where value is not an array adc knows to be new."""
+def _written_into(s: P.Assign):
+    """s as a write into its target's buffer, made afresh only where the buffer has not the shape (on the first
+    step, and where shapes change); None where s does not make an array adc knows to be new."""
+    var, value = s.target.var, s.value
     if not isinstance(value, P.Call) or not isinstance(value.fn, str):
         return None
     if value.fn in INTO and len(value.args) == 2:
-        return P.Call(INTO[value.fn], value.args + [P.Ref(var)])
+        return P.If(P.Unary("not", P.Call(INTO[value.fn], value.args + [P.Ref(var)])), [s])
     if value.fn in ("np.empty", "np.zeros") and len(value.args) == 2 and _is_shape(value.args[0], var.type.ndim) \
             and isinstance(value.args[1], P.Lit) and value.args[1].text == f"np.{var.type.dtype}":
-        return P.Call("rt.scratch" if value.fn == "np.empty" else "rt.zeroed", [P.Ref(var), value.args[0]])
+        if value.fn == "np.empty":
+            return P.If(P.BinOp("!=", P.Attr(P.Ref(var), "shape"), value.args[0]), [s])
+        return P.If(P.Unary("not", P.Call("rt.zeroed", [P.Ref(var), value.args[0]])), [s])
     if value.fn == "np.zeros_like" and len(value.args) == 1 and isinstance(value.args[0], P.Ref) \
             and value.args[0].var.type == var.type:
-        return P.Call("rt.zeroed", [P.Ref(var), P.Attr(value.args[0], "shape")])
+        return P.If(P.Unary("not", P.Call("rt.zeroed", [P.Ref(var), P.Attr(value.args[0], "shape")])), [s])
     return None
 
 
