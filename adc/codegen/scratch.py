@@ -12,10 +12,11 @@ numba backend, gives such an array a buffer made before its loop:
 
 `rt.matmat_into` writes into K where K has the product's shape; on the first step, and wherever shapes change
 from step to step (as a Haar transform's halving arrays do), the statement runs as written. The write returns a
-flag, not the array: a returned array costs an atomic reference-count pair per call, as much as a 2x2 product. Writing over last step's value is exact only where nothing
-can still read it, so an array gets a buffer only where it, and every variable its memory may reach (an alias, a
-view, the result of a call adc does not know), is named inside the loop alone and read in each step only after
-that step has assigned it. A recurrence's state, read before it is written or after the loop, keeps its
+flag, not the array: a returned array costs an atomic reference-count pair per call, as much as a 2x2 product.
+
+Writing over last step's value is exact only where nothing can still read it, so an array gets a buffer only
+where it, and every variable its memory may reach (an alias, a view, the result of a call adc does not know), is
+named inside the loop alone and read in each step only after that step has assigned it. A recurrence's state, read before it is written or after the loop, keeps its
 allocations. A product nested in an expression (`P = F @ P @ F.T`) is first given a variable of its own
 (`name_products`, before fusion, so that what is left of the expression fuses).
 """
